@@ -1,0 +1,62 @@
+// swift-tools-version: 6.1
+// owlprune: one-shot LLM pruning across MPI ranks. Targets are listed in dependency order
+// (DESIGN.md §2): C bindings, then the pointer-owning modules, then pure algorithms, then the
+// distributed layer and the CLI.
+import PackageDescription
+
+/// Release speed matters (every matrix product is BLAS, but RMSNorm, RoPE, softmax and the
+/// dequantizers are Swift loops). `haswell` turns on AVX2/FMA/F16C, which every machine this
+/// project targets has (PLATFORM.md: F16C makes Float16 conversion ~15x faster).
+let swiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"]),
+]
+
+let package = Package(
+    name: "owlprune",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "owlprune", targets: ["owlprune"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - C system libraries
+        .systemLibrary(name: "CMPI", pkgConfig: "mpich", providers: [.apt(["libmpich-dev", "mpich"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: - Modules that own memory and handles
+        .target(name: "MPIKit", dependencies: ["CMPI"], swiftSettings: swiftSettings),
+        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
+        .target(name: "Checkpoint", dependencies: ["Tensor"], swiftSettings: swiftSettings),
+
+        // MARK: - Pure algorithms
+        .target(name: "Tokenizer", swiftSettings: swiftSettings),
+        .target(name: "Model", dependencies: ["Tensor", "Checkpoint"], swiftSettings: swiftSettings),
+        .target(name: "Pruning", dependencies: ["Tensor", "CBLAS"], swiftSettings: swiftSettings),
+
+        // MARK: - Distribution, evaluation, CLI
+        .target(name: "Cluster", dependencies: ["MPIKit", "Model", "Pruning", "Checkpoint", "Tensor"],
+                swiftSettings: swiftSettings),
+        .target(name: "Evaluation", dependencies: ["Model", "Cluster", "Tokenizer"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "owlprune",
+            dependencies: [
+                "MPIKit", "Tensor", "Checkpoint", "Tokenizer", "Model", "Pruning", "Cluster", "Evaluation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // MARK: - Test support and unit test bundles
+        .target(name: "TestSupport", dependencies: ["Tensor"], swiftSettings: swiftSettings),
+        .testTarget(name: "MPIKitTests", dependencies: ["MPIKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Checkpoint", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PruningTests", dependencies: ["Pruning", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Checkpoint"], swiftSettings: swiftSettings),
+    ]
+)

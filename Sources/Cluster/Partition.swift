@@ -1,0 +1,22 @@
+/// Splits blocks `0..<n` into `ranks` contiguous ranges balanced by parameter count
+/// (DESIGN.md §3 "Partition"). Boundary k is placed where the running parameter total first
+/// reaches k/ranks of the whole, then nudged so every rank keeps at least one block; with
+/// identical blocks this is the familiar floor/ceil split with the larger ranges first.
+/// Embedding and head are not counted: they are not pruned, and only evaluation runs the head.
+public func partition(parameterCounts: [Int], ranks: Int) throws(ClusterError) -> [Range<Int>] {
+    let n = parameterCounts.count
+    guard ranks >= 1, ranks <= n else { throw .moreRanksThanBlocks(ranks: ranks, blocks: n) }
+    let total = parameterCounts.reduce(0, +)
+    var prefix = [0]
+    for c in parameterCounts { prefix.append(prefix.last! + c) }
+    var bounds = [0]
+    for k in 1..<ranks {
+        // Integer arithmetic: the first b with prefix[b] * ranks >= k * total.
+        var b = bounds.last! + 1
+        while b < n && prefix[b] * ranks < k * total { b += 1 }
+        b = min(b, n - (ranks - k))
+        bounds.append(b)
+    }
+    bounds.append(n)
+    return (0..<ranks).map { bounds[$0]..<bounds[$0 + 1] }
+}

@@ -1,0 +1,75 @@
+import CMPI
+
+/// Collectives used by the protocol of DESIGN.md §3. Sums of float64 vectors where each rank
+/// fills only its own entries (zeros elsewhere) are exact, so every rank ends with identical bits.
+extension Communicator {
+    public func allreduceSum(_ values: [Double]) throws(MPIError) -> [Double] {
+        var out = values
+        let n = Int32(values.count)
+        let rc = out.withUnsafeMutableBufferPointer { p in
+            MPI_Allreduce(cmpi_in_place(), p.baseAddress, n, MPI_DOUBLE, cmpi_sum(), handle)
+        }
+        try check(rc, "MPI_Allreduce")
+        return out
+    }
+
+    public func allreduceSum(_ values: [UInt64]) throws(MPIError) -> [UInt64] {
+        var out = values
+        let n = Int32(values.count)
+        let rc = out.withUnsafeMutableBufferPointer { p in
+            MPI_Allreduce(cmpi_in_place(), p.baseAddress, n, MPI_UINT64_T, cmpi_sum(), handle)
+        }
+        try check(rc, "MPI_Allreduce")
+        return out
+    }
+
+    public func allreduceMax(_ values: [UInt64]) throws(MPIError) -> [UInt64] {
+        var out = values
+        let n = Int32(values.count)
+        let rc = out.withUnsafeMutableBufferPointer { p in
+            MPI_Allreduce(cmpi_in_place(), p.baseAddress, n, MPI_UINT64_T, cmpi_max(), handle)
+        }
+        try check(rc, "MPI_Allreduce")
+        return out
+    }
+
+    public func allreduceMin(_ values: [UInt64]) throws(MPIError) -> [UInt64] {
+        var out = values
+        let n = Int32(values.count)
+        let rc = out.withUnsafeMutableBufferPointer { p in
+            MPI_Allreduce(cmpi_in_place(), p.baseAddress, n, MPI_UINT64_T, cmpi_min(), handle)
+        }
+        try check(rc, "MPI_Allreduce")
+        return out
+    }
+
+    /// Broadcasts raw bytes from `root` (length first, so receivers need not know it).
+    public func broadcast(_ bytes: [UInt8], root: Int) throws(MPIError) -> [UInt8] {
+        var length = [UInt64(bytes.count)]
+        let rc1 = length.withUnsafeMutableBufferPointer { p in
+            MPI_Bcast(p.baseAddress, 1, MPI_UINT64_T, Int32(root), handle)
+        }
+        try check(rc1, "MPI_Bcast")
+        var out = rank == root ? bytes : [UInt8](repeating: 0, count: Int(length[0]))
+        if out.isEmpty { return out }
+        let n = Int32(out.count)
+        let rc2 = out.withUnsafeMutableBufferPointer { p in
+            MPI_Bcast(p.baseAddress, n, MPI_UINT8_T, Int32(root), handle)
+        }
+        try check(rc2, "MPI_Bcast")
+        return out
+    }
+
+    /// Gathers one UInt64 vector of equal length from every rank, concatenated in rank order.
+    public func allgather(_ values: [UInt64]) throws(MPIError) -> [UInt64] {
+        var out = [UInt64](repeating: 0, count: values.count * size)
+        let n = Int32(values.count)
+        let rc = values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                MPI_Allgather(src.baseAddress, n, MPI_UINT64_T, dst.baseAddress, n, MPI_UINT64_T, handle)
+            }
+        }
+        try check(rc, "MPI_Allgather")
+        return out
+    }
+}

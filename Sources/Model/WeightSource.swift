@@ -1,0 +1,9 @@
+import Tensor
+
+/// Where block weights come from: a checkpoint directory, a GGUF file, or a test fixture. Model
+/// asks only for the tensors of the blocks it builds, so a rank reads only its own share.
+public protocol WeightSource {
+    /// The tensor as float32 in Hugging Face layout (rows = output features); vectors as 1×n.
+    func matrix(_ name: String) throws -> Matrix
+    func contains(_ name: String) -> Bool
+}

@@ -1,0 +1,80 @@
+/// Row-wise operations of a transformer block, each written once over raw rows so Model code
+/// stays free of pointers.
+extension Matrix {
+    /// RMSNorm as transformers' LlamaRMSNorm computes it in float32:
+    /// `w ⊙ (x · 1/sqrt(mean(x²) + ε))` per row.
+    public func rmsNormalized(weight: [Float], epsilon: Float) -> Matrix {
+        precondition(weight.count == cols, "rmsNorm: weight has \(weight.count) entries, rows have \(cols)")
+        var out = Matrix(rows: rows, cols: cols)
+        let n = cols
+        elements.withUnsafeBufferPointer { src in
+            weight.withUnsafeBufferPointer { w in
+                out.elements.withUnsafeMutableBufferPointer { dst in
+                    for r in 0..<rows {
+                        let row = src.baseAddress! + r * n
+                        var sum: Float = 0
+                        for j in 0..<n { sum += row[j] * row[j] }
+                        let scale = 1 / (sum / Float(n) + epsilon).squareRoot()
+                        let o = dst.baseAddress! + r * n
+                        for j in 0..<n { o[j] = w[j] * (row[j] * scale) }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// `self += other`, the residual connection.
+    public mutating func add(_ other: Matrix) {
+        precondition(rows == other.rows && cols == other.cols, "add: shape mismatch")
+        elements.withUnsafeMutableBufferPointer { a in
+            other.elements.withUnsafeBufferPointer { b in
+                for i in 0..<a.count { a[i] += b[i] }
+            }
+        }
+    }
+
+    /// SwiGLU: `silu(gate) ⊙ up`, with silu(x) = x / (1 + exp(-x)) evaluated through FastMath.
+    public static func swiglu(gate: Matrix, up: Matrix) -> Matrix {
+        precondition(gate.rows == up.rows && gate.cols == up.cols, "swiglu: shape mismatch")
+        var out = Matrix(rows: gate.rows, cols: gate.cols)
+        gate.elements.withUnsafeBufferPointer { g in
+            up.elements.withUnsafeBufferPointer { u in
+                out.elements.withUnsafeMutableBufferPointer { o in
+                    let n = o.count
+                    let gp = UnsafeRawPointer(g.baseAddress!)
+                    let up = UnsafeRawPointer(u.baseAddress!)
+                    let op = UnsafeMutableRawPointer(o.baseAddress!)
+                    var i = 0
+                    while i + 8 <= n {
+                        let x = gp.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                        let y = up.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                        let s = x / (1 + FastMath.exp(-x))
+                        op.storeBytes(of: s * y, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                        i += 8
+                    }
+                    while i < n {
+                        let x = g[i]
+                        o[i] = x / (1 + FastMath.exp(-x)) * u[i]
+                        i += 1
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Gathers rows of an embedding table by token id.
+    public func gatherRows(_ ids: [Int]) -> Matrix {
+        var out = Matrix(rows: ids.count, cols: cols)
+        elements.withUnsafeBufferPointer { src in
+            out.elements.withUnsafeMutableBufferPointer { dst in
+                for (r, id) in ids.enumerated() {
+                    precondition(id >= 0 && id < rows, "gatherRows: token id \(id) outside 0..<\(rows)")
+                    (dst.baseAddress! + r * cols).update(from: src.baseAddress! + id * cols, count: cols)
+                }
+            }
+        }
+        return out
+    }
+}
