@@ -33,12 +33,12 @@ let package = Package(
         // MARK: - Pure algorithms
         .target(name: "Tokenizer", swiftSettings: swiftSettings),
         .target(name: "Model", dependencies: ["Tensor", "Checkpoint"], swiftSettings: swiftSettings),
-        .target(name: "Pruning", dependencies: ["Tensor", "CBLAS"], swiftSettings: swiftSettings),
+        .target(name: "Pruning", dependencies: ["Tensor"], swiftSettings: swiftSettings),
 
         // MARK: - Distribution, evaluation, CLI
         .target(name: "Cluster", dependencies: ["MPIKit", "Model", "Pruning", "Checkpoint", "Tensor"],
                 swiftSettings: swiftSettings),
-        .target(name: "Evaluation", dependencies: ["Model", "Cluster", "Tokenizer"], swiftSettings: swiftSettings),
+        .target(name: "Evaluation", dependencies: ["Model", "Cluster", "MPIKit", "Tensor"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "owlprune",
             dependencies: [
@@ -48,7 +48,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         // MARK: - Test support and unit test bundles
-        .target(name: "TestSupport", dependencies: ["Tensor"], swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], swiftSettings: swiftSettings),
         .testTarget(name: "MPIKitTests", dependencies: ["MPIKit"], swiftSettings: swiftSettings),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"], swiftSettings: swiftSettings),

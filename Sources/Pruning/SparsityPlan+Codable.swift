@@ -1,0 +1,104 @@
+import Foundation
+
+/// JSON form of the plan (`owlprune-plan.json`). Keys are snake_case and written sorted, the
+/// allocation is flattened into `allocation` + its hyper-parameters, the pattern is `"2:4"`
+/// style, and linears are keyed by their HF names — so the bytes depend only on the values.
+extension SparsityPlan: Codable {
+    enum CodingKeys: String, CodingKey {
+        case method, pattern, allocation, dsnot, dass, seed
+        case targetSparsity = "target_sparsity"
+        case owlM = "owl_m"
+        case owlLambda = "owl_lambda"
+        case atpBeta = "atp_beta"
+        case outlierRatios = "outlier_ratios"
+        case blockSparsities = "block_sparsities"
+        case linearSparsities = "linear_sparsities"
+        case modelID = "model_id"
+        case windowsHash = "windows_hash"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(method, forKey: .method)
+        try c.encode(pattern.description, forKey: .pattern)
+        try c.encode(targetSparsity, forKey: .targetSparsity)
+        switch allocation {
+        case .uniform:
+            try c.encode("uniform", forKey: .allocation)
+        case let .owl(m, lambda):
+            try c.encode("owl", forKey: .allocation)
+            try c.encode(m, forKey: .owlM)
+            try c.encode(lambda, forKey: .owlLambda)
+        case let .atp(beta):
+            try c.encode("atp", forKey: .allocation)
+            try c.encode(beta, forKey: .atpBeta)
+        }
+        try c.encodeIfPresent(outlierRatios, forKey: .outlierRatios)
+        try c.encode(blockSparsities, forKey: .blockSparsities)
+        let named = linearSparsities.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.key.rawValue, $0.value) }) }
+        try c.encode(named, forKey: .linearSparsities)
+        try c.encode(dsnot, forKey: .dsnot)
+        try c.encode(dass, forKey: .dass)
+        try c.encodeIfPresent(modelID, forKey: .modelID)
+        try c.encodeIfPresent(seed, forKey: .seed)
+        try c.encodeIfPresent(windowsHash, forKey: .windowsHash)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        method = try c.decode(PruningMethod.self, forKey: .method)
+        let patternText = try c.decode(String.self, forKey: .pattern)
+        pattern = try Self.parsePattern(patternText, codingPath: c.codingPath + [CodingKeys.pattern])
+        targetSparsity = try c.decode(Double.self, forKey: .targetSparsity)
+        switch try c.decode(String.self, forKey: .allocation) {
+        case "uniform": allocation = .uniform
+        case "owl": allocation = .owl(m: try c.decode(Double.self, forKey: .owlM), lambda: try c.decode(Double.self, forKey: .owlLambda))
+        case "atp": allocation = .atp(beta: try c.decode(Double.self, forKey: .atpBeta))
+        case let other:
+            throw DecodingError.dataCorruptedError(forKey: .allocation, in: c, debugDescription: "unknown allocation '\(other)'")
+        }
+        outlierRatios = try c.decodeIfPresent([Double].self, forKey: .outlierRatios)
+        blockSparsities = try c.decode([Double].self, forKey: .blockSparsities)
+        let named = try c.decode([[String: Double]].self, forKey: .linearSparsities)
+        linearSparsities = try named.map { entry in
+            try Dictionary(uniqueKeysWithValues: entry.map { key, value in
+                guard let kind = LinearKind(rawValue: key) else {
+                    throw DecodingError.dataCorruptedError(forKey: .linearSparsities, in: c, debugDescription: "unknown linear '\(key)'")
+                }
+                return (kind, value)
+            })
+        }
+        dsnot = try c.decode(Bool.self, forKey: .dsnot)
+        dass = try c.decode(Bool.self, forKey: .dass)
+        modelID = try c.decodeIfPresent(String.self, forKey: .modelID)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+        windowsHash = try c.decodeIfPresent(String.self, forKey: .windowsHash)
+    }
+
+    private static func parsePattern(_ text: String, codingPath: [any CodingKey]) throws -> SparsityPattern {
+        if text == "unstructured" { return .unstructured }
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let n = Int(parts[0]), let m = Int(parts[1]) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "pattern '\(text)' is not 'unstructured' or 'N:M'"))
+        }
+        return .nOfM(n: n, m: m)
+    }
+
+    /// Canonical JSON: sorted keys, no whitespace, slashes unescaped. Identical values give
+    /// identical bytes on every rank (same binary, shortest round-trip doubles).
+    public func canonicalJSON() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    /// FNV-1a 64 over `canonicalJSON()`: ranks all-reduce this to prove they hold the same plan.
+    public func stableHash() throws -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in try canonicalJSON() {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}

@@ -1,0 +1,68 @@
+import Testing
+import Tensor
+@testable import Pruning
+
+@Suite struct CountingAndMaskTests {
+    @Test func countsUseOneFloat64MultiplyAndTruncate() {
+        // 100 × 0.29 = 28.999999999999996 in float64 → 28, not 29 (ALGORITHMS.md §5.2).
+        #expect(prunedCount(of: 100, sparsity: 0.29) == 28)
+        #expect(prunedCount(of: 4096, sparsity: 0.7) == 2867)
+        #expect(prunedCount(of: 11008, sparsity: 0.7) == 7705)
+        #expect(prunedCount(of: 576, sparsity: 0.7) == 403)
+        #expect(prunedCount(of: 1536, sparsity: 0.7) == 1075)
+    }
+
+    @Test func magnitudeWorkedExamplePrunesAllEntriesAtOrBelowTau() throws {
+        // |W| sorted = [0.1, 0.1, 0.3, 0.9], k = 2, τ = 0.3 → 0.3, -0.1, 0.1 pruned (3 of 4).
+        let w = Matrix([[0.3, -0.1], [0.1, 0.9]])
+        let mask = try magnitudeMask(weight: w, sparsity: 0.5, pattern: .unstructured, layer: "t")
+        #expect(mask.pruned == [true, true, true, false])
+        #expect(mask.apply(to: w) == Matrix([[0, 0], [0, 0.9]]))
+    }
+
+    @Test func magnitudeAtZeroPrunesNothingAndRejectsOne() throws {
+        let w = Matrix([[0.3, -0.1], [0.1, 0.9]])
+        #expect(try magnitudeMask(weight: w, sparsity: 0, pattern: .unstructured, layer: "t").prunedCount == 0)
+        #expect(throws: PruningError.invalidSparsity(layer: "t", sparsity: 1)) {
+            try magnitudeMask(weight: w, sparsity: 1, pattern: .unstructured, layer: "t")
+        }
+    }
+
+    @Test func wandaTieExampleKeepsColumnOrder() throws {
+        let metric = Matrix([[0.5, 0.2, 0.2, 0.9]])
+        #expect(try rowwiseMask(metric: metric, sparsity: 0.5, pattern: .unstructured, layer: "t").prunedColumns(row: 0) == [1, 2])
+        #expect(try rowwiseMask(metric: metric, sparsity: 0.25, pattern: .unstructured, layer: "t").prunedColumns(row: 0) == [1])
+    }
+
+    @Test func wandaPrunesExactlyFloorPerRow() throws {
+        var random = TestRandom(seed: 1)
+        let metric = random.matrix(7, 100)
+        let mask = try rowwiseMask(metric: metric, sparsity: 0.29, pattern: .unstructured, layer: "t")
+        for r in 0..<7 { #expect(mask.prunedColumns(row: r).count == 28) }
+        // The pruned entries are the 28 smallest of each row.
+        for r in 0..<7 {
+            let keptMin = (0..<100).filter { !mask[r, $0] }.map { metric[r, $0] }.min()!
+            let prunedMax = mask.prunedColumns(row: r).map { metric[r, $0] }.max()!
+            #expect(prunedMax <= keptMin)
+        }
+    }
+
+    @Test func nOfMGroupExamples() throws {
+        // [0.3, 0.1, 0.3, 0.2] → columns 1, 3; [0.3, 0.3, 0.3, 0.1] → column 3, then 0 (lower index wins the tie).
+        let metric = Matrix([[0.3, 0.1, 0.3, 0.2, 0.3, 0.3, 0.3, 0.1]])
+        let mask = try rowwiseMask(metric: metric, sparsity: 0, pattern: .nOfM(n: 2, m: 4), layer: "t")
+        #expect(mask.prunedColumns(row: 0) == [1, 3, 4, 7])
+    }
+
+    @Test func nOfMAcceptsAnyNBelowMAndRejectsBadShapes() throws {
+        var random = TestRandom(seed: 2)
+        let metric = random.matrix(3, 24)
+        let mask = try rowwiseMask(metric: metric, sparsity: 0, pattern: .nOfM(n: 5, m: 8), layer: "t")
+        #expect(mask.prunedCount == 3 * 3 * 5)
+        #expect(throws: PruningError.self) { try rowwiseMask(metric: metric, sparsity: 0, pattern: .nOfM(n: 2, m: 5), layer: "t") }
+        #expect(throws: PruningError.self) { try rowwiseMask(metric: metric, sparsity: 0, pattern: .nOfM(n: 4, m: 4), layer: "t") }
+        let message = PruningError.invalidPattern(layer: "model.layers.0.mlp.up_proj", n: 2, m: 5,
+                                                  detail: "24 columns is not a multiple of 5").localizedDescription
+        #expect(message == "layer model.layers.0.mlp.up_proj: pattern 2:5 is invalid: 24 columns is not a multiple of 5")
+    }
+}
