@@ -73,3 +73,37 @@ extension Communicator {
         return out
     }
 }
+
+extension Communicator {
+    /// Gathers a variable-length byte string from every rank to `root` (rank order); other ranks
+    /// get an empty array. Used for per-rank report fragments, which are small.
+    public func gatherBytes(_ bytes: [UInt8], root: Int) throws(MPIError) -> [[UInt8]] {
+        var length = [Int32(bytes.count)]
+        var lengths = [Int32](repeating: 0, count: size)
+        let rc1 = length.withUnsafeMutableBufferPointer { src in
+            lengths.withUnsafeMutableBufferPointer { dst in
+                MPI_Gather(src.baseAddress, 1, MPI_INT32_T, dst.baseAddress, 1, MPI_INT32_T, Int32(root), handle)
+            }
+        }
+        try check(rc1, "MPI_Gather")
+        var displacements = [Int32](repeating: 0, count: size)
+        for i in 1..<max(size, 1) { displacements[i] = displacements[i - 1] + lengths[i - 1] }
+        let total = rank == root ? Int(lengths.reduce(0, +)) : 0
+        var all = [UInt8](repeating: 0, count: max(total, 1))
+        let rc2 = bytes.withUnsafeBufferPointer { src in
+            all.withUnsafeMutableBufferPointer { dst in
+                lengths.withUnsafeBufferPointer { counts in
+                    displacements.withUnsafeBufferPointer { displs in
+                        MPI_Gatherv(src.baseAddress, Int32(bytes.count), MPI_UINT8_T, dst.baseAddress, counts.baseAddress,
+                                    displs.baseAddress, MPI_UINT8_T, Int32(root), handle)
+                    }
+                }
+            }
+        }
+        try check(rc2, "MPI_Gatherv")
+        guard rank == root else { return [] }
+        return (0..<size).map { r in
+            Array(all[Int(displacements[r])..<Int(displacements[r] + lengths[r])])
+        }
+    }
+}

@@ -6,9 +6,15 @@
 public enum FastMath {
     @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.33654), upperBound: SIMD8(repeating: 88.72283))
-        let log2e: Float = 1.44269504088896341
-        var n = (clamped * log2e).rounded(.toNearestOrEven)
+        // Upper clamp 88: keeps 2^n a normal float (n ≤ 127); every caller feeds non-positive
+        // arguments or ones whose exp only divides something, where e^88 already acts as ∞.
+        let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.33654), upperBound: SIMD8(repeating: 88))
+        // Adding 1.5·2^23 rounds to the nearest integer (ties to even) and leaves that integer in
+        // the low mantissa bits, so n needs no float→int conversion (Swift's generic SIMD
+        // conversion does not vectorise).
+        let magic: Float = 12_582_912
+        let t = clamped * 1.44269504088896341 + magic
+        let n = t - magic
         let r = clamped - n * 0.693359375 + n * 2.12194440e-4
         var p = SIMD8<Float>(repeating: 1.9875691500e-4)
         p = p * r + 1.3981999507e-3
@@ -16,14 +22,11 @@ public enum FastMath {
         p = p * r + 4.1665795894e-2
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
-        let r2 = r * r
-        let e = p * r2 + r + 1
-        n = n.clamped(lowerBound: SIMD8(repeating: -126), upperBound: SIMD8(repeating: 127))
-        let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
-        let scale = unsafeBitCast(bits, to: SIMD8<Float>.self)
+        let e = p * (r * r) + r + 1
+        let integer = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
         // Inputs below the clamp underflow to zero, as expf does.
-        let result = e * scale
-        return result.replacing(with: 0, where: x .< -87.33654)
+        return (e * scale).replacing(with: 0, where: x .< -87.33654)
     }
 
     @inline(__always)
@@ -41,7 +44,7 @@ public enum FastMath {
         while i + 8 <= n {
             let x = base.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
             let e = exp(x - shift)
-            base.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            for k in 0..<8 { v[i + k] = e[k] }
             acc += e
             i += 8
         }

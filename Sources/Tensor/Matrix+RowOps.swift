@@ -44,13 +44,13 @@ extension Matrix {
                     let n = o.count
                     let gp = UnsafeRawPointer(g.baseAddress!)
                     let up = UnsafeRawPointer(u.baseAddress!)
-                    let op = UnsafeMutableRawPointer(o.baseAddress!)
                     var i = 0
                     while i + 8 <= n {
                         let x = gp.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
                         let y = up.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
                         let s = x / (1 + FastMath.exp(-x))
-                        op.storeBytes(of: s * y, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                        let z = s * y
+                        for k in 0..<8 { o[i + k] = z[k] }
                         i += 8
                     }
                     while i < n {

@@ -1,11 +1,48 @@
 import ArgumentParser
+import Foundation
 
-/// The `owlprune` command. Subcommands are synchronous: MPI is initialised on the main thread by
-/// the commands that need it, and every MPI call stays there (STYLE.md, CLI).
-@main
+/// The `owlprune` command. Subcommands are synchronous `ParsableCommand`s: MPI is initialised on
+/// the main thread and every MPI call stays there (STYLE.md, CLI).
 struct OwlPrune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "owlprune",
         abstract: "One-shot pruning of LLaMA-family models across MPI ranks.",
-        subcommands: [])
+        subcommands: [Eval.self, Convert.self, Inspect.self, Tokenize.self, Bench.self])
+}
+
+@main
+enum Main {
+    static func main() {
+        if Runtime.launchedByMPI {
+            do { _ = try Runtime.communicator() } catch { Runtime.fail(error) }
+        }
+        let command: ParsableCommand
+        do {
+            command = try OwlPrune.parseAsRoot()
+        } catch {
+            // Help and version requests are not errors: print them and leave normally.
+            let code = OwlPrune.exitCode(for: error)
+            if code == .success {
+                if Runtime.rank == 0 { printResult(OwlPrune.fullMessage(for: error)) }
+                Runtime.finish()
+                exit(0)
+            }
+            if Runtime.launchedByMPI {
+                Runtime.fail(UsageError(message: OwlPrune.message(for: error)), isUsage: true)
+            }
+            OwlPrune.exit(withError: error)
+        }
+        do {
+            var runnable = command
+            try runnable.run()
+        } catch {
+            Runtime.fail(error)
+        }
+        Runtime.finish()
+    }
+}
+
+struct UsageError: Error, LocalizedError {
+    let message: String
+    var errorDescription: String? { message }
 }

@@ -62,3 +62,13 @@ import Testing
         #expect(HalfPrecision.floatToBF16(.nan) & 0x7FC0 == 0x7FC0)
     }
 }
+
+@Suite struct SplitMix64Tests {
+    /// ALGORITHMS.md §2.2 test vector (seed 0) and the worked example T = 1000, L = 100.
+    @Test func matchesTheSpecificationVectors() {
+        var g = SplitMix64(seed: 0)
+        let outputs = [g.next(), g.next(), g.next()]
+        #expect(outputs == [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F])
+        #expect(outputs.map { $0 % 901 } == [12, 777, 77])
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import Tensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a safetensors file tensor by tensor, so a shard never has to be held in memory whole.
+/// The header is written first (every tensor's name, dtype and shape is known up front), then the
+/// data in the same order, into `<dest>.tmp-<pid>`; `finish()` renames it onto `dest`
+/// atomically. Any error, or dropping the writer before `finish()`, removes the temporary file,
+/// so a reader never sees half a shard.
+///
+/// Header layout follows huggingface/safetensors `safetensors/src/tensor.rs` (`prepare`):
+/// `__metadata__` first, data offsets contiguous from 0, JSON padded with spaces to a multiple
+/// of 8 bytes. `{"format": "pt"}` is always in the metadata, because transformers refuses
+/// files without it.
+public final class SafetensorsWriter {
+    public struct Entry: Sendable, Equatable {
+        public var name: String
+        public var dtype: SafetensorsDType
+        public var shape: [Int]
+        public init(name: String, dtype: SafetensorsDType, shape: [Int]) {
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+        }
+        public var byteCount: Int { shape.reduce(dtype.byteSize, *) }
+    }
+
+    public let destination: URL
+    public let temporaryURL: URL
+    private let entries: [Entry]
+    private var next = 0
+    private var fd: Int32
+    private var fileName: String { destination.lastPathComponent }
+
+    /// Creates the temporary file and writes the header. Tensors must then be written in
+    /// `entries` order.
+    public init(url: URL, entries: [Entry], metadata: [String: String] = [:]) throws {
+        destination = url
+        temporaryURL = URL(fileURLWithPath: url.path + ".tmp-\(getpid())")
+        self.entries = entries
+        let file = url.lastPathComponent
+        var seen = Set<String>()
+        for e in entries {
+            guard seen.insert(e.name).inserted, e.name != SafetensorsHeader.metadataKey else {
+                throw CheckpointError.writerMismatch(file: file, tensor: e.name, reason: "name used twice or reserved")
+            }
+            guard e.shape.allSatisfy({ $0 >= 0 }) else {
+                throw CheckpointError.writerMismatch(file: file, tensor: e.name, reason: "negative dimension in \(e.shape)")
+            }
+        }
+        fd = open(temporaryURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CheckpointError.system(call: "open", path: temporaryURL.path, errno: errno) }
+        var meta = metadata
+        meta["format"] = meta["format"] ?? "pt"
+        let header = Self.headerJSON(entries: entries, metadata: meta)
+        var prefix = Data(count: 8)
+        prefix.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(header.count).littleEndian, as: UInt64.self) }
+        try guarded { try writeAll(prefix + header) }
+    }
+
+    deinit {
+        if fd >= 0 { discard() }
+    }
+
+    /// Writes the next tensor from float32, narrowing to its entry's dtype (bf16 rounds to
+    /// nearest even, as `HalfPrecision.floatToBF16`). The matrix must hold exactly the entry's
+    /// elements; for a 2-D entry its rows and columns must match too.
+    public func write(_ name: String, _ matrix: Matrix) throws {
+        let entry = try expect(name)
+        try guarded {
+            guard entry.dtype.isFloatConvertible else {
+                throw CheckpointError.unsupportedConversion(file: fileName, tensor: name, dtype: entry.dtype.rawValue)
+            }
+            let shapeMatches = entry.shape.count == 2
+                ? entry.shape == [matrix.rows, matrix.cols]
+                : entry.shape.reduce(1, *) == matrix.count
+            guard shapeMatches else {
+                throw CheckpointError.writerMismatch(file: fileName, tensor: name,
+                                                     reason: "shape \(entry.shape) given a \(matrix.rows)x\(matrix.cols) matrix")
+            }
+            let chunk = 1 << 16
+            var buffer = [UInt8](repeating: 0, count: chunk * entry.dtype.byteSize)
+            try matrix.withUnsafeElements { all in
+                var start = 0
+                while start < all.count {
+                    let part = UnsafeBufferPointer(rebasing: all[start..<min(start + chunk, all.count)])
+                    let bytes = part.count * entry.dtype.byteSize
+                    try buffer.withUnsafeMutableBytes { raw in
+                        let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<bytes])
+                        switch entry.dtype {
+                        case .f32: ElementConversion.narrowToF32(part, into: out)
+                        case .f16: ElementConversion.narrowToF16(part, into: out)
+                        default: ElementConversion.narrowToBF16(part, into: out)
+                        }
+                        try writeAll(UnsafeRawBufferPointer(out))
+                    }
+                    start += part.count
+                }
+            }
+        }
+        next += 1
+    }
+
+    /// Writes the next tensor's bytes unchanged (already in its entry's dtype, little-endian),
+    /// e.g. a norm weight copied from the source checkpoint.
+    public func write(_ name: String, rawBytes: Data) throws {
+        let entry = try expect(name)
+        try guarded {
+            guard rawBytes.count == entry.byteCount else {
+                throw CheckpointError.writerMismatch(file: fileName, tensor: name,
+                                                     reason: "\(rawBytes.count) bytes given, \(entry.byteCount) expected")
+            }
+            try rawBytes.withUnsafeBytes { try writeAll($0) }
+        }
+        next += 1
+    }
+
+    /// Flushes, closes and renames the temporary file onto the destination.
+    public func finish() throws {
+        try guarded {
+            guard next == entries.count else {
+                throw CheckpointError.writerMismatch(file: fileName, tensor: entries[next].name,
+                                                     reason: "finish() called before this tensor was written")
+            }
+            guard fsync(fd) == 0 else { throw CheckpointError.system(call: "fsync", path: temporaryURL.path, errno: errno) }
+            let closed = close(fd)
+            fd = -1
+            guard closed == 0 else { throw CheckpointError.system(call: "close", path: temporaryURL.path, errno: errno) }
+            guard rename(temporaryURL.path, destination.path) == 0 else {
+                throw CheckpointError.system(call: "rename", path: destination.path, errno: errno)
+            }
+        }
+    }
+
+    private func expect(_ name: String) throws -> Entry {
+        try guarded {
+            guard fd >= 0 else { throw CheckpointError.writerMismatch(file: fileName, tensor: name, reason: "writer is closed") }
+            guard next < entries.count, entries[next].name == name else {
+                let expected = next < entries.count ? "'\(entries[next].name)'" : "no more tensors"
+                throw CheckpointError.writerMismatch(file: fileName, tensor: name, reason: "written out of order, expected \(expected)")
+            }
+            return entries[next]
+        }
+    }
+
+    /// Runs `body`; on error, removes the temporary file before rethrowing.
+    private func guarded<R>(_ body: () throws -> R) throws -> R {
+        do { return try body() } catch {
+            discard()
+            throw error
+        }
+    }
+
+    private func discard() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+        unlink(temporaryURL.path)
+    }
+
+    private func writeAll(_ data: Data) throws {
+        try data.withUnsafeBytes { try writeAll($0) }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CheckpointError.system(call: "write", path: temporaryURL.path, errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    static func headerJSON(entries: [Entry], metadata: [String: String]) -> Data {
+        var json = "{\"\(SafetensorsHeader.metadataKey)\":{"
+        json += metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",")
+        json += "}"
+        var offset = 0
+        for e in entries {
+            let end = offset + e.byteCount
+            let shape = e.shape.map(String.init).joined(separator: ",")
+            json += ",\(jsonString(e.name)):{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}"
+            offset = end
+        }
+        json += "}"
+        var bytes = Data(json.utf8)
+        bytes.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - bytes.count % 8) % 8))
+        return bytes
+    }
+
+    /// A JSON string literal (RFC 8259 §7): quote, backslash and control characters escaped.
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// `write(2)`, spelled so it does not collide with the writer's own `write` methods.
+@inline(__always)
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, buffer, count)
+    #else
+    Darwin.write(fd, buffer, count)
+    #endif
+}

@@ -1,0 +1,35 @@
+import Model
+import Pruning
+import Tensor
+
+/// The calibration statistics of one block, kept per distinct linear input (q/k/v share one,
+/// gate/up another), so each input tensor is accumulated once per window (ALGORITHMS.md §3).
+public struct BlockStatistics: Sendable {
+    public var byInput: [LinearInput: LinearStatistics]
+
+    public init(shape: BlockShape, collecting kinds: StatisticKinds) {
+        var d: [LinearInput: LinearStatistics] = [:]
+        d[.attention] = LinearStatistics(columns: shape.hiddenSize, collecting: kinds)
+        d[.attentionOutput] = LinearStatistics(columns: shape.heads * shape.headDim, collecting: kinds)
+        d[.mlp] = LinearStatistics(columns: shape.hiddenSize, collecting: kinds)
+        d[.down] = LinearStatistics(columns: shape.intermediateSize, collecting: kinds)
+        byInput = d
+    }
+
+    public mutating func add(_ input: LinearInput, window: Matrix) {
+        byInput[input]!.add(window: window)
+    }
+
+    public func statistics(for linear: BlockLinear) -> LinearStatistics { byInput[linear.input]! }
+}
+
+extension BlockLinear {
+    /// The Pruning module's name for the same layer (both spell the HF suffix).
+    public var kind: LinearKind { LinearKind(rawValue: rawValue)! }
+}
+
+/// OWL's outlier ratio of one block from its dense weights and Wanda statistics (ALGORITHMS.md §7.1).
+public func outlierRatio(of block: DecoderBlock, statistics: BlockStatistics, m: Double) -> Double {
+    blockOutlierRatio(linears: BlockLinear.allCases.map { (block.weight($0),
+                                                 statistics.statistics(for: $0).wanda.scalerRow) }, m: m)
+}

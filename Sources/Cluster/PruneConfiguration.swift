@@ -1,0 +1,46 @@
+import Pruning
+
+/// How calibration inputs reach a block (DESIGN.md §3 "Two propagation modes").
+public enum Propagation: String, Sendable, Codable, CaseIterable {
+    /// Block i is calibrated on the outputs of the already-pruned blocks 0…i−1, as every reference
+    /// implementation does. Memory scales with the ranks, time does not.
+    case sequential
+    /// Every block is calibrated on dense-model activations, so all ranks prune at once.
+    case dense
+}
+
+/// Everything that decides a pruning run's result (and nothing that does not, such as the rank count).
+public struct PruneConfiguration: Sendable {
+    public var method: PruningMethod
+    public var pattern: SparsityPattern
+    public var sparsity: Double
+    public var allocation: Allocation
+    public var propagation: Propagation
+    public var options: PruningOptions
+    /// OWL's outlier threshold multiple `M`, also used to report ratios for other allocations.
+    public var owlM: Double
+    /// Provenance written into the plan (and its hash): the model's name and the sampler seed
+    /// (nil for pre-tokenized windows).
+    public var modelID: String
+    public var seed: UInt64?
+
+    public init(method: PruningMethod, pattern: SparsityPattern, sparsity: Double, allocation: Allocation,
+                propagation: Propagation, options: PruningOptions, owlM: Double, modelID: String, seed: UInt64?) {
+        self.method = method
+        self.pattern = pattern
+        self.sparsity = sparsity
+        self.allocation = allocation
+        self.propagation = propagation
+        self.options = options
+        self.owlM = owlM
+        self.modelID = modelID
+        self.seed = seed
+    }
+
+    var needsOutlierRatios: Bool {
+        if case .owl = allocation { return true }
+        return false
+    }
+
+    var statisticKinds: StatisticKinds { requiredStatistics(method: method, options: options) }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import Tokenizer
+
+extension OwlPrune {
+    /// `owlprune convert`: a GGUF file to a Hugging Face directory that transformers loads as
+    /// LlamaForCausalLM. The tokenizer is rebuilt from the GGUF vocabulary with the pre-tokenizer
+    /// `tokenizer.ggml.pre` names — transformers' own GGUF converter ignores that key and splits
+    /// digits wrongly for SmolLM2 (see ../shared/data/smollm2/README.md).
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Convert a GGUF checkpoint to a Hugging Face directory.")
+
+        @Argument(help: "The .gguf file.") var gguf: String
+        @Option(help: "Output directory (created atomically).") var out: String
+        @Option(help: "Weight dtype: f32, bf16 or f16.") var dtype: String = "f32"
+        @Flag(help: "Replace an existing output directory.") var force = false
+
+        var storageType: SafetensorsDType? {
+            switch dtype {
+            case "f32": .f32
+            case "bf16": .bf16
+            case "f16": .f16
+            default: nil
+            }
+        }
+
+        func validate() throws {
+            guard storageType != nil else { throw ValidationError("--dtype \(dtype): expected f32, bf16 or f16") }
+        }
+
+        func run() throws {
+            let source = try GGUFCheckpoint(url: URL(fileURLWithPath: gguf))
+            let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
+                                             runID: String(ProcessInfo.processInfo.processIdentifier))
+            try staged.create()
+            do {
+                try write(source, into: staged)
+                try staged.commit()
+            } catch {
+                staged.discard()
+                throw error
+            }
+            printResult("converted \(gguf) → \(out) (\(source.tensorNames.count) tensors, \(dtype))")
+        }
+
+        private func write(_ source: GGUFCheckpoint, into dir: StagedDirectory) throws {
+            var config = source.config
+            config.torchDtype = ["f32": "float32", "bf16": "bfloat16", "f16": "float16"][dtype]
+            try config.jsonData().write(to: dir.file("config.json"))
+            try tokenizerFiles(source.file, into: dir)
+            try generationConfig(config).write(to: dir.file("generation_config.json"))
+
+            let type = storageType!
+            // HF shapes are GGUF's dims reversed (ne[0] is the innermost, i.e. the column count).
+            let entries = source.tensorNames.map { name in
+                let info = source.file.tensor(TensorName.ggufName(fromHF: name)!)!
+                return SafetensorsWriter.Entry(name: name, dtype: type, shape: info.dims.reversed().map { Int($0) })
+            }
+            let writer = try SafetensorsWriter(url: dir.file("model.safetensors"), entries: entries, metadata: ["format": "pt"])
+            for name in source.tensorNames { try writer.write(name, try source.matrix(name)) }
+            try writer.finish()
+        }
+
+        private func tokenizerFiles(_ file: GGUFFile, into dir: StagedDirectory) throws {
+            let model = try file.string(GGUFKey.tokenizerModel)
+            let optionalInt = { (key: String) -> Int? in file.metadata[key] == nil ? nil : try? file.int(key) }
+            let (json, config) = try TokenizerJSONBuilder.build(
+                ggufModel: model,
+                pre: file.metadata[GGUFKey.tokenizerPre] == nil ? nil : try file.string(GGUFKey.tokenizerPre),
+                tokens: try file.strings(GGUFKey.tokens),
+                tokenTypes: file.metadata[GGUFKey.tokenTypes] == nil ? [] : try file.ints(GGUFKey.tokenTypes),
+                merges: file.metadata[GGUFKey.merges] == nil ? [] : try file.strings(GGUFKey.merges),
+                scores: file.metadata[GGUFKey.scores] == nil ? nil : try file.floats(GGUFKey.scores),
+                bosID: optionalInt(GGUFKey.bosTokenId), eosID: optionalInt(GGUFKey.eosTokenId),
+                unkID: optionalInt(GGUFKey.unknownTokenId), padID: optionalInt(GGUFKey.paddingTokenId),
+                addBOS: file.bool(GGUFKey.addBosToken) ?? (model == "llama"),
+                addEOS: file.bool(GGUFKey.addEosToken) ?? false,
+                chatTemplate: file.metadata[GGUFKey.chatTemplate] == nil ? nil : try file.string(GGUFKey.chatTemplate))
+            try json.write(to: dir.file("tokenizer.json"))
+            try config.write(to: dir.file("tokenizer_config.json"))
+        }
+
+        private func generationConfig(_ config: ModelConfig) -> Data {
+            var object: [String: Any] = ["_from_model_config": true]
+            if let bos = config.bosTokenIds?.first { object["bos_token_id"] = bos }
+            if let eos = config.eosTokenIds { object["eos_token_id"] = eos.count == 1 ? eos[0] as Any : eos as Any }
+            return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data("{}".utf8)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Checkpoint
+import Evaluation
+import Foundation
+import Model
+import Tensor
+import Tokenizer
+
+extension OwlPrune {
+    /// `owlprune eval`: WikiText-style perplexity (ALGORITHMS.md §11), the model pipelined over the ranks.
+    /// Unlike llama.cpp's `llama-perplexity`, every token of a window but the first is scored, so the
+    /// numbers are the pruning papers' protocol and not comparable with llama.cpp's.
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Perplexity of a checkpoint on a text file, windows streamed through the MPI ranks.")
+
+        @Option(help: "Hugging Face checkpoint directory (config.json, tokenizer.json, safetensors).")
+        var model: String
+
+        @Option(help: "Evaluation text (read as UTF-8 bytes, tokenized as one string).")
+        var data: String
+
+        @Option(help: "Window length in tokens (default: min(2048, max_position_embeddings)).")
+        var seqlen: Int?
+
+        @Option(help: "Evaluate only the first K windows.")
+        var maxWindows: Int?
+
+        @Flag(help: "Print one JSON object on stdout.")
+        var json = false
+
+        func validate() throws {
+            if let s = seqlen, s < 2 { throw ValidationError("--seqlen \(s): a window needs at least 2 tokens") }
+            if let k = maxWindows, k < 1 { throw ValidationError("--max-windows \(k): must be at least 1") }
+        }
+
+        func run() throws {
+            let comm = try Runtime.communicator()
+            setBLASThreads(1)
+            let checkpoint = try CheckpointDirectory(url: URL(fileURLWithPath: model))
+            let architecture = try Architecture(config: checkpoint.config)
+            let length = seqlen ?? min(2048, architecture.maxPositions)
+            var tokens: [Int] = []
+            if comm.rank == 0 {
+                let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
+                let text = try readTextFile(URL(fileURLWithPath: data))
+                let t0 = Date()
+                tokens = tokenizer.encode(text).map(Int.init)
+                progress(String(format: "eval: %@ → %d tokens in %.1f s", (data as NSString).lastPathComponent,
+                                tokens.count, Date().timeIntervalSince(t0)))
+            }
+            let evaluator = try DistributedPerplexity(comm: comm, architecture: architecture, seqlen: length)
+            let result = try evaluator.run(source: checkpoint, tokens: tokens, maxWindows: maxWindows,
+                                           dataName: data, progress: progress)
+            guard comm.rank == 0 else { return }
+            if json {
+                printResult(result.jsonString())
+            } else {
+                printResult(String(format: "perplexity %.4f  (%d windows × %d tokens, %d scored, %d ranks, %.0f tokens/s, %.1f s)",
+                                   result.perplexity, result.windows, result.seqlen, result.tokensScored,
+                                   result.ranks, result.tokensPerSecond, result.seconds))
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+
+extension OwlPrune {
+    /// `owlprune inspect`: what a checkpoint holds and how sparse each tensor is — the quickest check
+    /// that a pruned output has the planned sparsity.
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List tensors, dtypes, shapes and the fraction of zeros per tensor.")
+
+        @Argument(help: "A Hugging Face checkpoint directory or a .gguf file.")
+        var path: String
+
+        @Flag(help: "Print one JSON object on stdout.")
+        var json = false
+
+        struct Row: Codable {
+            var name: String
+            var dtype: String
+            var shape: [Int]
+            var zeroFraction: Double?
+            enum CodingKeys: String, CodingKey { case name, dtype, shape, zeroFraction = "zero_fraction" }
+        }
+
+        func run() throws {
+            let url = URL(fileURLWithPath: path)
+            let rows = path.hasSuffix(".gguf") ? try ggufRows(url) : try directoryRows(url)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                let doc = ["path": path]
+                var text = String(decoding: try encoder.encode(rows), as: UTF8.self)
+                text = "{\"path\":\(String(decoding: try encoder.encode(doc["path"]!), as: UTF8.self)),\"tensors\":\(text)}"
+                printResult(text)
+                return
+            }
+            let width = rows.map(\.name.count).max() ?? 0
+            for r in rows {
+                let name = r.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                let zeros = r.zeroFraction.map { String(format: "%6.2f%% zeros", 100 * $0) } ?? ""
+                printResult("\(name)  \(r.dtype.padding(toLength: 5, withPad: " ", startingAt: 0))  \(r.shape)  \(zeros)")
+            }
+            printResult("\(rows.count) tensors")
+        }
+
+        private func directoryRows(_ url: URL) throws -> [Row] {
+            let dir = try CheckpointDirectory(url: url)
+            return try dir.tensorNames.map { name in
+                let info = try dir.info(name)
+                let zeros = info.dtype.isFloatConvertible ? try dir.shard(containing: name).zeroFraction(name) : nil
+                return Row(name: name, dtype: info.dtype.rawValue, shape: info.shape, zeroFraction: zeros)
+            }
+        }
+
+        private func ggufRows(_ url: URL) throws -> [Row] {
+            let file = try GGUFFile(url: url)
+            return file.tensors.map { t in
+                Row(name: t.name, dtype: t.typeName, shape: t.dims.reversed().map { Int($0) }, zeroFraction: nil)
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import MPIKit
+
+/// Process-wide MPI state and the single exit path for errors.
+///
+/// Under mpiexec (hydra sets `PMI_RANK`) MPI starts before the arguments are parsed, so even a
+/// usage error leaves through `MPI_Abort` and can never hang a multi-host job (PLATFORM.md:
+/// a rank that exits without aborting hangs hydra with several proxies). A plain process starts
+/// MPI (singleton, rank 0 of 1) only when a distributed command asks for it.
+enum Runtime {
+    nonisolated(unsafe) private static var world: Communicator?
+
+    static var launchedByMPI: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["PMI_RANK"] != nil || env["PMI_FD"] != nil || env["PMIX_RANK"] != nil
+    }
+
+    static func communicator() throws -> Communicator {
+        if let w = world { return w }
+        let w = try Communicator.initializeWorld()
+        world = w
+        return w
+    }
+
+    static var rank: Int { world?.rank ?? 0 }
+
+    /// Prints `owlprune: rank k: <message>` as one write and stops every rank.
+    /// Usage errors are identical on every rank, so only rank 0 prints them.
+    static func fail(_ error: Error, isUsage: Bool = false) -> Never {
+        let code: Int32 = isUsage ? 64 : 1
+        let message = describe(error)
+        if !isUsage || rank == 0 {
+            FileHandle.standardError.write(Data("owlprune: rank \(rank): \(message)\n".utf8))
+        }
+        if let w = world { w.abort(code: code) }
+        exit(code)
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let e = error as? LocalizedError, let d = e.errorDescription { return d }
+        if let e = error as? CustomStringConvertible { return e.description }
+        return String(describing: error)
+    }
+
+    static func finish() {
+        if world != nil { Communicator.finalize() }
+    }
+}
+
+/// Progress goes to stderr from rank 0 only, one write per line so lines from different ranks
+/// never interleave mid-line; stdout stays free for results (`--json`).
+func progress(_ line: String) {
+    guard Runtime.rank == 0 else { return }
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+func printResult(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
