@@ -17,30 +17,30 @@ public struct PruneConfiguration: Sendable {
     public var allocation: Allocation
     public var propagation: Propagation
     public var options: PruningOptions
-    /// OWL's outlier threshold multiple `M`, also used to report ratios for other allocations.
-    public var owlM: Double
     /// Provenance written into the plan (and its hash): the model's name and the sampler seed
     /// (nil for pre-tokenized windows).
     public var modelID: String
     public var seed: UInt64?
 
     public init(method: PruningMethod, pattern: SparsityPattern, sparsity: Double, allocation: Allocation,
-                propagation: Propagation, options: PruningOptions, owlM: Double, modelID: String, seed: UInt64?) {
+                propagation: Propagation, options: PruningOptions, modelID: String, seed: UInt64?) {
         self.method = method
         self.pattern = pattern
         self.sparsity = sparsity
         self.allocation = allocation
         self.propagation = propagation
         self.options = options
-        self.owlM = owlM
         self.modelID = modelID
         self.seed = seed
     }
 
-    var needsOutlierRatios: Bool {
-        if case .owl = allocation { return true }
-        return false
+    /// OWL's outlier threshold multiple `M` when the allocation is OWL (only OWL needs the ratios).
+    var owlM: Double? {
+        if case let .owl(m, _) = allocation { return m }
+        return nil
     }
+
+    var needsOutlierRatios: Bool { owlM != nil }
 
     var statisticKinds: StatisticKinds { requiredStatistics(method: method, options: options) }
 }

@@ -104,10 +104,10 @@ public final class PruneJob {
     private func agreePlan(statistics: [BlockStatistics]?) throws -> SparsityPlan {
         let blocks = slice.architecture.blockCount
         var ratios: [Double]? = nil
-        if configuration.needsOutlierRatios, let stats = statistics {
+        if let m = configuration.owlM, let stats = statistics {
             var mine = [Double](repeating: 0, count: blocks)
             for (i, block) in slice.blocks.enumerated() {
-                mine[block.index] = outlierRatio(of: block, statistics: stats[i], m: configuration.owlM)
+                mine[block.index] = outlierRatio(of: block, statistics: stats[i], m: m)
             }
             ratios = try comm.allreduceSum(mine)
         }

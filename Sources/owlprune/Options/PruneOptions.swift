@@ -1,0 +1,127 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import Pruning
+
+/// Flags that decide what a pruning run computes; shared by `prune` and `plan`. Problems fail in
+/// `validate()`, before any file is read or any rank does work.
+struct MethodOptions: ParsableArguments {
+    @Option(help: "Target mean sparsity s, 0 ≤ s < 1 (ignored for N:M patterns, which fix N/M).")
+    var sparsity: Double = 0.5
+
+    @Option(help: "magnitude | wanda | sparsegpt")
+    var method: String = "wanda"
+
+    @Option(help: "Layerwise allocation: uniform | owl | atp")
+    var allocation: String = "uniform"
+
+    @Option(name: .customLong("owl-m"), help: "OWL outlier threshold multiple M (OWL README default 5).")
+    var owlM: Double = 5
+
+    @Option(name: .customLong("owl-lambda"), help: "OWL sparsity spread λ (default 0.08).")
+    var owlLambda: Double = 0.08
+
+    @Option(name: .customLong("atp-beta"), help: "ATP common difference β (required with --allocation atp).")
+    var atpBeta: Double?
+
+    @Option(help: "unstructured | N:M (e.g. 2:4, 4:8)")
+    var pattern: String = "unstructured"
+
+    @Flag(help: "Refine masks with DSnoT (ALGORITHMS.md §9).")
+    var dsnot = false
+
+    @Option(name: .customLong("dsnot-sign-constraint"), help: "on | off (off reproduces zyxxmu/DSnoT's unstructured runs).")
+    var dsnotSignConstraint: String = "on"
+
+    @Flag(name: .customLong("dsnot-all-layers"), help: "Refine all seven linears (default: attention only, as zyxxmu/DSnoT).")
+    var dsnotAllLayers = false
+
+    @Flag(help: "DaSS metric for the GLU MLP linears (Wanda only).")
+    var dass = false
+
+    @Option(help: "SparseGPT relative damping (fraction of mean diag H).")
+    var damp: Double = 0.01
+
+    @Option(help: "sequential (default, as the references) | dense")
+    var propagation: String = "sequential"
+
+    var parsedMethod: PruningMethod? { PruningMethod(rawValue: method) }
+
+    var parsedPattern: SparsityPattern? {
+        if pattern == "unstructured" { return .unstructured }
+        let parts = pattern.split(separator: ":").map { Int($0) }
+        guard parts.count == 2, let n = parts[0], let m = parts[1] else { return nil }
+        return .nOfM(n: n, m: m)
+    }
+
+    var parsedAllocation: Allocation? {
+        switch allocation {
+        case "uniform": .uniform
+        case "owl": .owl(m: owlM, lambda: owlLambda)
+        case "atp": atpBeta.map { .atp(beta: $0) }
+        default: nil
+        }
+    }
+
+    func validate() throws {
+        guard sparsity.isFinite, sparsity >= 0, sparsity < 1 else {
+            throw ValidationError("--sparsity \(sparsity): must be in [0, 1)")
+        }
+        guard parsedMethod != nil else { throw ValidationError("--method \(method): expected magnitude, wanda or sparsegpt") }
+        guard let p = parsedPattern else { throw ValidationError("--pattern \(pattern): expected unstructured or N:M such as 2:4") }
+        if case let .nOfM(n, m) = p, !(n >= 1 && n < m) {
+            throw ValidationError("--pattern \(pattern): need 1 ≤ N < M")
+        }
+        if allocation == "atp" && atpBeta == nil { throw ValidationError("--allocation atp needs --atp-beta") }
+        guard parsedAllocation != nil else { throw ValidationError("--allocation \(allocation): expected uniform, owl or atp") }
+        guard owlM.isFinite, owlM > 0 else { throw ValidationError("--owl-m \(owlM): must be positive") }
+        guard owlLambda.isFinite, owlLambda >= 0 else { throw ValidationError("--owl-lambda \(owlLambda): must be ≥ 0") }
+        guard ["on", "off"].contains(dsnotSignConstraint) else {
+            throw ValidationError("--dsnot-sign-constraint \(dsnotSignConstraint): expected on or off")
+        }
+        guard damp.isFinite, damp > 0 else { throw ValidationError("--damp \(damp): must be positive") }
+        guard Propagation(rawValue: propagation) != nil else {
+            throw ValidationError("--propagation \(propagation): expected sequential or dense")
+        }
+    }
+
+    func configuration(modelID: String, seed: UInt64?) -> PruneConfiguration {
+        var options = PruningOptions(percdamp: damp)
+        if dsnot {
+            var d = DSnoTOptions()
+            d.signConstraint = dsnotSignConstraint == "on"
+            d.refineMLP = dsnotAllLayers
+            options.dsnot = d
+        }
+        if dass { options.dass = DaSSOptions() }
+        return PruneConfiguration(method: parsedMethod!, pattern: parsedPattern!, sparsity: sparsity,
+                                  allocation: parsedAllocation!, propagation: Propagation(rawValue: propagation)!,
+                                  options: options, modelID: modelID, seed: seed)
+    }
+}
+
+/// Where the calibration windows come from (ALGORITHMS.md §2).
+struct CalibrationOptions: ParsableArguments {
+    @Option(help: "Calibration text; windows are drawn from its tokens with SplitMix64.")
+    var calib: String?
+
+    @Option(name: .customLong("calib-tokens"), help: "Pre-tokenized windows: nsamples × seqlen little-endian uint32 ids.")
+    var calibTokens: String?
+
+    @Option(help: "Number of calibration windows N.")
+    var nsamples: Int = 128
+
+    @Option(help: "Window length L (default: min(2048, max_position_embeddings)).")
+    var seqlen: Int?
+
+    @Option(help: "SplitMix64 seed of the window starts.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard (calib == nil) != (calibTokens == nil) else {
+            throw ValidationError("give exactly one of --calib FILE or --calib-tokens FILE.ids")
+        }
+        guard nsamples >= 1 else { throw ValidationError("--nsamples \(nsamples): must be at least 1") }
+        if let s = seqlen, s < 2 { throw ValidationError("--seqlen \(s): a window needs at least 2 tokens") }
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Checkpoint
+import Cluster
+import Foundation
+import MPIKit
+import Model
+import Pruning
+import Tensor
+import Tokenizer
+
+extension OwlPrune {
+    /// `owlprune prune`: the product. One-shot pruning, blocks sharded over the MPI ranks, one
+    /// agreed layerwise plan, a Hugging Face directory out that appears only when complete.
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prune a checkpoint across MPI ranks (magnitude, Wanda, SparseGPT; uniform, OWL, ATP).")
+
+        @Option(help: "Hugging Face checkpoint directory.") var model: String
+        @Option(help: "Output directory (written as OUT.tmp-<runid>, renamed when complete).") var out: String
+        @Flag(help: "Replace an existing output directory.") var force = false
+        @OptionGroup var method: MethodOptions
+        @OptionGroup var calibration: CalibrationOptions
+
+        func run() throws {
+            let comm = try Runtime.communicator()
+            setBLASThreads(1)
+            let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm)
+            let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
+                                             runID: try setup.runID())
+            do {
+                let job = try setup.makeJob()
+                let plan = try job.run()
+                if comm.rank == 0 { progress(PlanTable(plan: plan).render()) }
+                let report = try PruneOutput(job: job, plan: plan, input: setup.checkpoint, staged: staged,
+                                             arguments: arguments).write()
+                if let report {
+                    let achieved = report["achieved_sparsity"] as! Double
+                    printResult(String(format: "pruned %@ → %@: %@ %@, target %.4f, achieved %.4f over the 7 linears of %d blocks, %d ranks",
+                                       model, out, plan.method.rawValue, method.allocation, plan.targetSparsity, achieved,
+                                       plan.blockSparsities.count, comm.size))
+                }
+            } catch {
+                staged.discard()
+                throw error
+            }
+        }
+
+        /// The command line as given, for the report.
+        private var arguments: [String: String] {
+            var a: [String: String] = ["model": model, "out": out, "sparsity": String(method.sparsity), "method": method.method,
+                                       "allocation": method.allocation, "pattern": method.pattern,
+                                       "propagation": method.propagation, "nsamples": String(calibration.nsamples),
+                                       "seed": String(calibration.seed), "damp": String(method.damp)]
+            if method.allocation == "owl" { a["owl_m"] = String(method.owlM); a["owl_lambda"] = String(method.owlLambda) }
+            if let b = method.atpBeta { a["atp_beta"] = String(b) }
+            if let c = calibration.calib { a["calib"] = c }
+            if let c = calibration.calibTokens { a["calib_tokens"] = c }
+            if let s = calibration.seqlen { a["seqlen"] = String(s) }
+            if method.dsnot { a["dsnot"] = "sign-constraint \(method.dsnotSignConstraint)" + (method.dsnotAllLayers ? ", all layers" : "") }
+            if method.dass { a["dass"] = "on" }
+            return a
+        }
+    }
+}
+
+/// What `prune` and `plan` share: the checkpoint, the architecture and the calibration windows.
+struct PruneSetup {
+    let comm: Communicator
+    let checkpoint: CheckpointDirectory
+    let architecture: Architecture
+    let configuration: PruneConfiguration
+    let windows: CalibrationWindows
+
+    init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator) throws {
+        self.comm = comm
+        let url = URL(fileURLWithPath: model)
+        checkpoint = try CheckpointDirectory(url: url)
+        architecture = try Architecture(config: checkpoint.config)
+        let length = calibration.seqlen ?? min(2048, architecture.maxPositions)
+        guard length <= architecture.maxPositions else {
+            throw ValidationError("--seqlen \(length) exceeds the model's max_position_embeddings \(architecture.maxPositions)")
+        }
+        if case let .nOfM(_, m) = method.parsedPattern! {
+            for (name, width) in [("hidden_size", architecture.shape.hiddenSize), ("intermediate_size", architecture.shape.intermediateSize)]
+            where width % m != 0 {
+                throw ValidationError("--pattern \(method.pattern): M = \(m) does not divide \(name) \(width)")
+            }
+        }
+        var local: CalibrationWindows? = nil
+        if comm.rank == 0 {
+            if let file = calibration.calibTokens {
+                local = try CalibrationWindows.read(idsFile: URL(fileURLWithPath: file), count: calibration.nsamples,
+                                                    length: length, vocabulary: architecture.vocabularySize)
+            } else if let file = calibration.calib {
+                let tokenizer = try Tokenizer.load(directory: url)
+                let stream = tokenizer.encode(try readTextFile(URL(fileURLWithPath: file))).map(Int.init)
+                local = try CalibrationWindows.sample(stream: stream, count: calibration.nsamples, length: length,
+                                                      seed: calibration.seed, file: file)
+                progress("calibration: \(file) → \(stream.count) tokens, \(calibration.nsamples) windows of \(length) (seed \(calibration.seed))")
+            }
+        }
+        windows = try CalibrationWindows.broadcast(local, comm: comm)
+        configuration = method.configuration(modelID: url.standardizedFileURL.lastPathComponent,
+                                             seed: calibration.calib == nil ? nil : calibration.seed)
+    }
+
+    /// One run id for all ranks, so they share one staging directory.
+    func runID() throws -> String {
+        var bytes: [UInt8] = []
+        if comm.rank == 0 {
+            bytes = Array("\(ProcessInfo.processInfo.processIdentifier)-\(Int(Date().timeIntervalSince1970))".utf8)
+        }
+        return String(decoding: try comm.broadcast(bytes, root: 0), as: UTF8.self)
+    }
+
+    func makeJob() throws -> PruneJob {
+        try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
+                     windows: windows, progress: progress)
+    }
+}
