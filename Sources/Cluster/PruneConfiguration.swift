@@ -42,5 +42,8 @@ public struct PruneConfiguration: Sendable {
 
     var needsOutlierRatios: Bool { owlM != nil }
 
+    /// Whether pruning itself reads calibration statistics (everything but plain magnitude does).
+    var needsActivations: Bool { method != .magnitude || options.dsnot != nil || options.dass != nil }
+
     var statisticKinds: StatisticKinds { requiredStatistics(method: method, options: options) }
 }

@@ -5,14 +5,14 @@ import Pruning
 import Tensor
 
 /// What one linear ended up with, for the report.
-public struct LinearOutcome: Sendable, Codable, Equatable {
+public struct LinearOutcome: Sendable, Equatable {
     public var name: String
     public var plannedSparsity: Double
     public var prunedCount: Int
-    public var total: Int
+    public var rows: Int
+    public var cols: Int
+    public var total: Int { rows * cols }
     public var achievedSparsity: Double { Double(prunedCount) / Double(total) }
-
-    enum CodingKeys: String, CodingKey { case name, plannedSparsity = "planned_sparsity", prunedCount = "pruned", total }
 }
 
 /// Seconds per phase on this rank.
@@ -63,7 +63,7 @@ public final class PruneJob {
     public func run(planOnly: Bool = false) throws -> SparsityPlan {
         var t = Communicator.wallTime
         var denseStatistics: [BlockStatistics]? = nil
-        if configuration.propagation == .dense || configuration.needsOutlierRatios {
+        if (configuration.propagation == .dense && configuration.needsActivations) || configuration.needsOutlierRatios {
             let kinds: StatisticKinds = configuration.propagation == .dense && !planOnly ? configuration.statisticKinds : []
             denseStatistics = try densePass(collecting: kinds)
         }
@@ -73,9 +73,15 @@ public final class PruneJob {
         times.plan = Communicator.wallTime - t
         if planOnly { return plan }
         t = Communicator.wallTime
-        switch configuration.propagation {
-        case .dense: try pruneAll(with: denseStatistics!, plan: plan)
-        case .sequential: try pruneSequentially(plan: plan)
+        if !configuration.needsActivations {
+            // Magnitude pruning reads only the weights: no calibration pass at all.
+            let none = slice.blocks.map { BlockStatistics(shape: $0.shape, collecting: []) }
+            try pruneAll(with: none, plan: plan)
+        } else {
+            switch configuration.propagation {
+            case .dense: try pruneAll(with: denseStatistics!, plan: plan)
+            case .sequential: try pruneSequentially(plan: plan)
+            }
         }
         times.prune = Communicator.wallTime - t
         return plan
@@ -185,7 +191,7 @@ public final class PruneJob {
                                          pattern: configuration.pattern, options: configuration.options)
             slice.blocks[i].weights[linear] = result.weight
             outcomes.append(LinearOutcome(name: linear.weightName(block: block.index), plannedSparsity: sparsity,
-                                          prunedCount: result.prunedCount, total: weight.count))
+                                          prunedCount: result.prunedCount, rows: weight.rows, cols: weight.cols))
         }
     }
 

@@ -68,7 +68,8 @@ public struct PruneOutput {
             "bytes_sent": job.pipelineTimings.bytesSent,
             "phase_seconds": ["load": t.load, "statistics": t.statistics, "plan": t.plan, "prune": t.prune, "write": t.write],
             "linears": job.outcomes.map { o in
-                ["name": o.name, "planned_sparsity": o.plannedSparsity, "pruned": o.prunedCount, "total": o.total,
+                ["name": o.name, "planned_sparsity": o.plannedSparsity, "pruned": o.prunedCount, "rows": o.rows, "cols": o.cols,
+                 "total": o.total,
                  "achieved_sparsity": o.achievedSparsity] as [String: Any]
             },
         ]

@@ -21,25 +21,26 @@ enum Main {
             command = try OwlPrune.parseAsRoot()
         } catch {
             // Help and version requests are not errors: print them and leave normally.
-            let code = OwlPrune.exitCode(for: error)
-            if code == .success {
-                if Runtime.rank == 0 { printResult(OwlPrune.fullMessage(for: error)) }
-                Runtime.finish()
-                exit(0)
-            }
-            if Runtime.launchedByMPI {
-                Runtime.fail(UsageError(message: OwlPrune.message(for: error)), isUsage: true)
-            }
-            OwlPrune.exit(withError: error)
+            if OwlPrune.exitCode(for: error) == .success { showHelp(error) }
+            // One line in the same shape as every other error, under mpiexec or not.
+            Runtime.fail(UsageError(message: OwlPrune.message(for: error)), isUsage: true)
         }
         do {
             var runnable = command
             try runnable.run()
         } catch {
+            // `owlprune help <cmd>` and `--help` surface here as a thrown help request.
+            if OwlPrune.exitCode(for: error) == .success { showHelp(error) }
             Runtime.fail(error)
         }
         Runtime.finish()
     }
+}
+
+private func showHelp(_ error: Error) -> Never {
+    if Runtime.rank == 0 { printResult(OwlPrune.fullMessage(for: error)) }
+    Runtime.finish()
+    exit(0)
 }
 
 struct UsageError: Error, LocalizedError {

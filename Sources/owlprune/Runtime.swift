@@ -32,6 +32,10 @@ enum Runtime {
         let message = describe(error)
         if !isUsage || rank == 0 {
             FileHandle.standardError.write(Data("owlprune: rank \(rank): \(message)\n".utf8))
+        } else {
+            // Every rank parsed the same arguments, so rank 0 fails too: let its abort (and its
+            // message) win the race; abort ourselves only if it somehow does not come.
+            sleep(5)
         }
         if let w = world { w.abort(code: code) }
         exit(code)
@@ -39,7 +43,6 @@ enum Runtime {
 
     static func describe(_ error: Error) -> String {
         if let e = error as? LocalizedError, let d = e.errorDescription { return d }
-        if let e = error as? CustomStringConvertible { return e.description }
         return String(describing: error)
     }
 

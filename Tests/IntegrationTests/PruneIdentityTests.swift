@@ -1,0 +1,92 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// DESIGN.md §3: the written tensors and `owlprune-plan.json` are byte-identical for any rank
+/// count, in both propagation modes. Small calibration (4 windows of 128) keeps each run to seconds;
+/// OWL + Wanda exercises the dense statistics pass, the all-reduce and sequential streaming.
+@Suite(.serialized) struct PruneIdentityTests {
+    func prune(ranks: Int?, mode: String, out: URL, extra: [String] = []) throws -> MPIRun.Outcome {
+        let model = try RepoPaths.require(RepoPaths.smolHF).path
+        let calib = RepoPaths.wikitext.appendingPathComponent("wiki.valid.tokens").path
+        return try MPIRun.run(["prune", "--model", model, "--out", out.path, "--sparsity", "0.7", "--method", "wanda",
+                               "--allocation", "owl", "--calib", calib, "--nsamples", "4", "--seqlen", "128",
+                               "--propagation", mode] + extra, ranks: ranks, timeout: 600)
+    }
+
+    @Test(arguments: ["sequential", "dense"])
+    func outputIsByteIdenticalForOneToFourRanks(mode: String) throws {
+        let scratch = try scratchDirectory("identity-\(mode)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let reference = scratch.appendingPathComponent("plain")
+        let first = try prune(ranks: nil, mode: mode, out: reference)
+        #expect(first.status == 0, "plain run failed: \(first.stderr)")
+        let plan = try Data(contentsOf: reference.appendingPathComponent("owlprune-plan.json"))
+        for r in 2...4 {
+            let out = scratch.appendingPathComponent("r\(r)")
+            let run = try prune(ranks: r, mode: mode, out: out)
+            #expect(run.status == 0, "\(r) ranks failed: \(run.stderr)")
+            #expect(try differingTensors(reference, out).isEmpty, "\(mode), \(r) ranks: tensors differ from one rank")
+            #expect(try Data(contentsOf: out.appendingPathComponent("owlprune-plan.json")) == plan,
+                    "\(mode), \(r) ranks: plan differs from one rank")
+            let shards = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".safetensors") }
+            #expect(shards.count == r, "one shard per rank expected, found \(shards)")
+            #expect(!FileManager.default.fileExists(atPath: out.path + ".tmp"), "staging left behind")
+        }
+    }
+
+    /// The output loads with the Python `safetensors` package too, with the same values.
+    @Test func pythonSafetensorsReadsTheShards() throws {
+        let scratch = try scratchDirectory("python")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let out = scratch.appendingPathComponent("out")
+        let run = try prune(ranks: 2, mode: "dense", out: out)
+        #expect(run.status == 0, "\(run.stderr)")
+        let script = """
+        import json, sys
+        import numpy as np
+        from safetensors.numpy import load_file
+        def digest(array):
+            # Position-weighted sum of the tensor's 16-bit words, wrapping mod 2^64 (same in Swift).
+            words = np.frombuffer(array.tobytes(), dtype="<u2").astype(np.uint64)
+            weights = np.arange(words.size, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+            return int((words * weights).sum(dtype=np.uint64))
+        index = json.load(open(sys.argv[1] + "/model.safetensors.index.json"))
+        seen = {}
+        for shard in sorted(set(index["weight_map"].values())):
+            for name, array in load_file(sys.argv[1] + "/" + shard).items():
+                seen[name] = digest(array)
+        assert set(seen) == set(index["weight_map"]), "index and shards disagree"
+        for name in sorted(seen): print(name, seen[name])
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, out.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "python safetensors failed to read the output")
+        let ours = try tensorBytes(of: out)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == ours.count)
+        for line in lines {
+            let parts = line.split(separator: " ")
+            let name = String(parts[0])
+            #expect(wordDigest(ours[name]!.bytes) == UInt64(parts[1]), "\(name): python and owlprune read different bytes")
+        }
+    }
+}
+
+/// The digest the Python side computes: Σ word_i · (2i + 1) over little-endian 16-bit words, mod 2^64.
+func wordDigest(_ data: Data) -> UInt64 {
+    data.withUnsafeBytes { raw in
+        var h: UInt64 = 0
+        for i in 0..<(raw.count / 2) {
+            let word = UInt64(raw[2 * i]) | UInt64(raw[2 * i + 1]) << 8
+            h = h &+ word &* (UInt64(i) &* 2 &+ 1)
+        }
+        return h
+    }
+}
