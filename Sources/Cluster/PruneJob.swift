@@ -38,6 +38,11 @@ public final class PruneJob {
     public private(set) var times = PhaseTimes()
     public private(set) var pipelineTimings = PipelineTimings()
     public private(set) var outcomes: [LinearOutcome] = []
+    /// Blocks taken from the resume journal instead of being pruned again.
+    public private(set) var resumedBlocks: [Int] = []
+    public private(set) var journal: BlockJournal?
+    private var resume = false
+    private var journalCache: [Int: (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])?] = [:]
     private let progress: (String) -> Void
 
     /// - Parameter windows: the same calibration windows on every rank (rank 0 broadcasts them).
@@ -60,7 +65,10 @@ public final class PruneJob {
     private var width: Int { slice.architecture.shape.hiddenSize }
 
     /// Builds the agreed plan (phase 1 + plan) and prunes this rank's blocks (phase 2).
-    public func run(planOnly: Bool = false) throws -> SparsityPlan {
+    /// - Parameters:
+    ///   - journalDirectory: where finished blocks are journaled (see `BlockJournal`); nil: no journal.
+    ///   - resume: reuse the journal's finished blocks instead of clearing it.
+    public func run(planOnly: Bool = false, journalDirectory: URL? = nil, resume: Bool = false) throws -> SparsityPlan {
         var t = Communicator.wallTime
         var denseStatistics: [BlockStatistics]? = nil
         if (configuration.propagation == .dense && configuration.needsActivations) || configuration.needsOutlierRatios {
@@ -72,6 +80,7 @@ public final class PruneJob {
         let plan = try agreePlan(statistics: denseStatistics)
         times.plan = Communicator.wallTime - t
         if planOnly { return plan }
+        if let dir = journalDirectory { try openJournal(dir, plan: plan, resume: resume) }
         t = Communicator.wallTime
         if !configuration.needsActivations {
             // Magnitude pruning reads only the weights: no calibration pass at all.
@@ -159,8 +168,10 @@ public final class PruneJob {
             let block = slice.blocks[i]
             progress("prune: block \(block.index + 1)/\(slice.architecture.blockCount) (sequential)")
             var stats = BlockStatistics(shape: block.shape, collecting: configuration.statisticKinds)
-            for x in inputs {
-                _ = block.forward(x, rope: slice.rope) { input, m in stats.add(input, window: m) }
+            if journaled(i) == nil {
+                for x in inputs {
+                    _ = block.forward(x, rope: slice.rope) { input, m in stats.add(input, window: m) }
+                }
             }
             try prune(blockAt: i, statistics: stats, plan: plan)
             let lastOwn = i == slice.blocks.count - 1
@@ -179,7 +190,50 @@ public final class PruneJob {
         pipelineTimings.idleSeconds += Communicator.wallTime - t1
     }
 
+    private func openJournal(_ dir: URL, plan: SparsityPlan, resume: Bool) throws {
+        self.resume = resume
+        if comm.rank == 0 {
+            let fm = FileManager.default
+            if !resume && fm.fileExists(atPath: dir.path) { try fm.removeItem(at: dir) }
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
+        try comm.barrier()
+        journal = BlockJournal(directory: dir, planHash: try plan.stableHash())
+    }
+
+    /// Block i's journaled result, read (and checksummed) once.
+    private func journaled(_ i: Int) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {
+        guard resume, let journal else { return nil }
+        if let cached = journalCache[i] { return cached }
+        let found = journal.finished(block: slice.blocks[i].index)
+        journalCache[i] = .some(found)
+        return found
+    }
+
     private func prune(blockAt i: Int, statistics: BlockStatistics, plan: SparsityPlan) throws {
+        if let done = journaled(i) {
+            slice.blocks[i].weights = done.weights
+            outcomes += done.outcomes
+            resumedBlocks.append(slice.blocks[i].index)
+            return
+        }
+        let first = outcomes.count
+        try solve(blockAt: i, statistics: statistics, plan: plan)
+        if let journal {
+            try journal.record(slice.blocks[i], outcomes: Array(outcomes[first...]))
+            injectFaultIfRequested(afterBlock: slice.blocks[i].index)
+        }
+    }
+
+    /// Test hook for the resume tests: `OWLPRUNE_FAULT_KILL_AFTER_BLOCK=b` makes the rank that
+    /// journals block b kill itself with SIGKILL, like an OOM kill or a lost node would.
+    private func injectFaultIfRequested(afterBlock index: Int) {
+        if let value = ProcessInfo.processInfo.environment["OWLPRUNE_FAULT_KILL_AFTER_BLOCK"], Int(value) == index {
+            kill(getpid(), SIGKILL)
+        }
+    }
+
+    private func solve(blockAt i: Int, statistics: BlockStatistics, plan: SparsityPlan) throws {
         let block = slice.blocks[i]
         let down = statistics.statistics(for: .down).wanda
         for linear in BlockLinear.allCases {

@@ -53,7 +53,10 @@ public struct PruneOutput {
             report = merged
         }
         try comm.barrier()
-        if comm.rank == 0 { try staged.commit() }
+        if comm.rank == 0 {
+            try staged.commit()
+            if let journal = job.journal { try? FileManager.default.removeItem(at: journal.directory) }
+        }
         return report
     }
 
@@ -65,7 +68,7 @@ public struct PruneOutput {
             "blocks": [job.slice.blockRange.lowerBound, job.slice.blockRange.upperBound],
             "peak_rss_bytes": peakResidentBytes(),
             "busy_seconds": job.pipelineTimings.busySeconds, "idle_seconds": job.pipelineTimings.idleSeconds,
-            "bytes_sent": job.pipelineTimings.bytesSent,
+            "bytes_sent": job.pipelineTimings.bytesSent, "resumed_blocks": job.resumedBlocks,
             "phase_seconds": ["load": t.load, "statistics": t.statistics, "plan": t.plan, "prune": t.prune, "write": t.write],
             "linears": job.outcomes.map { o in
                 ["name": o.name, "planned_sparsity": o.plannedSparsity, "pruned": o.prunedCount, "rows": o.rows, "cols": o.cols,

@@ -18,6 +18,7 @@ extension OwlPrune {
         @Option(help: "Hugging Face checkpoint directory.") var model: String
         @Option(help: "Output directory (written as OUT.tmp-<runid>, renamed when complete).") var out: String
         @Flag(help: "Replace an existing output directory.") var force = false
+        @Flag(help: "Reuse blocks finished by an interrupted run (journal in OUT.partial/).") var resume = false
         @OptionGroup var method: MethodOptions
         @OptionGroup var calibration: CalibrationOptions
 
@@ -29,7 +30,8 @@ extension OwlPrune {
                                              runID: try setup.runID())
             do {
                 let job = try setup.makeJob()
-                let plan = try job.run()
+                let plan = try job.run(journalDirectory: BlockJournal.directory(forOutput: URL(fileURLWithPath: out)),
+                                       resume: resume)
                 if comm.rank == 0 { progress(PlanTable(plan: plan).render()) }
                 let report = try PruneOutput(job: job, plan: plan, input: setup.checkpoint, staged: staged,
                                              arguments: arguments).write()
