@@ -144,6 +144,8 @@ public final class PruneJob {
     // MARK: - Phase 2
 
     private func pruneAll(with statistics: [BlockStatistics], plan: SparsityPlan) throws {
+        let start = Communicator.wallTime
+        defer { pipelineTimings.busySeconds += Communicator.wallTime - start }
         for i in slice.blocks.indices {
             try prune(blockAt: i, statistics: statistics[i], plan: plan)
         }
@@ -153,6 +155,10 @@ public final class PruneJob {
         let n = windows.count
         var inputs: [Matrix] = []
         inputs.reserveCapacity(n)
+        let start = Communicator.wallTime, idleBefore = pipelineTimings.idleSeconds
+        defer {
+            pipelineTimings.busySeconds += (Communicator.wallTime - start) - (pipelineTimings.idleSeconds - idleBefore)
+        }
         let t0 = Communicator.wallTime
         if isFirst {
             for w in 0..<n { inputs.append(try slice.embedding!(windows.window(w))) }

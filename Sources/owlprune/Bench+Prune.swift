@@ -1,0 +1,53 @@
+import ArgumentParser
+import Checkpoint
+import Cluster
+import Foundation
+import MPIKit
+import Tensor
+
+extension OwlPrune.Bench {
+    /// Whole prune runs (load, calibrate, prune, write) for Wanda and SparseGPT, timed per phase.
+    /// Defaults are the small protocol of ../shared/data/smollm2/README.md (16 windows of 512).
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Time per phase of Wanda and SparseGPT pruning.")
+
+        @Option(help: "Checkpoint directory.") var model: String
+        @Option(help: "Calibration text.") var calib: String
+        @Option(help: "Calibration windows.") var nsamples: Int = 16
+        @Option(help: "Window length.") var seqlen: Int = 512
+        @Option(help: "Methods to time, comma separated.") var methods: String = "wanda,sparsegpt"
+        @Option(help: "Target sparsity.") var sparsity: Double = 0.5
+
+        func run() throws {
+            let comm = try Runtime.communicator()
+            setBLASThreads(1)
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("owlprune-bench-\(getpid())")
+            defer { if comm.rank == 0 { try? FileManager.default.removeItem(at: scratch) } }
+            if comm.rank == 0 { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) }
+            for method in methods.split(separator: ",").map(String.init) {
+                let t0 = Communicator.wallTime
+                var methodOptions = try MethodOptions.parse(["--method", method, "--sparsity", String(sparsity)])
+                try methodOptions.validate()
+                let calibration = try CalibrationOptions.parse(["--calib", calib, "--nsamples", String(nsamples),
+                                                                "--seqlen", String(seqlen)])
+                let setup = try PruneSetup(model: model, method: methodOptions, calibration: calibration, comm: comm)
+                let tokenize = Communicator.wallTime - t0
+                let out = scratch.appendingPathComponent(method)
+                let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID())
+                let job = try setup.makeJob()
+                let plan = try job.run()
+                try PruneOutput(job: job, plan: plan, input: setup.checkpoint, staged: staged, arguments: [:]).write()
+                let total = Communicator.wallTime - t0
+                guard comm.rank == 0 else { continue }
+                let t = job.times
+                let calibrationTokens = Double(nsamples * seqlen)
+                printResult(String(format: """
+                    %@ %.0f%%, %d×%d calibration tokens, %d rank(s): total %.1f s
+                      tokenize+sample %.2f s | load %.2f s | statistics %.2f s | plan %.3f s | prune (incl. sequential calibration) %.2f s | write %.2f s
+                      calibration throughput %.0f tokens/s through all %d blocks (two block passes per token: dense statistics, pruned propagation)
+                    """, method, sparsity * 100, nsamples, seqlen, comm.size, total, tokenize, t.load, t.statistics, t.plan,
+                    t.prune, t.write, calibrationTokens / (t.statistics + t.prune), plan.blockSparsities.count))
+            }
+        }
+    }
+}
