@@ -176,7 +176,7 @@ public final class PruneJob {
             var stats = BlockStatistics(shape: block.shape, collecting: configuration.statisticKinds)
             if journaled(i) == nil {
                 for x in inputs {
-                    _ = block.forward(x, rope: slice.rope) { input, m in stats.add(input, window: m) }
+                    block.observeInputs(x, rope: slice.rope) { input, m in stats.add(input, window: m) }
                 }
             }
             try prune(blockAt: i, statistics: stats, plan: plan)

@@ -85,6 +85,21 @@ public struct DecoderBlock: Sendable {
     /// `observe` sees each distinct linear input once, in block order, before it is multiplied —
     /// the hook through which calibration statistics are gathered (DESIGN.md §3 "Statistics").
     public func forward(_ h: Matrix, rope: RoPETable, observe: ((LinearInput, Matrix) -> Void)? = nil) -> Matrix {
+        var (h1, z) = residualAndIntermediate(h, rope: rope, observe: observe)
+        h1.add(z.linear(weight(.down)))
+        return h1
+    }
+
+    /// Shows `observe` all four linear inputs without computing the block's output: a statistics
+    /// pass whose output is discarded skips the down projection and the last residual (~20% of
+    /// the block's FLOPs at SmolLM2's shapes).
+    public func observeInputs(_ h: Matrix, rope: RoPETable, observe: (LinearInput, Matrix) -> Void) {
+        _ = withoutActuallyEscaping(observe) { f in residualAndIntermediate(h, rope: rope, observe: f) }
+    }
+
+    /// Everything up to the down projection: the attention residual h' and the SwiGLU output z.
+    private func residualAndIntermediate(_ h: Matrix, rope: RoPETable,
+                                         observe: ((LinearInput, Matrix) -> Void)?) -> (Matrix, Matrix) {
         let a = h.rmsNormalized(weight: inputNorm, epsilon: shape.rmsNormEpsilon)
         observe?(.attention, a)
         var q = a.linear(weight(.q))
@@ -101,8 +116,7 @@ public struct DecoderBlock: Sendable {
         observe?(.mlp, b)
         let z = Matrix.swiglu(gate: b.linear(weight(.gate)), up: b.linear(weight(.up)))
         observe?(.down, z)
-        h1.add(z.linear(weight(.down)))
-        return h1
+        return (h1, z)
     }
 
     /// Floating-point operations of one forward pass over `tokens` tokens (multiply-adds count 2),

@@ -6,12 +6,29 @@ import Tensor
 /// unspecified, which the project fixes to "lower index first".
 enum Selection {
     /// Column indices of `values` sorted by `(value, index)` ascending.
+    ///
+    /// Each entry becomes one UInt64 key — the float's bits mapped to an order-preserving
+    /// unsigned integer in the high half, the index in the low half — so a plain integer sort
+    /// gives exactly the `(value, index)` order without a comparison closure (several times
+    /// faster; this runs once per row of every linear). `-0` is folded into `+0` so the two
+    /// zeros tie as they do under `<`.
     static func ascendingOrder(_ values: ArraySlice<Float>) -> [Int] {
-        let base = values.startIndex
-        return values.indices.map { $0 - base }.sorted { a, b in
-            let va = values[base + a], vb = values[base + b]
-            return va < vb || (va == vb && a < b)
+        var keys = [UInt64]()
+        keys.reserveCapacity(values.count)
+        var i: UInt64 = 0
+        for v in values {
+            keys.append(UInt64(orderedBits(v)) << 32 | i)
+            i += 1
         }
+        keys.sort()
+        return keys.map { Int($0 & 0xFFFF_FFFF) }
+    }
+
+    /// Maps a float to a UInt32 whose unsigned order is the float order (NaNs excluded).
+    @inline(__always)
+    static func orderedBits(_ v: Float) -> UInt32 {
+        let bits = (v == 0 ? Float(0) : v).bitPattern
+        return bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
     }
 
     /// In every row, the `count` entries with the smallest metric (Wanda §5.2).
@@ -42,7 +59,29 @@ enum Selection {
     /// `count` of the values sorted ascending; every entry `≤ τ` is pruned, ties included.
     /// `count` must be below `values.count`.
     static func atOrBelowThreshold(_ values: [Float], count: Int) -> [Bool] {
-        let tau = values.sorted()[count]
+        let tau = kthSmallest(values, count)
         return values.map { $0 <= tau }
+    }
+
+    /// The element at index `k` of `values` sorted ascending, by quickselect (the value is
+    /// unique whatever the algorithm, so this equals `values.sorted()[k]` exactly).
+    static func kthSmallest(_ values: [Float], _ k: Int) -> Float {
+        var a = values.map(orderedBits)
+        var lo = 0, hi = a.count - 1
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            // Median of three as pivot keeps sorted or constant inputs from going quadratic.
+            let x = a[lo], y = a[mid], z = a[hi]
+            let pivot = max(min(x, y), min(max(x, y), z))
+            var i = lo, j = hi
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while a[j] > pivot { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { hi = j } else if k >= i { lo = i } else { break }
+        }
+        let bits = a[k]
+        return Float(bitPattern: bits & 0x8000_0000 != 0 ? bits & 0x7FFF_FFFF : ~bits)
     }
 }

@@ -66,3 +66,36 @@ import Tensor
         #expect(message == "layer model.layers.0.mlp.up_proj: pattern 2:5 is invalid: 24 columns is not a multiple of 5")
     }
 }
+
+/// The fast selections against the obvious definitions, on data with ties, zeros of both signs
+/// and negative values.
+@Suite struct FastSelectionTests {
+    func data(_ seed: UInt64, count: Int) -> [Float] {
+        var g = SplitMix64(seed: seed)
+        return (0..<count).map { _ in
+            let r = g.next()
+            switch r % 7 {
+            case 0: return 0
+            case 1: return -0.0
+            case 2: return 0.5
+            default: return Float(Int64(bitPattern: r) % 1000) / 37
+            }
+        }
+    }
+
+    @Test func ascendingOrderEqualsStableSortByValueThenIndex() {
+        for seed in 0..<20 as Range<UInt64> {
+            let v = data(seed, count: 200)
+            let want = v.indices.sorted { v[$0] < v[$1] || (v[$0] == v[$1] && $0 < $1) }
+            #expect(Selection.ascendingOrder(v[...]) == want)
+        }
+    }
+
+    @Test func kthSmallestEqualsSortedIndex() {
+        for seed in 0..<20 as Range<UInt64> {
+            let v = data(seed, count: 301)
+            let sorted = v.sorted()
+            for k in [0, 1, 150, 299, 300] { #expect(Selection.kthSmallest(v, k) == sorted[k]) }
+        }
+    }
+}
