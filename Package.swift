@@ -56,6 +56,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Checkpoint"], swiftSettings: swiftSettings),
     ]
