@@ -64,6 +64,9 @@ public final class CheckpointDirectory: @unchecked Sendable {
     /// The tensor as float32 in checkpoint layout; vectors as 1×n (`SafetensorsFile.matrix`).
     public func matrix(_ name: String) throws -> Matrix { try shard(containing: name).matrix(name) }
 
+    /// Selected rows of a 2-D tensor (embedding lookups), see `SafetensorsFile.rows`.
+    public func rows(_ name: String, _ indices: [Int]) throws -> Matrix { try shard(containing: name).rows(name, indices) }
+
     /// The opened shard that holds `name`, opening it on first use.
     public func shard(containing name: String) throws -> SafetensorsFile {
         guard let shardName = shardOf[name] else {

@@ -61,7 +61,40 @@ public final class SafetensorsFile: Sendable {
                 }
             }
         }
+        mapped.release(byteRange(info))
         return result
+    }
+
+    /// Rows `indices` of a 2-D tensor as float32 (an embedding lookup without converting the
+    /// whole table); the table's pages are released afterwards.
+    public func rows(_ name: String, _ indices: [Int]) throws -> Matrix {
+        let info = try require(name)
+        guard info.dtype.isFloatConvertible, info.shape.count == 2 else {
+            throw CheckpointError.unsupportedConversion(file: fileName, tensor: name, dtype: info.dtype.rawValue)
+        }
+        let (count, cols, size) = (info.shape[0], info.shape[1], info.dtype.byteSize)
+        var result = Matrix(rows: indices.count, cols: cols)
+        try withRawBytes(name) { bytes in
+            result.withUnsafeMutableElements { out in
+                for (r, i) in indices.enumerated() {
+                    precondition(i >= 0 && i < count, "\(name): row \(i) outside 0..<\(count)")
+                    let src = UnsafeRawBufferPointer(rebasing: bytes[(i * cols * size)..<((i + 1) * cols * size)])
+                    let dst = UnsafeMutableBufferPointer(rebasing: out[(r * cols)..<((r + 1) * cols)])
+                    switch info.dtype {
+                    case .f32: ElementConversion.widenF32(src, into: dst)
+                    case .f16: ElementConversion.widenF16(src, into: dst)
+                    case .bf16: ElementConversion.widenBF16(src, into: dst)
+                    default: preconditionFailure("checked above")
+                    }
+                }
+            }
+        }
+        mapped.release(byteRange(info))
+        return result
+    }
+
+    private func byteRange(_ info: TensorInfo) -> Range<Int> {
+        (dataStart + info.dataOffsets.lowerBound)..<(dataStart + info.dataOffsets.upperBound)
     }
 
     /// Lends the tensor's stored bytes (little-endian, in its dtype) for copying or inspection;

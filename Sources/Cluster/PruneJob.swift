@@ -22,18 +22,23 @@ public struct PhaseTimes: Sendable, Codable {
 
 /// The distributed pruning run of DESIGN.md §1 on the ranks of `comm`.
 ///
-/// Phase 1 (statistics): if the plan needs outlier ratios (OWL), or propagation is dense, the
-/// dense model streams the calibration windows through the pipeline and each rank accumulates
-/// its blocks' statistics. Plan: the ratios are summed with one all-reduce (each rank fills only
-/// its blocks, zeros elsewhere, so every rank gets the same bits), every rank builds the plan
-/// with the same code, and the plan's hash is all-reduced as min and max to prove agreement.
-/// Phase 2 (prune): dense mode prunes every block from its phase-1 statistics at once; sequential
-/// mode calibrates block i on the outputs of pruned blocks 0…i−1, streaming the pruned activations
-/// to the next rank as the last block of a rank produces them.
+/// Phase 1 (statistics) runs when the plan needs outlier ratios (OWL) or propagation is dense.
+/// Plan: the ratios are summed with one all-reduce (each rank fills only its blocks, zeros
+/// elsewhere, so every rank gets the same bits), every rank builds the plan with the same code,
+/// and the plan's hash is all-reduced as min and max to prove agreement. Phase 2 prunes.
+///
+/// Memory. Sequential propagation works block-major: a rank holds the calibration activations
+/// of all windows and **one** block in float32 at a time — load, gather statistics, prune, hand
+/// to the sink (which writes it), propagate, release — so its peak memory is about one block plus
+/// the activations, whatever its share of the model (issue 5: peak RSS below its blocks' bytes
+/// × 1.3 plus activations). Its OWL statistics pass is block-major too. Dense propagation works
+/// window-major instead, keeping all of the rank's blocks resident so windows pipeline across
+/// ranks and every rank prunes at once: faster with more ranks, but memory is the rank's share.
 public final class PruneJob {
     public let comm: Communicator
     public let configuration: PruneConfiguration
-    public private(set) var slice: ModelSlice
+    public let architecture: Architecture
+    public let blockRange: Range<Int>
     public let windows: CalibrationWindows
     public private(set) var times = PhaseTimes()
     public private(set) var pipelineTimings = PipelineTimings()
@@ -41,89 +46,183 @@ public final class PruneJob {
     /// Blocks taken from the resume journal instead of being pruned again.
     public private(set) var resumedBlocks: [Int] = []
     public private(set) var journal: BlockJournal?
+    private let source: any WeightSource
+    private let rope: RoPETable
     private var resume = false
     private var journalCache: [Int: (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])?] = [:]
     private let progress: (String) -> Void
 
     /// - Parameter windows: the same calibration windows on every rank (rank 0 broadcasts them).
-    public init(comm: Communicator, configuration: PruneConfiguration, source: some WeightSource,
+    public init(comm: Communicator, configuration: PruneConfiguration, source: any WeightSource,
                 architecture: Architecture, windows: CalibrationWindows, progress: @escaping (String) -> Void) throws {
         self.comm = comm
         self.configuration = configuration
+        self.architecture = architecture
         self.windows = windows
+        self.source = source
         self.progress = progress
-        let t0 = Communicator.wallTime
-        let ranges = try partition(parameterCounts: Array(repeating: architecture.shape.parameterCount,
-                                                          count: architecture.blockCount), ranks: comm.size)
-        slice = try ModelSlice.load(from: source, architecture: architecture, blocks: ranges[comm.rank],
-                                    withEmbedding: comm.rank == 0, withHead: false, positions: windows.length)
-        times.load = Communicator.wallTime - t0
+        blockRange = try partition(parameterCounts: Array(repeating: architecture.shape.parameterCount,
+                                                          count: architecture.blockCount), ranks: comm.size)[comm.rank]
+        rope = architecture.ropeTable(positions: windows.length)
     }
 
     private var isFirst: Bool { comm.rank == 0 }
     private var isLast: Bool { comm.rank == comm.size - 1 }
-    private var width: Int { slice.architecture.shape.hiddenSize }
+    private var width: Int { architecture.shape.hiddenSize }
 
-    /// Builds the agreed plan (phase 1 + plan) and prunes this rank's blocks (phase 2).
+    /// Builds the agreed plan (phase 1 + plan) and prunes this rank's blocks (phase 2), handing
+    /// each finished block to `sink` in block order.
     /// - Parameters:
     ///   - journalDirectory: where finished blocks are journaled (see `BlockJournal`); nil: no journal.
     ///   - resume: reuse the journal's finished blocks instead of clearing it.
-    public func run(planOnly: Bool = false, journalDirectory: URL? = nil, resume: Bool = false) throws -> SparsityPlan {
+    public func run(planOnly: Bool = false, journalDirectory: URL? = nil, resume: Bool = false,
+                    sink: (DecoderBlock) throws -> Void = { _ in }) throws -> SparsityPlan {
         var t = Communicator.wallTime
-        var denseStatistics: [BlockStatistics]? = nil
-        if (configuration.propagation == .dense && configuration.needsActivations) || configuration.needsOutlierRatios {
-            let kinds: StatisticKinds = configuration.propagation == .dense && !planOnly ? configuration.statisticKinds : []
-            denseStatistics = try densePass(collecting: kinds)
+        let windowMajor = configuration.propagation == .dense && configuration.needsActivations
+        var resident: [DecoderBlock] = []
+        var statistics: [BlockStatistics]? = nil
+        var ratios: [Double]? = nil
+        if windowMajor {
+            resident = try blockRange.map { try load($0) }
+            let kinds: StatisticKinds = planOnly ? [] : configuration.statisticKinds
+            let stats = try windowMajorPass(resident, collecting: kinds)
+            statistics = stats
+            if let m = configuration.owlM { ratios = zip(resident, stats).map { outlierRatio(of: $0, statistics: $1, m: m) } }
+        } else if let m = configuration.owlM {
+            ratios = try blockMajorRatios(m: m)
         }
-        times.statistics = Communicator.wallTime - t
+        times.statistics = Communicator.wallTime - t - times.load
         t = Communicator.wallTime
-        let plan = try agreePlan(statistics: denseStatistics)
+        let plan = try agreePlan(localRatios: ratios)
         times.plan = Communicator.wallTime - t
         if planOnly { return plan }
         if let dir = journalDirectory { try openJournal(dir, plan: plan, resume: resume) }
         t = Communicator.wallTime
-        if !configuration.needsActivations {
-            // Magnitude pruning reads only the weights: no calibration pass at all.
-            let none = slice.blocks.map { BlockStatistics(shape: $0.shape, collecting: []) }
-            try pruneAll(with: none, plan: plan)
-        } else {
-            switch configuration.propagation {
-            case .dense: try pruneAll(with: denseStatistics!, plan: plan)
-            case .sequential: try pruneSequentially(plan: plan)
+        let loadBefore = times.load
+        if windowMajor {
+            for i in resident.indices {
+                try prune(&resident[i], statistics: statistics![i], plan: plan)
+                try sink(resident[i])
             }
+        } else if !configuration.needsActivations {
+            // Magnitude pruning reads only the weights: no calibration pass at all.
+            for index in blockRange {
+                var block = try load(index)
+                try prune(&block, statistics: BlockStatistics(shape: block.shape, collecting: []), plan: plan)
+                try sink(block)
+            }
+        } else {
+            try pruneSequentially(plan: plan, sink: sink)
         }
-        times.prune = Communicator.wallTime - t
+        times.prune = Communicator.wallTime - t - (times.load - loadBefore)
         return plan
+    }
+
+    // MARK: - Loading and inputs
+
+    private func load(_ index: Int) throws -> DecoderBlock {
+        let t = Communicator.wallTime
+        defer { times.load += Communicator.wallTime - t }
+        return try DecoderBlock.load(index: index, shape: architecture.shape, from: source)
+    }
+
+    private func embed(_ w: Int) throws -> Matrix {
+        let ids = windows.window(w)
+        if let bad = ids.first(where: { $0 < 0 || $0 >= architecture.vocabularySize }) {
+            throw ModelError.tokenOutOfRange(id: bad, vocabulary: architecture.vocabularySize)
+        }
+        return try source.rows(ModelTensorName.embedding, ids)
+    }
+
+    /// The inputs of this rank's first block for every window: embeddings on rank 0, otherwise
+    /// received from the previous rank (tags from `tagBase`).
+    private func firstInputs(tagBase: Int) throws -> [Matrix] {
+        if isFirst { return try (0..<windows.count).map(embed) }
+        let t0 = Communicator.wallTime
+        defer { pipelineTimings.idleSeconds += Communicator.wallTime - t0 }
+        var requests: [Request] = []
+        for w in 0..<windows.count {
+            requests.append(try comm.irecv(count: windows.length * width, from: comm.rank - 1, tag: tagBase + w % 16_000))
+        }
+        return try requests.map { Matrix(rows: windows.length, cols: width, elements: try $0.wait()) }
+    }
+
+    /// Sends window outputs on as they are produced, at most two in flight.
+    private struct Forwarder {
+        let job: PruneJob
+        let tagBase: Int
+        var pending: [Request] = []
+
+        mutating func send(_ w: Int, _ x: Matrix) throws {
+            if pending.count == 2 { _ = try pending.removeFirst().wait() }
+            pending.append(try job.comm.isend(x.elements, to: job.comm.rank + 1, tag: tagBase + w % 16_000))
+            job.pipelineTimings.bytesSent += x.count * 4
+        }
+
+        mutating func drain() throws {
+            let t = Communicator.wallTime
+            for r in pending { _ = try r.wait() }
+            pending = []
+            job.pipelineTimings.idleSeconds += Communicator.wallTime - t
+        }
     }
 
     // MARK: - Phase 1
 
-    private func densePass(collecting kinds: StatisticKinds) throws -> [BlockStatistics] {
-        var stats = slice.blocks.map { BlockStatistics(shape: $0.shape, collecting: kinds) }
-        let first = slice.blockRange.lowerBound
+    /// Dense statistics, window-major through the rank pipeline, all of this rank's blocks resident.
+    private func windowMajorPass(_ blocks: [DecoderBlock], collecting kinds: StatisticKinds) throws -> [BlockStatistics] {
+        var stats = blocks.map { BlockStatistics(shape: $0.shape, collecting: kinds) }
         let pipeline = Pipeline(comm: comm, rowsPerWindow: windows.length, width: width)
         let timings = try pipeline.run(
             windows: windows.count,
             produce: { w in
                 progress("statistics: window \(w + 1)/\(windows.count) (dense pass)")
-                return try slice.embedding!(windows.window(w))
+                return try embed(w)
             },
             process: { _, h in
-                slice.forward(h) { block, input, x in stats[block - first].add(input, window: x) }
+                var x = h
+                for (i, block) in blocks.enumerated() {
+                    x = block.forward(x, rope: rope) { input, m in stats[i].add(input, window: m) }
+                }
+                return x
             },
             consume: { _, _ in })
         accumulate(timings)
         return stats
     }
 
-    private func agreePlan(statistics: [BlockStatistics]?) throws -> SparsityPlan {
-        let blocks = slice.architecture.blockCount
-        var ratios: [Double]? = nil
-        if let m = configuration.owlM, let stats = statistics {
-            var mine = [Double](repeating: 0, count: blocks)
-            for (i, block) in slice.blocks.enumerated() {
-                mine[block.index] = outlierRatio(of: block, statistics: stats[i], m: m)
+    /// OWL's outlier ratios from dense activations, block-major (one block resident at a time).
+    private func blockMajorRatios(m: Double) throws -> [Double] {
+        let start = Communicator.wallTime, idleBefore = pipelineTimings.idleSeconds
+        defer { pipelineTimings.busySeconds += (Communicator.wallTime - start) - (pipelineTimings.idleSeconds - idleBefore) }
+        var inputs = try firstInputs(tagBase: 0)
+        var forwarder = Forwarder(job: self, tagBase: 0)
+        var ratios: [Double] = []
+        for index in blockRange {
+            progress("statistics: block \(index + 1)/\(architecture.blockCount) (dense pass for OWL)")
+            let block = try load(index)
+            var stats = BlockStatistics(shape: block.shape, collecting: [])
+            let lastOwn = index == blockRange.upperBound - 1
+            for w in inputs.indices {
+                if lastOwn && isLast {
+                    block.observeInputs(inputs[w], rope: rope) { input, x in stats.add(input, window: x) }
+                } else {
+                    inputs[w] = block.forward(inputs[w], rope: rope) { input, x in stats.add(input, window: x) }
+                    if lastOwn { try forwarder.send(w, inputs[w]) }
+                }
             }
+            ratios.append(outlierRatio(of: block, statistics: stats, m: m))
+        }
+        try forwarder.drain()
+        return ratios
+    }
+
+    private func agreePlan(localRatios: [Double]?) throws -> SparsityPlan {
+        let blocks = architecture.blockCount
+        var ratios: [Double]? = nil
+        if let local = localRatios {
+            var mine = [Double](repeating: 0, count: blocks)
+            for (offset, index) in blockRange.enumerated() { mine[index] = local[offset] }
             ratios = try comm.allreduceSum(mine)
         }
         var plan = try SparsityPlan.make(method: configuration.method, pattern: configuration.pattern,
@@ -143,57 +242,30 @@ public final class PruneJob {
 
     // MARK: - Phase 2
 
-    private func pruneAll(with statistics: [BlockStatistics], plan: SparsityPlan) throws {
-        let start = Communicator.wallTime
-        defer { pipelineTimings.busySeconds += Communicator.wallTime - start }
-        for i in slice.blocks.indices {
-            try prune(blockAt: i, statistics: statistics[i], plan: plan)
-        }
-    }
-
-    private func pruneSequentially(plan: SparsityPlan) throws {
-        let n = windows.count
-        var inputs: [Matrix] = []
-        inputs.reserveCapacity(n)
+    /// Block i calibrated on the outputs of the already-pruned blocks before it (the references'
+    /// order); the last block of a rank streams its pruned outputs to the next rank.
+    private func pruneSequentially(plan: SparsityPlan, sink: (DecoderBlock) throws -> Void) throws {
         let start = Communicator.wallTime, idleBefore = pipelineTimings.idleSeconds
-        defer {
-            pipelineTimings.busySeconds += (Communicator.wallTime - start) - (pipelineTimings.idleSeconds - idleBefore)
-        }
-        let t0 = Communicator.wallTime
-        if isFirst {
-            for w in 0..<n { inputs.append(try slice.embedding!(windows.window(w))) }
-        } else {
-            for w in 0..<n {
-                let data = try comm.recv(count: windows.length * width, from: comm.rank - 1, tag: w % 32_000)
-                inputs.append(Matrix(rows: windows.length, cols: width, elements: data))
-            }
-        }
-        pipelineTimings.idleSeconds += Communicator.wallTime - t0
-        var sends: [Request] = []
-        for i in slice.blocks.indices {
-            let block = slice.blocks[i]
-            progress("prune: block \(block.index + 1)/\(slice.architecture.blockCount) (sequential)")
+        defer { pipelineTimings.busySeconds += (Communicator.wallTime - start) - (pipelineTimings.idleSeconds - idleBefore) }
+        var inputs = try firstInputs(tagBase: 16_000)
+        var forwarder = Forwarder(job: self, tagBase: 16_000)
+        for index in blockRange {
+            progress("prune: block \(index + 1)/\(architecture.blockCount) (sequential)")
+            var block = try load(index)
             var stats = BlockStatistics(shape: block.shape, collecting: configuration.statisticKinds)
-            if journaled(i) == nil {
-                for x in inputs {
-                    block.observeInputs(x, rope: slice.rope) { input, m in stats.add(input, window: m) }
-                }
+            if journaled(index) == nil {
+                for x in inputs { block.observeInputs(x, rope: rope) { input, m in stats.add(input, window: m) } }
             }
-            try prune(blockAt: i, statistics: stats, plan: plan)
-            let lastOwn = i == slice.blocks.count - 1
+            try prune(&block, statistics: stats, plan: plan)
+            try sink(block)
+            let lastOwn = index == blockRange.upperBound - 1
             if lastOwn && isLast { break }  // nothing downstream needs the model's final hidden states
-            for w in 0..<n {
-                inputs[w] = slice.blocks[i].forward(inputs[w], rope: slice.rope)
-                if lastOwn {
-                    if sends.count == 2 { _ = try sends.removeFirst().wait() }
-                    sends.append(try comm.isend(inputs[w].elements, to: comm.rank + 1, tag: w % 32_000))
-                    pipelineTimings.bytesSent += inputs[w].count * 4
-                }
+            for w in inputs.indices {
+                inputs[w] = block.forward(inputs[w], rope: rope)
+                if lastOwn { try forwarder.send(w, inputs[w]) }
             }
         }
-        let t1 = Communicator.wallTime
-        for s in sends { _ = try s.wait() }
-        pipelineTimings.idleSeconds += Communicator.wallTime - t1
+        try forwarder.drain()
     }
 
     private func openJournal(_ dir: URL, plan: SparsityPlan, resume: Bool) throws {
@@ -207,27 +279,28 @@ public final class PruneJob {
         journal = BlockJournal(directory: dir, planHash: try plan.stableHash())
     }
 
-    /// Block i's journaled result, read (and checksummed) once.
-    private func journaled(_ i: Int) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {
+    /// Block `index`'s journaled result, read (and checksummed) once.
+    private func journaled(_ index: Int) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {
         guard resume, let journal else { return nil }
-        if let cached = journalCache[i] { return cached }
-        let found = journal.finished(block: slice.blocks[i].index)
-        journalCache[i] = .some(found)
+        if let cached = journalCache[index] { return cached }
+        let found = journal.finished(block: index)
+        journalCache[index] = .some(found)
         return found
     }
 
-    private func prune(blockAt i: Int, statistics: BlockStatistics, plan: SparsityPlan) throws {
-        if let done = journaled(i) {
-            slice.blocks[i].weights = done.weights
+    private func prune(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws {
+        if let done = journaled(block.index) {
+            block.weights = done.weights
             outcomes += done.outcomes
-            resumedBlocks.append(slice.blocks[i].index)
+            resumedBlocks.append(block.index)
+            journalCache[block.index] = nil
             return
         }
         let first = outcomes.count
-        try solve(blockAt: i, statistics: statistics, plan: plan)
+        try solve(&block, statistics: statistics, plan: plan)
         if let journal {
-            try journal.record(slice.blocks[i], outcomes: Array(outcomes[first...]))
-            injectFaultIfRequested(afterBlock: slice.blocks[i].index)
+            try journal.record(block, outcomes: Array(outcomes[first...]))
+            injectFaultIfRequested(afterBlock: block.index)
         }
     }
 
@@ -239,8 +312,7 @@ public final class PruneJob {
         }
     }
 
-    private func solve(blockAt i: Int, statistics: BlockStatistics, plan: SparsityPlan) throws {
-        let block = slice.blocks[i]
+    private func solve(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws {
         let down = statistics.statistics(for: .down).wanda
         for linear in BlockLinear.allCases {
             let weight = block.weight(linear)
@@ -249,7 +321,7 @@ public final class PruneJob {
                                          statistics: statistics.statistics(for: linear), intermediate: down,
                                          method: configuration.method, sparsity: sparsity,
                                          pattern: configuration.pattern, options: configuration.options)
-            slice.blocks[i].weights[linear] = result.weight
+            block.weights[linear] = result.weight
             outcomes.append(LinearOutcome(name: linear.weightName(block: block.index), plannedSparsity: sparsity,
                                           prunedCount: result.prunedCount, rows: weight.rows, cols: weight.cols))
         }
@@ -261,5 +333,5 @@ public final class PruneJob {
         pipelineTimings.bytesSent += t.bytesSent
     }
 
-    public func recordWrite(seconds: Double) { times.write = seconds }
+    public func recordWrite(seconds: Double) { times.write += seconds }
 }

@@ -21,37 +21,76 @@ public struct ShardedOutput: Sendable {
     public func shardName(rank: Int) -> String { ShardIndex.shardFileName(index: rank + 1, count: ranges.count) }
 
     public func owner(of tensor: String) -> Int {
-        let prefix = "model.layers."
-        guard tensor.hasPrefix(prefix) else { return 0 }
-        let digits = tensor.dropFirst(prefix.count).prefix { $0.isNumber }
-        guard let block = Int(digits) else { return 0 }
+        guard let block = Self.block(of: tensor) else { return 0 }
         return ranges.firstIndex { $0.contains(block) } ?? 0
     }
 
-    public func tensors(of rank: Int) -> [String] { input.tensorNames.filter { owner(of: $0) == rank } }
+    /// The block a tensor belongs to, or nil outside the blocks.
+    public static func block(of tensor: String) -> Int? {
+        let prefix = "model.layers."
+        guard tensor.hasPrefix(prefix) else { return nil }
+        return Int(tensor.dropFirst(prefix.count).prefix { $0.isNumber })
+    }
 
-    /// Writes this rank's shard: pruned linears from `blocks` in the input's dtype, every other
-    /// tensor copied byte for byte from the input.
-    public func writeShard(rank: Int, blocks: [DecoderBlock], into dir: StagedDirectory) throws {
-        var replaced: [String: Matrix] = [:]
-        for block in blocks {
-            for linear in BlockLinear.allCases { replaced[linear.weightName(block: block.index)] = block.weight(linear) }
-        }
-        let names = tensors(of: rank)
-        let entries = try names.map { name in
-            let info = try input.info(name)
-            return SafetensorsWriter.Entry(name: name, dtype: info.dtype, shape: info.shape)
-        }
-        let writer = try SafetensorsWriter(url: dir.file(shardName(rank: rank)), entries: entries,
+    /// Rank `rank`'s tensors in shard order: those outside the blocks first (rank 0 only), then
+    /// block by block, so the shard can be written while blocks finish one after another.
+    public func tensors(of rank: Int) -> [String] {
+        let mine = input.tensorNames.filter { owner(of: $0) == rank }
+        let outside = mine.filter { Self.block(of: $0) == nil }
+        let inside = mine.filter { Self.block(of: $0) != nil }.sorted { (Self.block(of: $0)!, $0) < (Self.block(of: $1)!, $1) }
+        return outside + inside
+    }
+
+    /// A streaming writer for this rank's shard: `begin` writes the tensors outside the blocks,
+    /// `write(block:)` each finished block (pruned linears in the input's dtype, everything else
+    /// copied byte for byte), `finish` closes and renames the file.
+    public final class ShardStream {
+        let output: ShardedOutput
+        let writer: SafetensorsWriter
+        let names: [String]
+        var position = 0
+
+        init(output: ShardedOutput, rank: Int, into dir: StagedDirectory) throws {
+            self.output = output
+            names = output.tensors(of: rank)
+            let entries = try names.map { name in
+                let info = try output.input.info(name)
+                return SafetensorsWriter.Entry(name: name, dtype: info.dtype, shape: info.shape)
+            }
+            writer = try SafetensorsWriter(url: dir.file(output.shardName(rank: rank)), entries: entries,
                                            metadata: ["format": "pt"])
-        for name in names {
-            if let m = replaced[name] {
-                try writer.write(name, m)
-            } else {
-                try writer.write(name, rawBytes: try input.shard(containing: name).data(name))
+            while position < names.count, ShardedOutput.block(of: names[position]) == nil { try copy(names[position]) }
+        }
+
+        private func copy(_ name: String) throws {
+            try writer.write(name, rawBytes: try output.input.shard(containing: name).data(name))
+            position += 1
+        }
+
+        public func write(block: DecoderBlock) throws {
+            var replaced: [String: Matrix] = [:]
+            for linear in BlockLinear.allCases { replaced[linear.weightName(block: block.index)] = block.weight(linear) }
+            while position < names.count, ShardedOutput.block(of: names[position]) == block.index {
+                let name = names[position]
+                if let m = replaced[name] {
+                    try writer.write(name, m)
+                    position += 1
+                } else {
+                    try copy(name)
+                }
             }
         }
-        try writer.finish()
+
+        public func finish() throws {
+            guard position == names.count else {
+                throw ClusterError.peerFailed("shard \(writer.destination.lastPathComponent): \(names.count - position) tensors were never written (from \(names[position]))")
+            }
+            try writer.finish()
+        }
+    }
+
+    public func openShard(rank: Int, into dir: StagedDirectory) throws -> ShardStream {
+        try ShardStream(output: self, rank: rank, into: dir)
     }
 
     /// `model.safetensors.index.json` for all shards.

@@ -6,4 +6,10 @@ public protocol WeightSource {
     /// The tensor as float32 in Hugging Face layout (rows = output features); vectors as 1×n.
     func matrix(_ name: String) throws -> Matrix
     func contains(_ name: String) -> Bool
+    /// Rows `indices` of a 2-D tensor, for embedding lookups that need not convert the whole table.
+    func rows(_ name: String, _ indices: [Int]) throws -> Matrix
+}
+
+extension WeightSource {
+    public func rows(_ name: String, _ indices: [Int]) throws -> Matrix { try matrix(name).gatherRows(indices) }
 }

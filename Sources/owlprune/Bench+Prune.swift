@@ -35,8 +35,11 @@ extension OwlPrune.Bench {
                 let out = scratch.appendingPathComponent(method)
                 let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID())
                 let job = try setup.makeJob()
-                let plan = try job.run()
-                try PruneOutput(job: job, plan: plan, input: setup.checkpoint, staged: staged, arguments: [:]).write()
+                let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
+                                             staged: staged, arguments: [:])
+                try output.begin()
+                let plan = try job.run(sink: output.write(block:))
+                try output.finish(job: job, plan: plan)
                 let total = Communicator.wallTime - t0
                 guard comm.rank == 0 else { continue }
                 let t = job.times

@@ -30,12 +30,13 @@ extension OwlPrune {
                                              runID: try setup.runID())
             do {
                 let job = try setup.makeJob()
+                let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
+                                             staged: staged, arguments: arguments)
+                try output.begin()
                 let plan = try job.run(journalDirectory: BlockJournal.directory(forOutput: URL(fileURLWithPath: out)),
-                                       resume: resume)
+                                       resume: resume, sink: output.write(block:))
                 if comm.rank == 0 { progress(PlanTable(plan: plan).render()) }
-                let report = try PruneOutput(job: job, plan: plan, input: setup.checkpoint, staged: staged,
-                                             arguments: arguments).write()
-                if let report {
+                if let report = try output.finish(job: job, plan: plan) {
                     let achieved = report["achieved_sparsity"] as! Double
                     printResult(String(format: "pruned %@ → %@: %@ %@, target %.4f, achieved %.4f over the 7 linears of %d blocks, %d ranks",
                                        model, out, plan.method.rawValue, method.allocation, plan.targetSparsity, achieved,
