@@ -61,7 +61,6 @@ public final class SafetensorsFile: Sendable {
                 }
             }
         }
-        mapped.release(byteRange(info))
         return result
     }
 
@@ -89,7 +88,6 @@ public final class SafetensorsFile: Sendable {
                 }
             }
         }
-        mapped.release(byteRange(info))
         return result
     }
 
@@ -98,10 +96,12 @@ public final class SafetensorsFile: Sendable {
     }
 
     /// Lends the tensor's stored bytes (little-endian, in its dtype) for copying or inspection;
-    /// the buffer is valid only inside `body`.
+    /// the buffer is valid only inside `body`. Tensors are read once, so the pages are released
+    /// afterwards (see `MappedFile.release`).
     public func withRawBytes<R>(_ name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let info = try require(name)
-        let range = (dataStart + info.dataOffsets.lowerBound)..<(dataStart + info.dataOffsets.upperBound)
+        let range = byteRange(info)
+        defer { mapped.release(range) }
         return try mapped.withBytes(range, body)
     }
 

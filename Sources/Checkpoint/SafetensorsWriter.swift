@@ -108,13 +108,18 @@ public final class SafetensorsWriter {
     /// Writes the next tensor's bytes unchanged (already in its entry's dtype, little-endian),
     /// e.g. a norm weight copied from the source checkpoint.
     public func write(_ name: String, rawBytes: Data) throws {
+        try rawBytes.withUnsafeBytes { try write(name, rawBuffer: $0) }
+    }
+
+    /// Raw bytes straight from another mapping (a tensor copied unchanged), without a copy in memory.
+    public func write(_ name: String, rawBuffer: UnsafeRawBufferPointer) throws {
         let entry = try expect(name)
         try guarded {
-            guard rawBytes.count == entry.byteCount else {
+            guard rawBuffer.count == entry.byteCount else {
                 throw CheckpointError.writerMismatch(file: fileName, tensor: name,
-                                                     reason: "\(rawBytes.count) bytes given, \(entry.byteCount) expected")
+                                                     reason: "\(rawBuffer.count) bytes given, \(entry.byteCount) expected")
             }
-            try rawBytes.withUnsafeBytes { try writeAll($0) }
+            try writeAll(rawBuffer)
         }
         next += 1
     }

@@ -63,7 +63,7 @@ public struct ShardedOutput: Sendable {
         }
 
         private func copy(_ name: String) throws {
-            try writer.write(name, rawBytes: try output.input.shard(containing: name).data(name))
+            try output.input.shard(containing: name).withRawBytes(name) { try writer.write(name, rawBuffer: $0) }
             position += 1
         }
 
