@@ -52,14 +52,7 @@ public final class SafetensorsFile: Sendable {
         let rows = info.shape.count <= 1 ? 1 : info.shape.dropLast().reduce(1, *)
         var result = Matrix(rows: rows, cols: cols)
         try withRawBytes(name) { bytes in
-            result.withUnsafeMutableElements { out in
-                switch info.dtype {
-                case .f32: ElementConversion.widenF32(bytes, into: out)
-                case .f16: ElementConversion.widenF16(bytes, into: out)
-                case .bf16: ElementConversion.widenBF16(bytes, into: out)
-                default: preconditionFailure("checked above")
-                }
-            }
+            result.withUnsafeMutableElements { out in Self.widen(info.dtype, bytes, into: out) }
         }
         return result
     }
@@ -78,17 +71,21 @@ public final class SafetensorsFile: Sendable {
                 for (r, i) in indices.enumerated() {
                     precondition(i >= 0 && i < count, "\(name): row \(i) outside 0..<\(count)")
                     let src = UnsafeRawBufferPointer(rebasing: bytes[(i * cols * size)..<((i + 1) * cols * size)])
-                    let dst = UnsafeMutableBufferPointer(rebasing: out[(r * cols)..<((r + 1) * cols)])
-                    switch info.dtype {
-                    case .f32: ElementConversion.widenF32(src, into: dst)
-                    case .f16: ElementConversion.widenF16(src, into: dst)
-                    case .bf16: ElementConversion.widenBF16(src, into: dst)
-                    default: preconditionFailure("checked above")
-                    }
+                    Self.widen(info.dtype, src, into: UnsafeMutableBufferPointer(rebasing: out[(r * cols)..<((r + 1) * cols)]))
                 }
             }
         }
         return result
+    }
+
+    /// Float32 from one of the float dtypes (callers have checked `isFloatConvertible`).
+    private static func widen(_ dtype: SafetensorsDType, _ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>) {
+        switch dtype {
+        case .f32: ElementConversion.widenF32(src, into: dst)
+        case .f16: ElementConversion.widenF16(src, into: dst)
+        case .bf16: ElementConversion.widenBF16(src, into: dst)
+        default: preconditionFailure("\(dtype) is not a float dtype")
+        }
     }
 
     private func byteRange(_ info: TensorInfo) -> Range<Int> {
