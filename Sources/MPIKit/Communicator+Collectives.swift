@@ -7,19 +7,9 @@ extension Communicator {
         var out = values
         let n = Int32(values.count)
         let rc = out.withUnsafeMutableBufferPointer { p in
-            MPI_Allreduce(cmpi_in_place(), p.baseAddress, n, MPI_DOUBLE, cmpi_sum(), handle)
+            startAndPoll { MPI_Iallreduce(cmpi_in_place(), p.baseAddress, n, MPI_DOUBLE, cmpi_sum(), handle, &$0) }
         }
-        try check(rc, "MPI_Allreduce")
-        return out
-    }
-
-    public func allreduceSum(_ values: [UInt64]) throws(MPIError) -> [UInt64] {
-        var out = values
-        let n = Int32(values.count)
-        let rc = out.withUnsafeMutableBufferPointer { p in
-            MPI_Allreduce(cmpi_in_place(), p.baseAddress, n, MPI_UINT64_T, cmpi_sum(), handle)
-        }
-        try check(rc, "MPI_Allreduce")
+        try check(rc, "MPI_Iallreduce")
         return out
     }
 
@@ -27,9 +17,9 @@ extension Communicator {
         var out = values
         let n = Int32(values.count)
         let rc = out.withUnsafeMutableBufferPointer { p in
-            MPI_Allreduce(cmpi_in_place(), p.baseAddress, n, MPI_UINT64_T, cmpi_max(), handle)
+            startAndPoll { MPI_Iallreduce(cmpi_in_place(), p.baseAddress, n, MPI_UINT64_T, cmpi_max(), handle, &$0) }
         }
-        try check(rc, "MPI_Allreduce")
+        try check(rc, "MPI_Iallreduce")
         return out
     }
 
@@ -37,9 +27,9 @@ extension Communicator {
         var out = values
         let n = Int32(values.count)
         let rc = out.withUnsafeMutableBufferPointer { p in
-            MPI_Allreduce(cmpi_in_place(), p.baseAddress, n, MPI_UINT64_T, cmpi_min(), handle)
+            startAndPoll { MPI_Iallreduce(cmpi_in_place(), p.baseAddress, n, MPI_UINT64_T, cmpi_min(), handle, &$0) }
         }
-        try check(rc, "MPI_Allreduce")
+        try check(rc, "MPI_Iallreduce")
         return out
     }
 
@@ -47,29 +37,16 @@ extension Communicator {
     public func broadcast(_ bytes: [UInt8], root: Int) throws(MPIError) -> [UInt8] {
         var length = [UInt64(bytes.count)]
         let rc1 = length.withUnsafeMutableBufferPointer { p in
-            MPI_Bcast(p.baseAddress, 1, MPI_UINT64_T, Int32(root), handle)
+            startAndPoll { MPI_Ibcast(p.baseAddress, 1, MPI_UINT64_T, Int32(root), handle, &$0) }
         }
-        try check(rc1, "MPI_Bcast")
+        try check(rc1, "MPI_Ibcast")
         var out = rank == root ? bytes : [UInt8](repeating: 0, count: Int(length[0]))
         if out.isEmpty { return out }
         let n = Int32(out.count)
         let rc2 = out.withUnsafeMutableBufferPointer { p in
-            MPI_Bcast(p.baseAddress, n, MPI_UINT8_T, Int32(root), handle)
+            startAndPoll { MPI_Ibcast(p.baseAddress, n, MPI_UINT8_T, Int32(root), handle, &$0) }
         }
-        try check(rc2, "MPI_Bcast")
-        return out
-    }
-
-    /// Gathers one UInt64 vector of equal length from every rank, concatenated in rank order.
-    public func allgather(_ values: [UInt64]) throws(MPIError) -> [UInt64] {
-        var out = [UInt64](repeating: 0, count: values.count * size)
-        let n = Int32(values.count)
-        let rc = values.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                MPI_Allgather(src.baseAddress, n, MPI_UINT64_T, dst.baseAddress, n, MPI_UINT64_T, handle)
-            }
-        }
-        try check(rc, "MPI_Allgather")
+        try check(rc2, "MPI_Ibcast")
         return out
     }
 }
@@ -82,10 +59,10 @@ extension Communicator {
         var lengths = [Int32](repeating: 0, count: size)
         let rc1 = length.withUnsafeMutableBufferPointer { src in
             lengths.withUnsafeMutableBufferPointer { dst in
-                MPI_Gather(src.baseAddress, 1, MPI_INT32_T, dst.baseAddress, 1, MPI_INT32_T, Int32(root), handle)
+                startAndPoll { MPI_Igather(src.baseAddress, 1, MPI_INT32_T, dst.baseAddress, 1, MPI_INT32_T, Int32(root), handle, &$0) }
             }
         }
-        try check(rc1, "MPI_Gather")
+        try check(rc1, "MPI_Igather")
         var displacements = [Int32](repeating: 0, count: size)
         for i in 1..<max(size, 1) { displacements[i] = displacements[i - 1] + lengths[i - 1] }
         let total = rank == root ? Int(lengths.reduce(0, +)) : 0
@@ -94,13 +71,15 @@ extension Communicator {
             all.withUnsafeMutableBufferPointer { dst in
                 lengths.withUnsafeBufferPointer { counts in
                     displacements.withUnsafeBufferPointer { displs in
-                        MPI_Gatherv(src.baseAddress, Int32(bytes.count), MPI_UINT8_T, dst.baseAddress, counts.baseAddress,
-                                    displs.baseAddress, MPI_UINT8_T, Int32(root), handle)
+                        startAndPoll {
+                            MPI_Igatherv(src.baseAddress, Int32(bytes.count), MPI_UINT8_T, dst.baseAddress, counts.baseAddress,
+                                         displs.baseAddress, MPI_UINT8_T, Int32(root), handle, &$0)
+                        }
                     }
                 }
             }
         }
-        try check(rc2, "MPI_Gatherv")
+        try check(rc2, "MPI_Igatherv")
         guard rank == root else { return [] }
         return (0..<size).map { r in
             Array(all[Int(displacements[r])..<Int(displacements[r] + lengths[r])])

@@ -19,7 +19,7 @@ public final class Request {
 
     /// Waits for completion and returns the payload (received data, or the sent data back).
     public func wait() throws(MPIError) -> [Float] {
-        try check(MPI_Wait(&handle, cmpi_status_ignore()), "MPI_Wait")
+        try check(pollUntilDone(&handle), "MPI_Test")
         return Array(UnsafeBufferPointer(start: pointer, count: count))
     }
 }

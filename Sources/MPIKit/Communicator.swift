@@ -49,7 +49,7 @@ public struct Communicator: Sendable {
     }
 
     public func barrier() throws(MPIError) {
-        try check(MPI_Barrier(handle), "MPI_Barrier")
+        try check(startAndPoll { MPI_Ibarrier(handle, &$0) }, "MPI_Ibarrier")
     }
 
     public static var wallTime: Double { MPI_Wtime() }
