@@ -51,10 +51,15 @@ public final class PruneJob {
     private var resume = false
     private var journalCache: [Int: (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])?] = [:]
     private let progress: (String) -> Void
+    /// Threads that run independent calibration windows of one block at once (results do not
+    /// depend on it; see `Parallel`).
+    public let threads: Int
 
     /// - Parameter windows: the same calibration windows on every rank (rank 0 broadcasts them).
     public init(comm: Communicator, configuration: PruneConfiguration, source: any WeightSource,
-                architecture: Architecture, windows: CalibrationWindows, progress: @escaping (String) -> Void) throws {
+                architecture: Architecture, windows: CalibrationWindows, threads: Int = 1,
+                progress: @escaping (String) -> Void) throws {
+        self.threads = max(1, threads)
         self.comm = comm
         self.configuration = configuration
         self.architecture = architecture
@@ -203,12 +208,24 @@ public final class PruneJob {
             let block = try load(index)
             var stats = BlockStatistics(shape: block.shape, collecting: [])
             let lastOwn = index == blockRange.upperBound - 1
-            for w in inputs.indices {
-                if lastOwn && isLast {
-                    block.observeInputs(inputs[w], rope: rope) { input, x in stats.add(input, window: x) }
-                } else {
-                    inputs[w] = block.forward(inputs[w], rope: rope) { input, x in stats.add(input, window: x) }
-                    if lastOwn { try forwarder.send(w, inputs[w]) }
+            let needOutputs = !(lastOwn && isLast), rope = self.rope
+            for chunk in chunks(inputs.count) {
+                let batch = chunk.map { inputs[$0] }
+                let results = Parallel.map(batch.count, workers: threads) { k -> ([(LinearInput, Matrix)], Matrix?) in
+                    var observed: [(LinearInput, Matrix)] = []
+                    if needOutputs {
+                        let out = block.forward(batch[k], rope: rope) { observed.append(($0, $1)) }
+                        return (observed, out)
+                    }
+                    block.observeInputs(batch[k], rope: rope) { observed.append(($0, $1)) }
+                    return (observed, nil)
+                }
+                for (w, (observed, output)) in zip(chunk, results) {
+                    for (input, x) in observed { stats.add(input, window: x) }
+                    if let output {
+                        inputs[w] = output
+                        if lastOwn { try forwarder.send(w, output) }
+                    }
                 }
             }
             ratios.append(outlierRatio(of: block, statistics: stats, m: m))
@@ -253,19 +270,44 @@ public final class PruneJob {
             progress("prune: block \(index + 1)/\(architecture.blockCount) (sequential)")
             var block = try load(index)
             var stats = BlockStatistics(shape: block.shape, collecting: configuration.statisticKinds)
-            if journaled(index) == nil {
-                for x in inputs { block.observeInputs(x, rope: rope) { input, m in stats.add(input, window: m) } }
-            }
+            if journaled(index) == nil { try gatherStatistics(block, inputs: inputs, into: &stats) }
             try prune(&block, statistics: stats, plan: plan)
             try sink(block)
             let lastOwn = index == blockRange.upperBound - 1
             if lastOwn && isLast { break }  // nothing downstream needs the model's final hidden states
-            for w in inputs.indices {
-                inputs[w] = block.forward(inputs[w], rope: rope)
-                if lastOwn { try forwarder.send(w, inputs[w]) }
+            let pruned = block, rope = self.rope
+            for chunk in chunks(inputs.count) {
+                let batch = chunk.map { inputs[$0] }
+                let outputs = Parallel.map(batch.count, workers: threads) { pruned.forward(batch[$0], rope: rope) }
+                for (w, output) in zip(chunk, outputs) {
+                    inputs[w] = output
+                    if lastOwn { try forwarder.send(w, output) }
+                }
             }
         }
         try forwarder.drain()
+    }
+
+    /// Window index ranges of `threads` windows: a batch runs in parallel, then its results are
+    /// used in window order, so statistics accumulate in exactly the serial order.
+    private func chunks(_ count: Int) -> [Range<Int>] {
+        stride(from: 0, to: count, by: threads).map { $0..<min($0 + threads, count) }
+    }
+
+    /// The dense block's statistics over all windows (ALGORITHMS.md §3: window order).
+    private func gatherStatistics(_ block: DecoderBlock, inputs: [Matrix], into stats: inout BlockStatistics) throws {
+        let rope = self.rope
+        for chunk in chunks(inputs.count) {
+            let batch = chunk.map { inputs[$0] }
+            let seen = Parallel.map(batch.count, workers: threads) { k -> [(LinearInput, Matrix)] in
+                var observed: [(LinearInput, Matrix)] = []
+                block.observeInputs(batch[k], rope: rope) { observed.append(($0, $1)) }
+                return observed
+            }
+            for window in seen {
+                for (input, x) in window { stats.add(input, window: x) }
+            }
+        }
     }
 
     private func openJournal(_ dir: URL, plan: SparsityPlan, resume: Bool) throws {

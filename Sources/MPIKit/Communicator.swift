@@ -54,3 +54,17 @@ public struct Communicator: Sendable {
 
     public static var wallTime: Double { MPI_Wtime() }
 }
+
+extension Communicator {
+    /// How many ranks of this job share this rank's node (MPI_COMM_TYPE_SHARED), to split the
+    /// node's cores between them.
+    public func ranksOnThisNode() throws(MPIError) -> Int {
+        var local: MPI_Comm = MPI_COMM_NULL
+        try check(MPI_Comm_split_type(handle, Int32(MPI_COMM_TYPE_SHARED), Int32(rank), MPI_INFO_NULL, &local),
+                  "MPI_Comm_split_type")
+        defer { MPI_Comm_free(&local) }
+        var n: Int32 = 0
+        try check(MPI_Comm_size(local, &n), "MPI_Comm_size")
+        return Int(n)
+    }
+}

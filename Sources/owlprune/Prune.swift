@@ -19,8 +19,14 @@ extension OwlPrune {
         @Option(help: "Output directory (written as OUT.tmp-<runid>, renamed when complete).") var out: String
         @Flag(help: "Replace an existing output directory.") var force = false
         @Flag(help: "Reuse blocks finished by an interrupted run (journal in OUT.partial/).") var resume = false
+        @Option(help: "Threads per rank for independent calibration windows (default: cores / ranks on the node). Results do not depend on it.")
+        var threads: Int?
         @OptionGroup var method: MethodOptions
         @OptionGroup var calibration: CalibrationOptions
+
+        func validate() throws {
+            if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
+        }
 
         func run() throws {
             let comm = try Runtime.communicator()
@@ -29,7 +35,7 @@ extension OwlPrune {
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
                                              runID: try setup.runID())
             do {
-                let job = try setup.makeJob()
+                let job = try setup.makeJob(threads: threads)
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
                                              staged: staged, arguments: arguments)
                 try output.begin()
@@ -116,8 +122,10 @@ struct PruneSetup {
         return String(decoding: try comm.broadcast(bytes, root: 0), as: UTF8.self)
     }
 
-    func makeJob() throws -> PruneJob {
-        try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
-                     windows: windows, progress: progress)
+    func makeJob(threads: Int? = nil) throws -> PruneJob {
+        // Default: this node's cores shared among the ranks on it (one BLAS thread per worker).
+        let workers = try threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / comm.ranksOnThisNode())
+        return try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
+                            windows: windows, threads: workers, progress: progress)
     }
 }
