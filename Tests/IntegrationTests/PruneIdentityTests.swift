@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// DESIGN.md §3: the written tensors and `owlprune-plan.json` are byte-identical for any rank
-/// count, in both propagation modes. Small calibration (4 windows of 128) keeps each run to seconds;
+/// count and thread count, in both propagation modes. Small calibration (4 windows of 128) keeps each run to seconds;
 /// OWL + Wanda exercises the dense statistics pass, the all-reduce and sequential streaming.
 @Suite(.serialized) struct PruneIdentityTests {
     func prune(ranks: Int?, mode: String, out: URL, extra: [String] = []) throws -> MPIRun.Outcome {
@@ -19,12 +19,13 @@ import Testing
         let scratch = try scratchDirectory("identity-\(mode)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let reference = scratch.appendingPathComponent("plain")
-        let first = try prune(ranks: nil, mode: mode, out: reference)
+        let first = try prune(ranks: nil, mode: mode, out: reference, extra: ["--threads", "1"])
         #expect(first.status == 0, "plain run failed: \(first.stderr)")
         let plan = try Data(contentsOf: reference.appendingPathComponent("owlprune-plan.json"))
         for r in 2...4 {
             let out = scratch.appendingPathComponent("r\(r)")
-            let run = try prune(ranks: r, mode: mode, out: out)
+            // Two ranks also run two window threads each: results must not depend on threads either.
+            let run = try prune(ranks: r, mode: mode, out: out, extra: r == 2 ? ["--threads", "2"] : [])
             #expect(run.status == 0, "\(r) ranks failed: \(run.stderr)")
             #expect(try differingTensors(reference, out).isEmpty, "\(mode), \(r) ranks: tensors differ from one rank")
             #expect(try Data(contentsOf: out.appendingPathComponent("owlprune-plan.json")) == plan,
