@@ -40,16 +40,16 @@ public final class PruneJob {
     public let architecture: Architecture
     public let blockRange: Range<Int>
     public let windows: CalibrationWindows
-    public private(set) var times = PhaseTimes()
-    public private(set) var pipelineTimings = PipelineTimings()
-    public private(set) var outcomes: [LinearOutcome] = []
+    public internal(set) var times = PhaseTimes()
+    public internal(set) var pipelineTimings = PipelineTimings()
+    public internal(set) var outcomes: [LinearOutcome] = []
     /// Blocks taken from the resume journal instead of being pruned again.
-    public private(set) var resumedBlocks: [Int] = []
-    public private(set) var journal: BlockJournal?
+    public internal(set) var resumedBlocks: [Int] = []
+    public internal(set) var journal: BlockJournal?
     private let source: any WeightSource
     private let rope: RoPETable
-    private var resume = false
-    private var journalCache: [Int: (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])?] = [:]
+    var resume = false
+    var journalCache: [Int: (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])?] = [:]
     private let progress: (String) -> Void
     /// Threads that run independent calibration windows of one block at once (results do not
     /// depend on it; see `Parallel`).
@@ -307,65 +307,6 @@ public final class PruneJob {
             for window in seen {
                 for (input, x) in window { stats.add(input, window: x) }
             }
-        }
-    }
-
-    private func openJournal(_ dir: URL, plan: SparsityPlan, resume: Bool) throws {
-        self.resume = resume
-        if comm.rank == 0 {
-            let fm = FileManager.default
-            if !resume && fm.fileExists(atPath: dir.path) { try fm.removeItem(at: dir) }
-            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
-        }
-        try comm.barrier()
-        journal = BlockJournal(directory: dir, planHash: try plan.stableHash())
-    }
-
-    /// Block `index`'s journaled result, read (and checksummed) once.
-    private func journaled(_ index: Int) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {
-        guard resume, let journal else { return nil }
-        if let cached = journalCache[index] { return cached }
-        let found = journal.finished(block: index)
-        journalCache[index] = .some(found)
-        return found
-    }
-
-    private func prune(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws {
-        if let done = journaled(block.index) {
-            block.weights = done.weights
-            outcomes += done.outcomes
-            resumedBlocks.append(block.index)
-            journalCache[block.index] = nil
-            return
-        }
-        let first = outcomes.count
-        try solve(&block, statistics: statistics, plan: plan)
-        if let journal {
-            try journal.record(block, outcomes: Array(outcomes[first...]))
-            injectFaultIfRequested(afterBlock: block.index)
-        }
-    }
-
-    /// Test hook for the resume tests: `OWLPRUNE_FAULT_KILL_AFTER_BLOCK=b` makes the rank that
-    /// journals block b kill itself with SIGKILL, like an OOM kill or a lost node would.
-    private func injectFaultIfRequested(afterBlock index: Int) {
-        if let value = ProcessInfo.processInfo.environment["OWLPRUNE_FAULT_KILL_AFTER_BLOCK"], Int(value) == index {
-            kill(getpid(), SIGKILL)
-        }
-    }
-
-    private func solve(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws {
-        let down = statistics.statistics(for: .down).wanda
-        for linear in BlockLinear.allCases {
-            let weight = block.weight(linear)
-            let sparsity = plan.sparsity(block: block.index, kind: linear.kind)
-            let result = try pruneLinear(weight: weight, id: LinearID(block: block.index, kind: linear.kind),
-                                         statistics: statistics.statistics(for: linear), intermediate: down,
-                                         method: configuration.method, sparsity: sparsity,
-                                         pattern: configuration.pattern, options: configuration.options)
-            block.weights[linear] = result.weight
-            outcomes.append(LinearOutcome(name: linear.weightName(block: block.index), plannedSparsity: sparsity,
-                                          prunedCount: result.prunedCount, rows: weight.rows, cols: weight.cols))
         }
     }
 

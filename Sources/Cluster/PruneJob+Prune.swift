@@ -1,0 +1,67 @@
+import Foundation
+import Model
+import Pruning
+import Tensor
+
+/// Phase 2 of a `PruneJob` for one block: take it from the resume journal if it is there,
+/// otherwise prune its seven linears with the plan's sparsities and journal the result.
+extension PruneJob {
+    func openJournal(_ dir: URL, plan: SparsityPlan, resume: Bool) throws {
+        self.resume = resume
+        if comm.rank == 0 {
+            let fm = FileManager.default
+            if !resume && fm.fileExists(atPath: dir.path) { try fm.removeItem(at: dir) }
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
+        try comm.barrier()
+        journal = BlockJournal(directory: dir, planHash: try plan.stableHash())
+    }
+
+    /// Block `index`'s journaled result, read (and checksummed) once.
+    func journaled(_ index: Int) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {
+        guard resume, let journal else { return nil }
+        if let cached = journalCache[index] { return cached }
+        let found = journal.finished(block: index)
+        journalCache[index] = .some(found)
+        return found
+    }
+
+    func prune(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws {
+        if let done = journaled(block.index) {
+            block.weights = done.weights
+            outcomes += done.outcomes
+            resumedBlocks.append(block.index)
+            journalCache[block.index] = nil
+            return
+        }
+        let first = outcomes.count
+        try solve(&block, statistics: statistics, plan: plan)
+        if let journal {
+            try journal.record(block, outcomes: Array(outcomes[first...]))
+            injectFaultIfRequested(afterBlock: block.index)
+        }
+    }
+
+    /// Test hook for the resume tests: `OWLPRUNE_FAULT_KILL_AFTER_BLOCK=b` makes the rank that
+    /// journals block b kill itself with SIGKILL, like an OOM kill or a lost node would.
+    private func injectFaultIfRequested(afterBlock index: Int) {
+        if let value = ProcessInfo.processInfo.environment["OWLPRUNE_FAULT_KILL_AFTER_BLOCK"], Int(value) == index {
+            kill(getpid(), SIGKILL)
+        }
+    }
+
+    private func solve(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws {
+        let down = statistics.statistics(for: .down).wanda
+        for linear in BlockLinear.allCases {
+            let weight = block.weight(linear)
+            let sparsity = plan.sparsity(block: block.index, kind: linear.kind)
+            let result = try pruneLinear(weight: weight, id: LinearID(block: block.index, kind: linear.kind),
+                                         statistics: statistics.statistics(for: linear), intermediate: down,
+                                         method: configuration.method, sparsity: sparsity,
+                                         pattern: configuration.pattern, options: configuration.options)
+            block.weights[linear] = result.weight
+            outcomes.append(LinearOutcome(name: linear.weightName(block: block.index), plannedSparsity: sparsity,
+                                          prunedCount: result.prunedCount, rows: weight.rows, cols: weight.cols))
+        }
+    }
+}
