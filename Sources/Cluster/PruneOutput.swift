@@ -81,10 +81,17 @@ public final class PruneOutput {
     /// This rank's part of the report.
     private func fragment(_ job: PruneJob) throws -> Data {
         let t = job.times
+        let budget = try MemoryBudget(blocks: job.blockRange, checkpoint: input, shape: job.architecture.shape,
+                                      windows: job.windows.count, length: job.windows.length, threads: job.threads,
+                                      statistics: job.configuration.statisticKinds)
+        let peak = peakResidentBytes()
         let object: [String: Any] = [
             "rank": comm.rank, "host": comm.processorName,
             "blocks": [job.blockRange.lowerBound, job.blockRange.upperBound],
-            "peak_rss_bytes": peakResidentBytes(),
+            "peak_rss_bytes": peak,
+            "memory_budget": ["block_bytes": budget.blockBytes, "activation_bytes": budget.activationBytes,
+                              "statistics_bytes": budget.statisticsBytes, "block_factor": MemoryBudget.blockFactor,
+                              "bound_bytes": budget.boundBytes, "peak_within_bound": peak <= budget.boundBytes] as [String: Any],
             "busy_seconds": job.pipelineTimings.busySeconds, "idle_seconds": job.pipelineTimings.idleSeconds,
             "bytes_sent": job.pipelineTimings.bytesSent, "resumed_blocks": job.resumedBlocks,
             "phase_seconds": ["load": t.load, "statistics": t.statistics, "plan": t.plan, "prune": t.prune, "write": t.write],

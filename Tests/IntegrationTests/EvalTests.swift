@@ -13,8 +13,8 @@ import Testing
         let ranks: Int
     }
 
-    func eval(_ args: [String], ranks: Int?) throws -> (EvalJSON, String) {
-        let outcome = try MPIRun.run(["eval"] + args + ["--json"], ranks: ranks, timeout: 900)
+    func eval(_ args: [String], ranks: Int?, timeout: TimeInterval = 900) throws -> (EvalJSON, String) {
+        let outcome = try MPIRun.run(["eval"] + args + ["--json"], ranks: ranks, timeout: timeout)
         #expect(outcome.status == 0, "eval failed: \(outcome.stderr)")
         let json = outcome.stdout.split(separator: "\n").last.map(String.init) ?? ""
         return (try JSONDecoder().decode(EvalJSON.self, from: Data(json.utf8)), json)
@@ -36,6 +36,18 @@ import Testing
         let reference = try referenceValue(["small", "dense"])
         let relative = abs(result.perplexity - reference) / reference
         #expect(result.windows == 40 && result.tokens_scored == 40 * 511)
+        #expect(relative < 1e-3, "perplexity \(result.perplexity) vs reference \(reference): relative error \(relative)")
+    }
+
+    /// Full protocol: all 148 windows of 2048 tokens, within 0.1% of the reference (issue 3).
+    /// The longest test (about 13 minutes on 2 cores); two ranks pipeline the windows.
+    @Test func densePerplexityMatchesReferenceFullProtocol() throws {
+        let model = try RepoPaths.require(RepoPaths.smolHF).path
+        let data = RepoPaths.wikitext.appendingPathComponent("wiki.test.raw").path
+        let (result, _) = try eval(["--model", model, "--data", data, "--seqlen", "2048"], ranks: 2, timeout: 2400)
+        let reference = try referenceValue(["full", "dense"])
+        let relative = abs(result.perplexity - reference) / reference
+        #expect(result.windows == 304_830 / 2048 && result.tokens_scored == result.windows * 2047)
         #expect(relative < 1e-3, "perplexity \(result.perplexity) vs reference \(reference): relative error \(relative)")
     }
 

@@ -1,0 +1,56 @@
+import Checkpoint
+import Model
+import Pruning
+
+/// The memory a rank is entitled to in sequential propagation (issue 5: "peak RSS below its own
+/// blocks' bytes × 1.3 plus the activation buffers"), written beside the measured peak in each
+/// rank's report so a run on any cluster shows whether the promise held.
+///
+/// The terms are upper estimates of what `PruneJob` keeps alive, not measurements:
+/// - `blockBytes`: this rank's blocks as stored in the checkpoint (seven linears, two norms),
+///   the share of the model the rank is responsible for;
+/// - `activationBytes`: the calibration hidden states it holds for every window (N × L × d
+///   float32), plus, per window thread, the forward pass's buffers of one window (normed input,
+///   q, k, v, attention output, residual, gate, up, intermediate, and one head's L × L scores);
+/// - `statisticsBytes`: the per-linear statistics of one block (Wanda norms; the SparseGPT
+///   Hessians cols × cols; DSnoT's mean and variance), which live while that block is pruned.
+/// Dense propagation keeps every own block resident in float32 and is not held to this bound.
+public struct MemoryBudget: Sendable, Equatable {
+    public var blockBytes: Int
+    public var activationBytes: Int
+    public var statisticsBytes: Int
+
+    /// The factor on `blockBytes` that the issue allows.
+    public static let blockFactor = 1.3
+
+    public var boundBytes: Int { Int((Double(blockBytes) * Self.blockFactor).rounded(.up)) + activationBytes + statisticsBytes }
+
+    public init(blockBytes: Int, activationBytes: Int, statisticsBytes: Int) {
+        self.blockBytes = blockBytes
+        self.activationBytes = activationBytes
+        self.statisticsBytes = statisticsBytes
+    }
+
+    /// The budget of the rank that owns `blocks`, reading tensor sizes from `checkpoint`.
+    public init(blocks: Range<Int>, checkpoint: CheckpointDirectory, shape: BlockShape, windows: Int, length: Int,
+                threads: Int, statistics: StatisticKinds) throws {
+        var bytes = 0
+        for b in blocks {
+            let names = BlockLinear.allCases.map { $0.weightName(block: b) }
+                + [ModelTensorName.inputNorm(block: b), ModelTensorName.postAttentionNorm(block: b)]
+            for name in names { bytes += try checkpoint.info(name).byteCount }
+        }
+        let d = shape.hiddenSize, attention = shape.heads * shape.headDim, kv = shape.kvHeads * shape.headDim
+        let i = shape.intermediateSize
+        let perWindow = length * (3 * d + 2 * attention + 2 * kv + 3 * i + length)
+        let activations = 4 * (windows * length * d + max(1, threads) * perWindow)
+        var stats = 0
+        let inputs = [d, d, attention, i]  // attention input (q, k, v share it), MLP input (gate, up share it), o, down
+        for cols in inputs {
+            stats += cols  // Wanda norms
+            if statistics.contains(.hessian) { stats += cols * cols }
+            if statistics.contains(.dsnot) { stats += 2 * cols }
+        }
+        self.init(blockBytes: bytes, activationBytes: activations, statisticsBytes: 4 * stats)
+    }
+}

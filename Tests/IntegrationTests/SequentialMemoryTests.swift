@@ -1,0 +1,37 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 5, "Scale": with the 1B shape (TinyLlama layout, bf16, seeded random weights) and 4
+/// ranks in sequential mode, every rank's peak RSS stays below its own blocks' bytes × 1.3 plus
+/// the activation buffers, as `MemoryBudget` states them in the report. Two windows of 64 tokens
+/// keep the arithmetic to seconds; the weights (2.2 GB in, 2.2 GB out) are what is measured.
+@Suite(.serialized) struct SequentialMemoryTests {
+    @Test func oneBillionShapeStaysWithinEachRanksBudget() throws {
+        let scratch = try scratchDirectory("memory-1b")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let model = scratch.appendingPathComponent("synth-1b"), out = scratch.appendingPathComponent("out")
+        let tokenizer = try RepoPaths.require(RepoPaths.smolHF).path
+        let synth = try MPIRun.run(["synth", "--shape", "llama-1b", "--dtype", "bf16", "--seed", "3",
+                                    "--tokenizer", tokenizer, "--out", model.path], ranks: nil, timeout: 600)
+        #expect(synth.status == 0, "synth failed: \(synth.stderr)")
+        let calib = RepoPaths.wikitext.appendingPathComponent("wiki.valid.tokens").path
+        let run = try MPIRun.run(["prune", "--model", model.path, "--out", out.path, "--sparsity", "0.5",
+                                  "--method", "wanda", "--calib", calib, "--nsamples", "2", "--seqlen", "64",
+                                  "--propagation", "sequential"], ranks: 4, timeout: 900)
+        #expect(run.status == 0, "prune failed: \(run.stderr)")
+        let data = try Data(contentsOf: out.appendingPathComponent("owlprune-report.json"))
+        let report = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let perRank = report["per_rank"] as! [[String: Any]]
+        #expect(perRank.count == 4)
+        for rank in perRank {
+            let peak = rank["peak_rss_bytes"] as! Int
+            let budget = rank["memory_budget"] as! [String: Any]
+            let bound = budget["bound_bytes"] as! Int, blocks = budget["block_bytes"] as! Int
+            #expect(peak > 0 && peak <= bound, "rank \(rank["rank"]!): peak RSS \(peak) exceeds its budget \(bound)")
+            // The bound is meaningful: the rank's blocks in float32 alone would not fit under it.
+            #expect(2 * blocks > bound, "rank \(rank["rank"]!): budget \(bound) is not below its blocks in float32")
+            #expect(budget["peak_within_bound"] as! Bool)
+        }
+    }
+}
