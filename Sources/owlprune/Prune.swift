@@ -19,7 +19,7 @@ extension OwlPrune {
         @Option(help: "Output directory (written as OUT.tmp-<runid>, renamed when complete).") var out: String
         @Flag(help: "Replace an existing output directory.") var force = false
         @Flag(help: "Reuse blocks finished by an interrupted run (journal in OUT.partial/).") var resume = false
-        @Option(help: "Threads per rank for independent calibration windows (default: cores / ranks on the node). Results do not depend on it.")
+        @Option(help: "Threads per rank for independent calibration windows (default: the node's cores in sequential propagation, where ranks take turns; cores / ranks on the node in dense). Results do not depend on it.")
         var threads: Int?
         @OptionGroup var method: MethodOptions
         @OptionGroup var calibration: CalibrationOptions
@@ -123,8 +123,12 @@ struct PruneSetup {
     }
 
     func makeJob(threads: Int? = nil) throws -> PruneJob {
-        // Default: this node's cores shared among the ranks on it (one BLAS thread per worker).
-        let workers = try threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / comm.ranksOnThisNode())
+        // Default, one BLAS thread per worker: in sequential propagation the ranks take turns (block
+        // i waits for the pruned outputs of block i-1, and a waiting rank sleeps instead of
+        // spinning), so the working rank may use every core of its node; in dense propagation all
+        // ranks work at once and share the node's cores.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let workers = try threads ?? (configuration.propagation == .sequential ? cores : max(1, cores / comm.ranksOnThisNode()))
         return try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
                             windows: windows, threads: workers, progress: progress)
     }

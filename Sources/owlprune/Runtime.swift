@@ -46,17 +46,27 @@ enum Runtime {
         return String(describing: error)
     }
 
-    /// Ends a successful run. With more than one rank this is a barrier, a flush and `_exit(0)`
-    /// instead of `MPI_Finalize`: Debian 12's MPICH 4.0.2 over UCX/TCP can deadlock inside
-    /// `MPI_Finalize` when ranks sit on different hosts (one rank waits in finalize's barrier while
-    /// a peer waits for it to acknowledge a connection close; fixed upstream in pmodels/mpich#6596,
-    /// measured here in 1 of 3 three-host eval runs and 8 of 10 ring tests). Every output is
-    /// complete and renamed before this point, so skipping finalize loses nothing.
+    /// Ends a successful run. With more than one rank this is a barrier, a flush, the PMI
+    /// finalize exchange with hydra (`releaseProcessManager`) and `_exit(0)` instead of
+    /// `MPI_Finalize`: Debian 12's MPICH 4.0.2 over UCX/TCP can deadlock inside `MPI_Finalize`
+    /// when ranks sit on different hosts (one rank waits in finalize's barrier while a peer waits
+    /// for it to acknowledge a connection close; fixed upstream in pmodels/mpich#6596, measured
+    /// here in 1 of 3 three-host eval runs and 8 of 10 ring tests). Without the PMI exchange the
+    /// first rank to leave made hydra SIGKILL its slower peers (mpiexec exit 9 after a complete
+    /// run). Every output is complete and renamed before this point, so skipping finalize loses
+    /// nothing.
+    ///
+    /// `OWLPRUNE_TEST_EXIT_DELAY_MS` (tests only) holds every rank but 0 back that long before it
+    /// leaves, so a test can prove that ranks may leave in any order.
     static func finish() {
         guard let w = world else { return }
         if w.size > 1 {
             try? w.barrier()
             fflush(nil)
+            releaseProcessManager()
+            if w.rank != 0, let ms = ProcessInfo.processInfo.environment["OWLPRUNE_TEST_EXIT_DELAY_MS"].flatMap(UInt32.init) {
+                usleep(ms * 1000)
+            }
             _exit(0)
         }
         Communicator.finalize()

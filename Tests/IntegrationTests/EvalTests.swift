@@ -51,6 +51,18 @@ import Testing
         #expect(relative < 1e-3, "perplexity \(result.perplexity) vs reference \(reference): relative error \(relative)")
     }
 
+    /// A successful job exits 0 whatever order its ranks leave in: hydra must not take the first
+    /// rank's exit for a crash and SIGKILL the others (it did, exit 9 after complete output, before
+    /// `releaseProcessManager`). Three ranks: with two, hydra 4.0.2 kills the late rank but still
+    /// reports 0.
+    @Test func ranksMayLeaveInAnyOrder() throws {
+        let model = try RepoPaths.require(RepoPaths.smolHF).path
+        let data = RepoPaths.wikitext.appendingPathComponent("wiki.test.raw").path
+        let run = try MPIRun.run(["eval", "--model", model, "--data", data, "--seqlen", "64", "--max-windows", "2"],
+                                 ranks: 3, timeout: 120, environment: ["OWLPRUNE_TEST_EXIT_DELAY_MS": "500"])
+        #expect(run.status == 0, "status \(run.status): \(run.stderr)")
+    }
+
     /// The same nll_sum bits for a plain process and mpiexec -n 1…4 (rank-count independence).
     @Test func nllSumIsBitIdenticalForOneToFourRanks() throws {
         let model = try RepoPaths.require(RepoPaths.smolHF).path

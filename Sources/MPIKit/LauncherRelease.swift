@@ -1,0 +1,32 @@
+import Foundation
+
+/// Tells the process manager that this rank ends cleanly, without `MPI_Finalize`.
+///
+/// Why: owlprune skips `MPI_Finalize` across hosts (Debian 12's MPICH 4.0.2 can deadlock in it,
+/// see `Runtime.finish`). But hydra's proxy treats a rank whose PMI socket closes before a PMI
+/// `finalize` as crashed and, with its default auto-cleanup, SIGKILLs the job's other ranks —
+/// so the first rank to `_exit` could kill peers that were just behind it, and mpiexec then
+/// reported exit 9 for a run whose output was complete (seen in about 1 of 10 runs under load).
+/// `MPI_Finalize` ends with exactly this PMI-1 exchange, `cmd=finalize` answered by
+/// `cmd=finalize_ack` on the socket hydra passes in `PMI_FD`; sending it ourselves gives hydra
+/// the clean exit it expects while skipping the network teardown that can hang.
+///
+/// Only the PMI-1 wire protocol is spoken (MPICH's default, `MPIR_CVAR_PMI_VERSION` unset or 1);
+/// otherwise, or without `PMI_FD` (a plain process), nothing is sent. The reply is awaited at most
+/// `timeout` seconds; a missing reply changes nothing but the exit's cleanliness.
+public func releaseProcessManager(timeout: Double = 5) {
+    let environment = ProcessInfo.processInfo.environment
+    guard let text = environment["PMI_FD"], let fd = Int32(text), fd >= 0 else { return }
+    if let version = environment["MPIR_CVAR_PMI_VERSION"], version != "1" { return }
+    let request = Array("cmd=finalize\n".utf8)
+    let sent = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    guard sent == request.count else { return }
+    let deadline = Date().addingTimeInterval(timeout)
+    var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    while true {
+        let left = deadline.timeIntervalSinceNow
+        guard left > 0, poll(&descriptor, 1, Int32(left * 1000) + 1) > 0 else { return }
+        var byte: UInt8 = 0
+        guard read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") else { return }
+    }
+}
