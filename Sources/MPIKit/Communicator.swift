@@ -35,6 +35,7 @@ public struct Communicator: Sendable {
     /// Stops every rank of the job. PLATFORM.md: a rank that merely exits can leave a multi-host
     /// mpiexec hanging forever, so every fatal path ends here.
     public func abort(code: Int32) -> Never {
+        waitForStandardErrorToDrain()
         MPI_Abort(handle, code)
         exit(code)
     }

@@ -30,3 +30,22 @@ public func releaseProcessManager(timeout: Double = 5) {
         guard read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") else { return }
     }
 }
+
+/// Waits (at most `timeout` seconds) until the process manager has read everything this rank
+/// wrote to stderr, when stderr is a pipe (as under hydra).
+///
+/// Why: `MPI_Abort` right after an error line could tear the job down before hydra's proxy had
+/// read that line from the pipe, and the line was lost (seen twice in one full test run on a
+/// loaded machine). The proxy forwards what it reads on the same connection that later carries
+/// the abort, so once the pipe is empty the line reaches mpiexec first. A terminal or a file has
+/// nothing to drain and returns at once.
+public func waitForStandardErrorToDrain(timeout: Double = 2) {
+    var info = stat()
+    guard fstat(STDERR_FILENO, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO else { return }
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        var pending: Int32 = 0
+        guard ioctl(STDERR_FILENO, UInt(FIONREAD), &pending) == 0, pending > 0 else { return }
+        usleep(2_000)
+    }
+}

@@ -120,14 +120,15 @@ public struct DecoderBlock: Sendable {
     }
 
     /// Floating-point operations of one forward pass over `tokens` tokens (multiply-adds count 2),
-    /// counting the causal attention products as full L×L sgemms, as they are computed.
+    /// counting the attention products as `Attention.causal` computes them (query chunks against
+    /// the keys up to their last row).
     public func flops(tokens: Int) -> Double {
         let t = Double(tokens)
         let linear = BlockLinear.allCases.reduce(0.0) { acc, l in
             let s = shape.weightShape(l)
             return acc + 2 * t * Double(s.rows * s.cols)
         }
-        let attention = 2 * 2 * t * t * Double(shape.headDim * shape.heads)
+        let attention = 2 * Double(shape.heads * Attention.productPairs(tokens: tokens, headDim: shape.headDim))
         return linear + attention
     }
 }

@@ -53,6 +53,22 @@ import Testing
         #expect(maxAbsDifference(fast, slow) < 1e-5)
     }
 
+    /// Query chunks (here 16 rows, the last one partial) against only the keys they can see give
+    /// the oracle's result, and the product count is the triangle's, not the square's.
+    @Test func chunkedQueriesMatchNaive() {
+        var rng = TestRandom(seed: 11)
+        let (t, heads, kv, d) = (45, 4, 2, 8)
+        let q = rng.matrix(rows: t, cols: heads * d), k = rng.matrix(rows: t, cols: kv * d), v = rng.matrix(rows: t, cols: kv * d)
+        let slow = naive(q: q, k: k, v: v, heads: heads, kvHeads: kv, d: d)
+        for chunk in [1, 16, 45, 64] {
+            let fast = Attention.causal(q: q, k: k, v: v, heads: heads, kvHeads: kv, headDim: d, queryChunk: chunk)
+            #expect(maxAbsDifference(fast, slow) < 1e-5, "query chunk \(chunk)")
+        }
+        // Chunks of 16 over 45 rows: 16·16 + 16·32 + 13·45 score entries, each product over d.
+        #expect(Attention.productPairs(tokens: 45, headDim: d, queryChunk: 16) == 2 * (16 * 16 + 16 * 32 + 13 * 45) * d)
+        #expect(Attention.productPairs(tokens: 45, headDim: d, queryChunk: 64) == 2 * 45 * 45 * d)
+    }
+
     @Test func ropeRotatesPairsByPositionTimesFrequency() {
         // head_dim 4: pairs (0,2) with θ0 = 1 and (1,3) with θ1 = 0.5. Position 1 rotates by 1 and 0.5 rad.
         let rope = RoPETable(inverseFrequencies: [1, 0.5], positions: 2)
