@@ -11,7 +11,8 @@ import Pruning
 ///   the share of the model the rank is responsible for;
 /// - `activationBytes`: the calibration hidden states it holds for every window (N × L × d
 ///   float32), plus, per window thread, the forward pass's buffers of one window (normed input,
-///   q, k, v, attention output, residual, gate, up, intermediate, and one head's L × L scores);
+///   q, k, v, attention output, residual, gate, up, intermediate, and one head's scores, counted
+///   as L × L although `Attention.causal` holds at most 128 × L);
 /// - `statisticsBytes`: the per-linear statistics of one block (Wanda norms; the SparseGPT
 ///   Hessians cols × cols; DSnoT's mean and variance), which live while that block is pruned.
 /// Dense propagation keeps every own block resident in float32 and is not held to this bound.
