@@ -2,7 +2,7 @@ import Foundation
 
 /// Every failure of the Checkpoint module. Each message is one line that already names the file
 /// and, where there is one, the tensor, key or field, so the CLI can print it unchanged
-/// (STYLE.md "Errors"; unlike swift-transformers' `Weights.swift`, bad entries are never skipped).
+/// (docs/style.md "Errors"; unlike swift-transformers' `Weights.swift`, bad entries are never skipped).
 public enum CheckpointError: Error, LocalizedError, Equatable {
     // MARK: Files
     case system(call: String, path: String, errno: Int32)

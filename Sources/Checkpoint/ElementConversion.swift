@@ -1,7 +1,7 @@
 import Tensor
 
 /// Bulk conversions between stored half/single floats and `Float`, as loops over buffers so a
-/// release build runs them at memory speed (PLATFORM.md: F16C via `-target-cpu haswell`, bf16
+/// release build runs them at memory speed (docs/platform.md: F16C via `-target-cpu haswell`, bf16
 /// as a 16-bit shift). Elements are read and written little-endian and unaligned: safetensors
 /// data need not be 4-byte aligned, and every platform owlprune targets is little-endian.
 /// The per-element rules are Tensor's `HalfPrecision`, so a round trip is bit-exact.

@@ -10,7 +10,7 @@ import Darwin
 /// those tensors' pages; opening a file and parsing its header touches the first pages only.
 ///
 /// The base pointer never leaves this class except inside `withBytes`, whose closure must not
-/// keep it (STYLE.md: closures, never stored pointers). The mapping is immutable, so sharing the
+/// keep it (docs/style.md: closures, never stored pointers). The mapping is immutable, so sharing the
 /// object between threads is safe.
 final class MappedFile: @unchecked Sendable {
     let url: URL

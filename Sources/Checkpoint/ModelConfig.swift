@@ -1,32 +1,17 @@
 import Foundation
 
-/// Llama-3 RoPE scaling (config.json `rope_scaling` with `rope_type: "llama3"`), the parameters of
-/// transformers' `_compute_llama3_parameters` (`modeling_rope_utils.py`).
-public struct RopeScaling: Sendable, Equatable {
-    public static let llama3Type = "llama3"
-
-    public var factor: Double
-    public var lowFrequencyFactor: Double
-    public var highFrequencyFactor: Double
-    public var originalMaxPositionEmbeddings: Int
-
-    public init(factor: Double, lowFrequencyFactor: Double, highFrequencyFactor: Double, originalMaxPositionEmbeddings: Int) {
-        self.factor = factor
-        self.lowFrequencyFactor = lowFrequencyFactor
-        self.highFrequencyFactor = highFrequencyFactor
-        self.originalMaxPositionEmbeddings = originalMaxPositionEmbeddings
-    }
-}
-
 /// The part of a LLaMA-family `config.json` owlprune reads and writes (transformers
-/// `LlamaConfig`). Decoding (`ModelConfig+Codable.swift`) fills the same defaults `LlamaConfig`
-/// does and rejects what the forward pass would get wrong silently (an unknown RoPE scaling,
-/// a non-SiLU activation, biases). Each property names its JSON key.
+/// `LlamaConfig`, `MistralConfig`, `Qwen2Config`, `Qwen3Config`), in either generation's layout:
+/// transformers 4 (`rope_theta` and `rope_scaling` at the top level, `torch_dtype`) or
+/// transformers 5 (`rope_parameters`, `dtype`). Decoding (`ModelConfig+Codable.swift`) fills the
+/// defaults those classes fill and refuses, naming the key, whatever would change the forward
+/// pass without owlprune computing it (`ConfigKeys.swift`). Each property names its JSON key.
 public struct ModelConfig: Sendable, Equatable {
-    /// `architectures`; `["LlamaForCausalLM"]` when absent.
-    public var architectures: [String]
     /// `model_type`, required (transformers' `AutoConfig` needs it too).
-    public var modelType: String
+    public var family: ModelFamily
+    /// `architectures`; the family's causal-LM class when absent.
+    public var architectures: [String]
+    public var modelType: String { family.rawValue }
     /// `hidden_size`
     public var hiddenSize: Int
     /// `intermediate_size`
@@ -41,10 +26,15 @@ public struct ModelConfig: Sendable, Equatable {
     public var headDim: Int
     /// `rms_norm_eps`
     public var rmsNormEpsilon: Double
-    /// `rope_theta`; defaults to 10000.
+    /// `rope_parameters.rope_theta` (transformers 5) or `rope_theta` (4); defaults to 10000.
     public var ropeTheta: Double
-    /// `rope_scaling`; nil when null, absent, or `rope_type: "default"`.
+    /// `rope_parameters` (5) or `rope_scaling` (4); nil for `rope_type: "default"` or none given.
     public var ropeScaling: RopeScaling?
+    /// The window of sliding-window attention (`sliding_window`), nil when no block uses one.
+    public var slidingWindow: Int?
+    /// The blocks that use it, ascending (Mistral: all; Qwen2/3: `layer_types` entries
+    /// `"sliding_attention"`). Empty when `slidingWindow` is nil.
+    public var slidingBlocks: [Int]
     /// `max_position_embeddings`
     public var maxPositionEmbeddings: Int
     /// `vocab_size`
@@ -61,15 +51,16 @@ public struct ModelConfig: Sendable, Equatable {
     /// `hidden_act`; only "silu" is accepted (SwiGLU).
     public var hiddenAct: String
 
-    public init(architectures: [String] = ["LlamaForCausalLM"], modelType: String = "llama",
+    public init(family: ModelFamily = .llama, architectures: [String]? = nil,
                 hiddenSize: Int, intermediateSize: Int, layerCount: Int,
                 attentionHeadCount: Int, keyValueHeadCount: Int, headDim: Int,
                 rmsNormEpsilon: Double, ropeTheta: Double = 10000, ropeScaling: RopeScaling? = nil,
+                slidingWindow: Int? = nil, slidingBlocks: [Int] = [],
                 maxPositionEmbeddings: Int, vocabSize: Int, tieWordEmbeddings: Bool = false,
                 bosTokenIds: [Int]? = nil, eosTokenIds: [Int]? = nil, torchDtype: String? = nil,
                 hiddenAct: String = "silu") {
-        self.architectures = architectures
-        self.modelType = modelType
+        self.family = family
+        self.architectures = architectures ?? [family.causalLMClass]
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
         self.layerCount = layerCount
@@ -79,6 +70,8 @@ public struct ModelConfig: Sendable, Equatable {
         self.rmsNormEpsilon = rmsNormEpsilon
         self.ropeTheta = ropeTheta
         self.ropeScaling = ropeScaling
+        self.slidingWindow = slidingWindow
+        self.slidingBlocks = slidingWindow == nil ? [] : slidingBlocks
         self.maxPositionEmbeddings = maxPositionEmbeddings
         self.vocabSize = vocabSize
         self.tieWordEmbeddings = tieWordEmbeddings
@@ -111,7 +104,8 @@ public struct ModelConfig: Sendable, Equatable {
         }
     }
 
-    /// config.json text that transformers loads as `LlamaForCausalLM`: pretty-printed, sorted keys.
+    /// config.json text that transformers 4 and 5 both load as the family's causal LM (the
+    /// transformers-4 layout, which 5 still reads): pretty-printed, sorted keys.
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -2,7 +2,7 @@ import Foundation
 import Tensor
 
 /// A read-only safetensors file: 8-byte little-endian header length, JSON header, data
-/// (DESIGN.md §5). The file is memory-mapped and the header fully validated on open; tensor data
+/// (docs/design.md §5). The file is memory-mapped and the header fully validated on open; tensor data
 /// is read only when asked for, so opening a shard costs its header pages and nothing more.
 public final class SafetensorsFile: Sendable {
     public let url: URL

@@ -23,7 +23,7 @@ public enum SafetensorsDType: String, Sendable, CaseIterable, Codable {
 }
 
 /// One validated header entry. `dataOffsets` are relative to the start of the data section,
-/// exactly as the header stores them (DESIGN.md §5).
+/// exactly as the header stores them (docs/design.md §5).
 public struct TensorInfo: Sendable, Equatable {
     public let name: String
     public let dtype: SafetensorsDType

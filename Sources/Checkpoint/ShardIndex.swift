@@ -59,7 +59,7 @@ public struct ShardIndex: Sendable, Equatable {
 
 private struct IndexJSON: Codable {
     struct Metadata: Codable {
-        /// Decoded as Double so `1234` and `1234.0` both work (STYLE.md "config.json").
+        /// Decoded as Double so `1234` and `1234.0` both work (docs/style.md "config.json").
         var totalSize: Double?
         enum CodingKeys: String, CodingKey { case totalSize = "total_size" }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// An output directory that appears only when complete: everything is written into
 /// `OUT.tmp-<runid>/` beside the destination and renamed to `OUT/` in one step at the end
-/// (DESIGN.md §3 "Output"). On failure the staging directory is removed, so no half-written
+/// (docs/design.md §3 "Output"). On failure the staging directory is removed, so no half-written
 /// checkpoint is ever visible under the requested name.
 public struct StagedDirectory: Sendable {
     public let destination: URL

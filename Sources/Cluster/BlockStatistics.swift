@@ -3,7 +3,7 @@ import Pruning
 import Tensor
 
 /// The calibration statistics of one block, kept per distinct linear input (q/k/v share one,
-/// gate/up another), so each input tensor is accumulated once per window (ALGORITHMS.md §3).
+/// gate/up another), so each input tensor is accumulated once per window (docs/algorithms.md §3).
 public struct BlockStatistics: Sendable {
     public var byInput: [LinearInput: LinearStatistics]
 
@@ -28,7 +28,7 @@ extension BlockLinear {
     public var kind: LinearKind { LinearKind(rawValue: rawValue)! }
 }
 
-/// OWL's outlier ratio of one block from its dense weights and Wanda statistics (ALGORITHMS.md §7.1).
+/// OWL's outlier ratio of one block from its dense weights and Wanda statistics (docs/algorithms.md §7.1).
 public func outlierRatio(of block: DecoderBlock, statistics: BlockStatistics, m: Double) -> Double {
     blockOutlierRatio(linears: BlockLinear.allCases.map { (block.weight($0),
                                                  statistics.statistics(for: $0).wanda.scalerRow) }, m: m)

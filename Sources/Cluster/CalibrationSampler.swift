@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// Calibration windows (ALGORITHMS.md §2): N windows of L tokens from one token stream, starts
+/// Calibration windows (docs/algorithms.md §2): N windows of L tokens from one token stream, starts
 /// drawn with SplitMix64 as `next() mod (T − L + 1)` in window order. Windows may overlap or repeat.
 /// Unlike the references (C4 documents, Python's Mersenne Twister), this can be reproduced bit for
 /// bit anywhere from the seed, the file and the tokenizer.

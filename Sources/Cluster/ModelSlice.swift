@@ -2,7 +2,7 @@ import Model
 import Tensor
 
 /// The part of a model one rank holds: its contiguous blocks, plus the embedding on the first
-/// rank and the final norm and head on the last (DESIGN.md §3 "Partition"). Only these tensors
+/// rank and the final norm and head on the last (docs/design.md §3 "Partition"). Only these tensors
 /// are read from the checkpoint, so a rank's memory is its share of the model.
 public struct ModelSlice: Sendable {
     public let architecture: Architecture

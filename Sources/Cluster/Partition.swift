@@ -1,5 +1,5 @@
 /// Splits blocks `0..<n` into `ranks` contiguous ranges balanced by parameter count
-/// (DESIGN.md §3 "Partition"). Boundary k is placed where the running parameter total first
+/// (docs/design.md §3 "Partition"). Boundary k is placed where the running parameter total first
 /// reaches k/ranks of the whole, then nudged so every rank keeps at least one block; with
 /// identical blocks this is the familiar floor/ceil split with the larger ranges first.
 /// Embedding and head are not counted: they are not pruned, and only evaluation runs the head.

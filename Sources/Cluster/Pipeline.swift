@@ -13,7 +13,7 @@ public struct PipelineTimings: Sendable, Codable {
 ///
 /// Rank r receives window w from r-1, posts the receive of w+1 before computing, and sends its
 /// result on with a non-blocking send, so rank r+1 works on window w while rank r works on w+1
-/// (DESIGN.md §3 "Streaming"). At most two sends are in flight per rank, bounding memory.
+/// (docs/design.md §3 "Streaming"). At most two sends are in flight per rank, bounding memory.
 /// Windows are processed in index order on every rank, so anything accumulated along the way is
 /// summed in the same order for every rank count — the basis of bit-identical results.
 public struct Pipeline {

@@ -1,6 +1,6 @@
 import Pruning
 
-/// How calibration inputs reach a block (DESIGN.md §3 "Two propagation modes").
+/// How calibration inputs reach a block (docs/design.md §3 "Two propagation modes").
 public enum Propagation: String, Sendable, Codable, CaseIterable {
     /// Block i is calibrated on the outputs of the already-pruned blocks 0…i−1, as every reference
     /// implementation does. Memory scales with the ranks, time does not.

@@ -20,7 +20,7 @@ public struct PhaseTimes: Sendable, Codable {
     public var load = 0.0, statistics = 0.0, plan = 0.0, prune = 0.0, write = 0.0
 }
 
-/// The distributed pruning run of DESIGN.md §1 on the ranks of `comm`.
+/// The distributed pruning run of docs/design.md §1 on the ranks of `comm`.
 ///
 /// Phase 1 (statistics) runs when the plan needs outlier ratios (OWL) or propagation is dense.
 /// Plan: the ratios are summed with one all-reduce (each rank fills only its blocks, zeros
@@ -294,7 +294,7 @@ public final class PruneJob {
         stride(from: 0, to: count, by: threads).map { $0..<min($0 + threads, count) }
     }
 
-    /// The dense block's statistics over all windows (ALGORITHMS.md §3: window order).
+    /// The dense block's statistics over all windows (docs/algorithms.md §3: window order).
     private func gatherStatistics(_ block: DecoderBlock, inputs: [Matrix], into stats: inout BlockStatistics) throws {
         let rope = self.rope
         for chunk in chunks(inputs.count) {

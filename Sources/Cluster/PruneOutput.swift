@@ -4,7 +4,7 @@ import MPIKit
 import Model
 import Pruning
 
-/// Writes a pruning run as a Hugging Face directory (DESIGN.md §3 "Output") while it runs: `begin`
+/// Writes a pruning run as a Hugging Face directory (docs/design.md §3 "Output") while it runs: `begin`
 /// creates the staging directory `OUT.tmp-<runid>/` and opens this rank's shard, `write(block:)`
 /// streams each finished block into it (so a rank never holds more than the block it works on),
 /// and `finish` closes the shard; rank 0 then writes the index, the unchanged config and tokenizer

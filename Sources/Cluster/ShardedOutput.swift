@@ -3,7 +3,7 @@ import Foundation
 import Model
 import Tensor
 
-/// Who writes which tensor (DESIGN.md §3 "Output"): the tensors of block b go into the shard of
+/// Who writes which tensor (docs/design.md §3 "Output"): the tensors of block b go into the shard of
 /// the rank that owns b; everything outside the blocks (embedding, final norm, head) into rank 0's.
 /// Every rank derives the same assignment from the partition, so rank 0 writes the index without
 /// asking anyone.

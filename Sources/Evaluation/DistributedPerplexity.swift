@@ -4,7 +4,7 @@ import MPIKit
 import Model
 import Tensor
 
-/// Perplexity with the model split over the ranks of `comm` (DESIGN.md §1, `owlprune eval`).
+/// Perplexity with the model split over the ranks of `comm` (docs/design.md §1, `owlprune eval`).
 ///
 /// Rank 0 holds the token stream and broadcasts the evaluated windows; windows then stream through
 /// the pipeline; the last rank scores each window with the final norm and head and sums the NLL in

@@ -24,7 +24,7 @@ public struct PerplexityResult: Codable, Sendable, Equatable {
     }
 }
 
-/// Window arithmetic of the perplexity protocol (ALGORITHMS.md §11.1 steps 3 and 6).
+/// Window arithmetic of the perplexity protocol (docs/algorithms.md §11.1 steps 3 and 6).
 public enum PerplexityProtocol {
     /// Non-overlapping windows `[w·L, (w+1)·L)`, `n = floor(T/L)`, leftover dropped, capped by `maxWindows`.
     public static func windowCount(tokens: Int, seqlen: Int, maxWindows: Int?, file: String) throws -> Int {

@@ -1,6 +1,6 @@
 import CMPI
 
-/// Collectives used by the protocol of DESIGN.md §3. Sums of float64 vectors where each rank
+/// Collectives used by the protocol of docs/design.md §3. Sums of float64 vectors where each rank
 /// fills only its own entries (zeros elsewhere) are exact, so every rank ends with identical bits.
 extension Communicator {
     public func allreduceSum(_ values: [Double]) throws(MPIError) -> [Double] {

@@ -25,7 +25,7 @@ public final class Request {
 }
 
 /// MPI counts are Int32: payloads are cut into chunks of at most 2^30 floats, each sent with its own
-/// tag offset, so hidden states of any size travel (PLATFORM.md).
+/// tag offset, so hidden states of any size travel (docs/platform.md).
 private let maxChunk = 1 << 30
 
 extension Communicator {

@@ -32,7 +32,7 @@ public struct Communicator: Sendable {
         if finalized == 0 { MPI_Finalize() }
     }
 
-    /// Stops every rank of the job. PLATFORM.md: a rank that merely exits can leave a multi-host
+    /// Stops every rank of the job. docs/platform.md: a rank that merely exits can leave a multi-host
     /// mpiexec hanging forever, so every fatal path ends here.
     public func abort(code: Int32) -> Never {
         waitForStandardErrorToDrain()

@@ -2,7 +2,8 @@ import Checkpoint
 
 extension Architecture {
     /// The forward pass's view of config.json. ModelConfig has already validated the fields
-    /// (required keys, SiLU, known RoPE scaling); this only checks what the shapes imply.
+    /// (required keys, SiLU, known RoPE variants, no unknown keys); this only checks what the
+    /// shapes imply and turns the family into the values the forward pass asks for.
     public init(config c: ModelConfig) throws {
         guard c.attentionHeadCount % c.keyValueHeadCount == 0 else {
             throw ModelError.unsupported("config.json: num_attention_heads \(c.attentionHeadCount) is not a multiple of num_key_value_heads \(c.keyValueHeadCount)")
@@ -11,10 +12,13 @@ extension Architecture {
             throw ModelError.unsupported("config.json: head_dim \(c.headDim) must be even for rotary embeddings")
         }
         self.init(
+            family: c.family,
             shape: BlockShape(hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, heads: c.attentionHeadCount,
-                              kvHeads: c.keyValueHeadCount, headDim: c.headDim, rmsNormEpsilon: Float(c.rmsNormEpsilon)),
+                              kvHeads: c.keyValueHeadCount, headDim: c.headDim, rmsNormEpsilon: Float(c.rmsNormEpsilon),
+                              queryKeyValueBias: c.family.hasQueryKeyValueBias, queryKeyNorm: c.family.hasQueryKeyNorm,
+                              slidingWindow: c.slidingWindow, slidingBlocks: c.slidingBlocks),
             blockCount: c.layerCount, vocabularySize: c.vocabSize, tiedEmbeddings: c.tieWordEmbeddings,
-            maxPositions: c.maxPositionEmbeddings, ropeBase: c.ropeTheta, llama3Scaling: c.ropeScaling)
+            maxPositions: c.maxPositionEmbeddings, ropeBase: c.ropeTheta, ropeScaling: c.ropeScaling)
     }
 }
 

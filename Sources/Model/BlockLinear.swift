@@ -6,7 +6,7 @@ public enum BlockLinear: String, CaseIterable, Sendable {
 
     public func weightName(block: Int) -> String { "model.layers.\(block).\(rawValue).weight" }
 
-    /// Which of the block's four distinct linear inputs this layer multiplies (ALGORITHMS.md §1.1).
+    /// Which of the block's four distinct linear inputs this layer multiplies (docs/algorithms.md §1.1).
     public var input: LinearInput {
         switch self {
         case .q, .k, .v: .attention
@@ -30,4 +30,16 @@ public enum ModelTensorName {
     public static let embedding = "model.embed_tokens.weight"
     public static let finalNorm = "model.norm.weight"
     public static let lmHead = "lm_head.weight"
+}
+
+extension BlockLinear {
+    /// The bias beside the weight (`…q_proj.bias`). Only Qwen2's q/k/v have one; a bias anywhere
+    /// else is refused when the block is loaded.
+    public func biasName(block: Int) -> String { "model.layers.\(block).\(rawValue).bias" }
+}
+
+extension ModelTensorName {
+    /// Qwen3's per-head RMSNorm weights on q and k (`self_attn.q_norm`, `self_attn.k_norm`).
+    public static func queryNorm(block: Int) -> String { "model.layers.\(block).self_attn.q_norm.weight" }
+    public static func keyNorm(block: Int) -> String { "model.layers.\(block).self_attn.k_norm.weight" }
 }

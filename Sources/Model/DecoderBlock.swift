@@ -1,6 +1,7 @@
 import Tensor
 
-/// Shapes of one LLaMA-family architecture, the part of config.json the forward pass needs.
+/// Shapes of one LLaMA-family architecture, the part of config.json the forward pass needs,
+/// including the per-family attention details (`ModelFamily` says which family has which).
 public struct BlockShape: Sendable, Equatable {
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -8,15 +9,36 @@ public struct BlockShape: Sendable, Equatable {
     public var kvHeads: Int
     public var headDim: Int
     public var rmsNormEpsilon: Float
+    /// q/k/v add a bias after the product (Qwen2). Biases are kept and written unchanged.
+    public var queryKeyValueBias: Bool
+    /// RMSNorm over each head of q and k before RoPE, with its own weights (Qwen3).
+    public var queryKeyNorm: Bool
+    /// Sliding-window attention: the window, and the blocks that use it.
+    public var slidingWindow: Int?
+    public var slidingBlocks: [Int]
 
-    public init(hiddenSize: Int, intermediateSize: Int, heads: Int, kvHeads: Int, headDim: Int, rmsNormEpsilon: Float) {
+    public init(hiddenSize: Int, intermediateSize: Int, heads: Int, kvHeads: Int, headDim: Int, rmsNormEpsilon: Float,
+                queryKeyValueBias: Bool = false, queryKeyNorm: Bool = false, slidingWindow: Int? = nil, slidingBlocks: [Int] = []) {
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
         self.heads = heads
         self.kvHeads = kvHeads
         self.headDim = headDim
         self.rmsNormEpsilon = rmsNormEpsilon
+        self.queryKeyValueBias = queryKeyValueBias
+        self.queryKeyNorm = queryKeyNorm
+        self.slidingWindow = slidingWindow
+        self.slidingBlocks = slidingBlocks
     }
+
+    /// The attention window of block `index`, nil for plain causal attention.
+    public func attentionWindow(block index: Int) -> Int? {
+        guard let w = slidingWindow, slidingBlocks.contains(index) else { return nil }
+        return w
+    }
+
+    /// The linears that carry a bias.
+    public var biasedLinears: [BlockLinear] { queryKeyValueBias ? [.q, .k, .v] : [] }
 
     /// Expected (rows, cols) of each linear, used to reject a checkpoint whose tensors disagree
     /// with its config before any arithmetic runs.
@@ -31,11 +53,12 @@ public struct BlockShape: Sendable, Equatable {
     }
 
     public var parameterCount: Int {
-        BlockLinear.allCases.reduce(2 * hiddenSize) { $0 + weightShape($1).rows * weightShape($1).cols }
+        let vectors = 2 * hiddenSize + (queryKeyNorm ? 2 * headDim : 0) + biasedLinears.reduce(0) { $0 + weightShape($1).rows }
+        return BlockLinear.allCases.reduce(vectors) { $0 + weightShape($1).rows * weightShape($1).cols }
     }
 }
 
-/// One decoder block (ALGORITHMS.md §1.1). Weights are float32 in checkpoint layout and mutable,
+/// One decoder block (docs/algorithms.md §1.1). Weights are float32 in checkpoint layout and mutable,
 /// because pruning overwrites them in place before the block is run again.
 public struct DecoderBlock: Sendable {
     public let index: Int
@@ -43,14 +66,23 @@ public struct DecoderBlock: Sendable {
     public var weights: [BlockLinear: Matrix]
     public var inputNorm: [Float]
     public var postAttentionNorm: [Float]
+    /// Biases of the linears in `shape.biasedLinears`; never pruned.
+    public var biases: [BlockLinear: [Float]]
+    /// Qwen3's q/k norm weights (headDim each), nil without them.
+    public var queryNorm: [Float]?
+    public var keyNorm: [Float]?
 
     public init(index: Int, shape: BlockShape, weights: [BlockLinear: Matrix], inputNorm: [Float],
-                postAttentionNorm: [Float]) {
+                postAttentionNorm: [Float], biases: [BlockLinear: [Float]] = [:], queryNorm: [Float]? = nil,
+                keyNorm: [Float]? = nil) {
         self.index = index
         self.shape = shape
         self.weights = weights
         self.inputNorm = inputNorm
         self.postAttentionNorm = postAttentionNorm
+        self.biases = biases
+        self.queryNorm = queryNorm
+        self.keyNorm = keyNorm
     }
 
     public static func load(index: Int, shape: BlockShape, from source: some WeightSource) throws -> DecoderBlock {
@@ -64,16 +96,37 @@ public struct DecoderBlock: Sendable {
             }
             weights[linear] = m
         }
-        func vector(_ name: String) throws -> [Float] {
+        func vector(_ name: String, count: Int) throws -> [Float] {
             let m = try source.matrix(name)
-            guard m.count == shape.hiddenSize else {
-                throw ModelError.shapeMismatch(tensor: name, expected: [shape.hiddenSize], found: [m.rows, m.cols])
+            guard m.count == count, m.rows == 1 else {
+                throw ModelError.shapeMismatch(tensor: name, expected: [count], found: [m.rows, m.cols])
             }
             return m.elements
         }
+        // A tensor the architecture does not use would be dropped from the computation without a
+        // word, so its presence is an error (a Llama checkpoint with biases, a Qwen2 config on
+        // Qwen3 weights).
+        var biases: [BlockLinear: [Float]] = [:]
+        for linear in BlockLinear.allCases {
+            let name = linear.biasName(block: index)
+            if shape.biasedLinears.contains(linear) {
+                biases[linear] = try vector(name, count: shape.weightShape(linear).rows)
+            } else if source.contains(name) {
+                throw ModelError.unexpectedTensor(tensor: name, reason: "config.json declares no bias on \(linear.rawValue)")
+            }
+        }
+        var norms: [[Float]?] = [nil, nil]
+        for (i, name) in [ModelTensorName.queryNorm(block: index), ModelTensorName.keyNorm(block: index)].enumerated() {
+            if shape.queryKeyNorm {
+                norms[i] = try vector(name, count: shape.headDim)
+            } else if source.contains(name) {
+                throw ModelError.unexpectedTensor(tensor: name, reason: "config.json's model_type has no q/k norm (qwen3 has)")
+            }
+        }
         return DecoderBlock(index: index, shape: shape, weights: weights,
-                            inputNorm: try vector(ModelTensorName.inputNorm(block: index)),
-                            postAttentionNorm: try vector(ModelTensorName.postAttentionNorm(block: index)))
+                            inputNorm: try vector(ModelTensorName.inputNorm(block: index), count: shape.hiddenSize),
+                            postAttentionNorm: try vector(ModelTensorName.postAttentionNorm(block: index), count: shape.hiddenSize),
+                            biases: biases, queryNorm: norms[0], keyNorm: norms[1])
     }
 
     public func weight(_ linear: BlockLinear) -> Matrix {
@@ -83,7 +136,7 @@ public struct DecoderBlock: Sendable {
 
     /// Runs the block on one window's hidden states (tokens × hidden, positions 0…tokens-1).
     /// `observe` sees each distinct linear input once, in block order, before it is multiplied —
-    /// the hook through which calibration statistics are gathered (DESIGN.md §3 "Statistics").
+    /// the hook through which calibration statistics are gathered (docs/design.md §3 "Statistics").
     public func forward(_ h: Matrix, rope: RoPETable, observe: ((LinearInput, Matrix) -> Void)? = nil) -> Matrix {
         var (h1, z) = residualAndIntermediate(h, rope: rope, observe: observe)
         h1.add(z.linear(weight(.down)))
@@ -102,13 +155,17 @@ public struct DecoderBlock: Sendable {
                                          observe: ((LinearInput, Matrix) -> Void)?) -> (Matrix, Matrix) {
         let a = h.rmsNormalized(weight: inputNorm, epsilon: shape.rmsNormEpsilon)
         observe?(.attention, a)
-        var q = a.linear(weight(.q))
-        var k = a.linear(weight(.k))
-        let v = a.linear(weight(.v))
+        var q = projection(.q, a)
+        var k = projection(.k, a)
+        let v = projection(.v, a)
+        if let queryNorm, let keyNorm {
+            q = q.headwiseRMSNormalized(headDim: shape.headDim, weight: queryNorm, epsilon: shape.rmsNormEpsilon)
+            k = k.headwiseRMSNormalized(headDim: shape.headDim, weight: keyNorm, epsilon: shape.rmsNormEpsilon)
+        }
         rope.apply(to: &q, heads: shape.heads)
         rope.apply(to: &k, heads: shape.kvHeads)
         let attended = Attention.causal(q: q, k: k, v: v, heads: shape.heads, kvHeads: shape.kvHeads,
-                                        headDim: shape.headDim)
+                                        headDim: shape.headDim, window: shape.attentionWindow(block: index))
         observe?(.attentionOutput, attended)
         var h1 = h
         h1.add(attended.linear(weight(.o)))
@@ -117,6 +174,13 @@ public struct DecoderBlock: Sendable {
         let z = Matrix.swiglu(gate: b.linear(weight(.gate)), up: b.linear(weight(.up)))
         observe?(.down, z)
         return (h1, z)
+    }
+
+    /// `x · Wᵀ (+ b)`, the bias added after the product as torch's `addmm` does.
+    private func projection(_ linear: BlockLinear, _ x: Matrix) -> Matrix {
+        var y = x.linear(weight(linear))
+        if let b = biases[linear] { y.addToEveryRow(b) }
+        return y
     }
 
     /// Floating-point operations of one forward pass over `tokens` tokens (multiply-adds count 2),
@@ -128,7 +192,8 @@ public struct DecoderBlock: Sendable {
             let s = shape.weightShape(l)
             return acc + 2 * t * Double(s.rows * s.cols)
         }
-        let attention = 2 * Double(shape.heads * Attention.productPairs(tokens: tokens, headDim: shape.headDim))
+        let attention = 2 * Double(shape.heads * Attention.productPairs(tokens: tokens, headDim: shape.headDim,
+                                                                        window: shape.attentionWindow(block: index)))
         return linear + attention
     }
 }

@@ -31,7 +31,7 @@ public struct OutputHead: Sendable {
         h.rmsNormalized(weight: norm, epsilon: epsilon).linear(weight)
     }
 
-    /// NLL of tokens 1…L-1 of one window given its prefix (ALGORITHMS.md §11.1 step 5), in float32,
+    /// NLL of tokens 1…L-1 of one window given its prefix (docs/algorithms.md §11.1 step 5), in float32,
     /// processed in row chunks so the logits buffer stays small (a 49k vocabulary × 2048 tokens
     /// would otherwise be 400 MB).
     public func windowNLL(hidden: Matrix, tokens: [Int], chunk: Int = 256) -> [Float] {

@@ -5,6 +5,7 @@ public enum ModelError: Error, LocalizedError {
     case missingTensor(String)
     case tokenOutOfRange(id: Int, vocabulary: Int)
     case unsupported(String)
+    case unexpectedTensor(tensor: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -12,6 +13,7 @@ public enum ModelError: Error, LocalizedError {
         case let .missingTensor(t): "tensor '\(t)' is not in the checkpoint"
         case let .tokenOutOfRange(id, n): "token id \(id) is outside the vocabulary of \(n)"
         case let .unsupported(what): what
+        case let .unexpectedTensor(t, reason): "tensor '\(t)' is not used by this architecture: \(reason)"
         }
     }
 }

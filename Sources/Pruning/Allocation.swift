@@ -1,9 +1,9 @@
 import Foundation
 
-/// How the target sparsity is spread over blocks (DESIGN.md `--allocation`).
+/// How the target sparsity is spread over blocks (docs/design.md `--allocation`).
 public enum Allocation: Sendable, Hashable {
     case uniform
-    /// OWL (ALGORITHMS.md §7): `m` = Hyper_m (default 5, OWL README), `lambda` = Lamda (0.08).
+    /// OWL (docs/algorithms.md §7): `m` = Hyper_m (default 5, OWL README), `lambda` = Lamda (0.08).
     case owl(m: Double, lambda: Double)
     /// ATP (§8): common difference `beta` of the arithmetic progression.
     case atp(beta: Double)

@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// DSnoT settings (ALGORITHMS.md §9.4). Defaults are zyxxmu/DSnoT's `main.py` defaults except
+/// DSnoT settings (docs/algorithms.md §9.4). Defaults are zyxxmu/DSnoT's `main.py` defaults except
 /// `signConstraint`, which owlprune turns on for unstructured sparsity too: the repo's
 /// `--without_same_sign` is `type=bool`, so its unstructured runs can never enable the check,
 /// and on SmolLM2-135M at 70 % the unconstrained loop makes Wanda worse while the constrained

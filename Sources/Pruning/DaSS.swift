@@ -4,7 +4,7 @@ import Tensor
 /// DaSS — dependency-aware semi-structured sparsity for GLU MLPs (arXiv 2405.01943, Guo,
 /// Kamigaito, Watanabe; TMLR 2025).
 ///
-/// ALGORITHMS.md §10.2 is provisional because no code had been found. The authors' code is
+/// docs/algorithms.md §10.2 is provisional because no code had been found. The authors' code is
 /// public: `guozhiyu/glu_dass` (commit 2d03ebc, linked from the TMLR OpenReview page),
 /// `lib/prune.py: prune_wandinter`, selected by `--prune_method wandinter`. This file follows
 /// that code, which settles the open points of §10.2 differently from the provisional text:

@@ -1,4 +1,4 @@
-/// The seven pruned linears of a LLaMA block (ALGORITHMS.md §1.2), in the order the
+/// The seven pruned linears of a LLaMA block (docs/algorithms.md §1.2), in the order the
 /// references' `find_layers` visits them. HF names belong to the checkpoint format and are
 /// spelled here as literals; the Model module keeps its own table, so Pruning stays independent.
 public enum LinearKind: String, CaseIterable, Sendable, Codable {

@@ -1,6 +1,6 @@
 import Tensor
 
-/// Magnitude pruning (ALGORITHMS.md §4; locuslab/wanda and luuyin/OWL `prune_magnitude`).
+/// Magnitude pruning (docs/algorithms.md §4; locuslab/wanda and luuyin/OWL `prune_magnitude`).
 ///
 /// Unstructured: one threshold per weight matrix, `τ` = the `floor(rows·cols·s)`-th smallest
 /// `|W|`, and every `|W| ≤ τ` is pruned, so at least `k+1` entries go and ties at `τ` go

@@ -1,6 +1,6 @@
 import Tensor
 
-/// OWL's per-block outlier ratio in percent (ALGORITHMS.md §7.1; luuyin/OWL
+/// OWL's per-block outlier ratio in percent (docs/algorithms.md §7.1; luuyin/OWL
 /// `lib/prune_all.py: check_outlier_mean`): the share of the block's Wanda metrics (all seven
 /// linears pooled) strictly above `M` times their mean.
 ///

@@ -40,7 +40,7 @@ public func requiredStatistics(method: PruningMethod, options: PruningOptions) -
 
 /// Prunes one linear. This is the only entry the orchestration needs per linear.
 ///
-/// Expected call order per block `l` (ALGORITHMS.md §3.5, §7.3):
+/// Expected call order per block `l` (docs/algorithms.md §3.5, §7.3):
 /// 1. Create `LinearStatistics(columns:collecting: requiredStatistics(...))` for the seven
 ///    linears, run the still-dense block once over every calibration window in index order,
 ///    and `add(window:)` each linear's input.

@@ -1,7 +1,7 @@
 import Tensor
 
 /// The comparison groups shared by every metric-based method. All orders are
-/// `(metric ascending, index ascending)` (ALGORITHMS.md §5.2, §5.3, §13.4): the references'
+/// `(metric ascending, index ascending)` (docs/algorithms.md §5.2, §5.3, §13.4): the references'
 /// stable `torch.sort` gives the same order; their `torch.topk` for N:M leaves ties
 /// unspecified, which the project fixes to "lower index first".
 enum Selection {

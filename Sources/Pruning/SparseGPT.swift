@@ -1,6 +1,6 @@
 import Tensor
 
-/// The factor SparseGPT uses in place of `H⁻¹` (ALGORITHMS.md §6.1; IST-DASLab/sparsegpt
+/// The factor SparseGPT uses in place of `H⁻¹` (docs/algorithms.md §6.1; IST-DASLab/sparsegpt
 /// `sparsegpt.py: SparseGPT.fasterprune`): `U` upper triangular with `H_damped⁻¹ = Uᵀ U`.
 public struct InverseHessianFactor: Sendable {
     /// `U`, rounded to float32 after the float64 factorizations.

@@ -3,7 +3,7 @@ public enum PruningMethod: String, Sendable, Hashable, Codable, CaseIterable {
     case magnitude, wanda, sparsegpt
 }
 
-/// Everything every rank must agree on before phase 2 (DESIGN.md §3 "Plan agreement"): the
+/// Everything every rank must agree on before phase 2 (docs/design.md §3 "Plan agreement"): the
 /// method, pattern, allocation and its hyper-parameters, the outlier ratios it came from, and
 /// the sparsity of every block and linear. Built from the same all-reduced ratios with the same
 /// code on every rank; `stableHash` proves agreement with one all-reduce.
@@ -20,7 +20,7 @@ public struct SparsityPlan: Sendable, Equatable {
     public var linearSparsities: [[LinearKind: Double]]
     public var dsnot: Bool
     public var dass: Bool
-    /// Provenance filled in by the caller (DESIGN.md §5 plan file); part of the hash.
+    /// Provenance filled in by the caller (docs/design.md §5 plan file); part of the hash.
     public var modelID: String?
     public var seed: UInt64?
     public var windowsHash: String?

@@ -1,6 +1,6 @@
 import Tensor
 
-/// Wanda's per-input-feature statistic `S` (ALGORITHMS.md §3.1; locuslab/wanda
+/// Wanda's per-input-feature statistic `S` (docs/algorithms.md §3.1; locuslab/wanda
 /// `lib/layerwrapper.py: WrappedGPT.add_batch`, `scaler_row`).
 ///
 /// The running update is kept exactly as the reference writes it, in float32 and window
@@ -32,7 +32,7 @@ public struct WandaStatistic: Sendable, Equatable {
     }
 }
 
-/// SparseGPT's Hessian `H = (2/N) Σ_w X_wᵀ X_w` (ALGORITHMS.md §3.2; IST-DASLab/sparsegpt
+/// SparseGPT's Hessian `H = (2/N) Σ_w X_wᵀ X_w` (docs/algorithms.md §3.2; IST-DASLab/sparsegpt
 /// `sparsegpt.py: SparseGPT.add_batch`), float32, updated per window with one symmetric rank-L
 /// update (`ssyrk`) and mirrored to a full matrix.
 public struct HessianStatistic: Sendable, Equatable {
@@ -55,7 +55,7 @@ public struct HessianStatistic: Sendable, Equatable {
     }
 }
 
-/// DSnoT's extra statistics (ALGORITHMS.md §3.3; zyxxmu/DSnoT `lib/layerwrapper.py`):
+/// DSnoT's extra statistics (docs/algorithms.md §3.3; zyxxmu/DSnoT `lib/layerwrapper.py`):
 /// `m` (`sum_metric_row`, per-window column sums averaged over windows) and `v` (mean of the
 /// per-window population variances, weighted by token counts). The wrapper's token mean is
 /// never used by `prune_DSnoT` and is not kept. `S` lives in `WandaStatistic`.

@@ -1,7 +1,7 @@
 import Tensor
 
 /// The Wanda metric `A_ij = |W_ij| · sqrt(S_j)` in float32: one sqrt, one multiply
-/// (ALGORITHMS.md §5.1; locuslab/wanda `lib/prune.py: prune_wanda`). OWL's outlier ratios (§7.1)
+/// (docs/algorithms.md §5.1; locuslab/wanda `lib/prune.py: prune_wanda`). OWL's outlier ratios (§7.1)
 /// and DSnoT's pruning order (§9.1) use the same values.
 public func wandaMetric(weight: Matrix, scalerRow: [Float]) -> Matrix {
     precondition(scalerRow.count == weight.cols, "wandaMetric: \(scalerRow.count) statistics for \(weight.cols) columns")

@@ -10,17 +10,23 @@ import CBLAS
 /// attention products (at L = 512 about 7% of a block's FLOPs) and keeps the score buffer at
 /// `queryChunk × L`. Masked positions contributed exact zeros before, so only the summation
 /// order of the kept terms can change, and it is the same on every rank.
+///
+/// A sliding window `w` (Mistral, Qwen2/3 `sliding_attention` blocks) keeps, for query i, the
+/// keys j with i − w < j ≤ i (transformers' `sliding_window_overlay`: `kv_idx > q_idx - w`); each
+/// chunk then starts its keys at the first one its first row sees. Without a window, or with one
+/// no shorter than the window length, the arithmetic is exactly that of plain causal attention.
 public enum Attention {
     public static let defaultQueryChunk = 128
 
     public static func causal(q: Matrix, k: Matrix, v: Matrix, heads: Int, kvHeads: Int, headDim: Int,
-                              queryChunk: Int = defaultQueryChunk) -> Matrix {
+                              window: Int? = nil, queryChunk: Int = defaultQueryChunk) -> Matrix {
         let tokens = q.rows
         precondition(q.cols == heads * headDim && k.cols == kvHeads * headDim && v.cols == kvHeads * headDim,
                       "attention: projection widths do not match \(heads)/\(kvHeads) heads of \(headDim)")
         precondition(heads % kvHeads == 0, "attention: \(heads) heads not a multiple of \(kvHeads) kv heads")
         precondition(k.rows == tokens && v.rows == tokens, "attention: token counts differ")
         precondition(queryChunk > 0, "attention: query chunk must be positive")
+        precondition(window.map { $0 > 0 } ?? true, "attention: window must be positive")
         let group = heads / kvHeads
         let scale = 1 / Float(headDim).squareRoot()
         var out = Matrix(rows: tokens, cols: heads * headDim)
@@ -36,30 +42,34 @@ public enum Attention {
                                 let kvh = h / group
                                 for first in stride(from: 0, to: tokens, by: chunk) {
                                     let rows = min(chunk, tokens - first), keys = first + rows
-                                    let ld = Int32(keys)
+                                    let lo = window.map { max(0, first - $0 + 1) } ?? 0
+                                    let span = keys - lo
+                                    let ld = Int32(span)
                                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                                                Int32(rows), Int32(keys), Int32(headDim), 1,
+                                                Int32(rows), Int32(span), Int32(headDim), 1,
                                                 qp.baseAddress! + first * q.cols + h * headDim, ldq,
-                                                kp.baseAddress! + kvh * headDim, ldk,
+                                                kp.baseAddress! + lo * k.cols + kvh * headDim, ldk,
                                                 0, sp.baseAddress!, ld)
                                     for r in 0..<rows {
                                         let i = first + r
-                                        let row = sp.baseAddress! + r * keys
+                                        let row = sp.baseAddress! + r * span
+                                        let start = window.map { max(0, i - $0 + 1 - lo) } ?? 0, end = i - lo
                                         var m = -Float.infinity
-                                        for j in 0...i {
+                                        for j in start...end {
                                             row[j] *= scale
                                             if row[j] > m { m = row[j] }
                                         }
-                                        let live = UnsafeMutableBufferPointer(start: row, count: i + 1)
+                                        let live = UnsafeMutableBufferPointer(start: row + start, count: end - start + 1)
                                         let sum = FastMath.expSubtractInPlace(live, shift: m)
                                         let inv = 1 / sum
-                                        for j in 0...i { row[j] *= inv }
-                                        if i + 1 < keys { (row + i + 1).update(repeating: 0, count: keys - i - 1) }
+                                        for j in start...end { row[j] *= inv }
+                                        if start > 0 { row.update(repeating: 0, count: start) }
+                                        if end + 1 < span { (row + end + 1).update(repeating: 0, count: span - end - 1) }
                                     }
                                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                                                 Int32(rows), Int32(headDim), ld, 1,
                                                 sp.baseAddress!, ld,
-                                                vp.baseAddress! + kvh * headDim, ldk,
+                                                vp.baseAddress! + lo * v.cols + kvh * headDim, ldk,
                                                 0, op.baseAddress! + first * out.cols + h * headDim, ldo)
                                 }
                             }
@@ -73,12 +83,14 @@ public enum Attention {
 
     /// Multiply-add pairs of both attention products of one head over `tokens` tokens, as
     /// `causal` computes them (each query chunk against the keys up to its last row).
-    public static func productPairs(tokens: Int, headDim: Int, queryChunk: Int = defaultQueryChunk) -> Int {
+    public static func productPairs(tokens: Int, headDim: Int, window: Int? = nil,
+                                    queryChunk: Int = defaultQueryChunk) -> Int {
         let chunk = min(queryChunk, max(tokens, 1))
         var pairs = 0
         for first in stride(from: 0, to: tokens, by: chunk) {
             let rows = min(chunk, tokens - first)
-            pairs += 2 * rows * (first + rows) * headDim
+            let lo = window.map { max(0, first - $0 + 1) } ?? 0
+            pairs += 2 * rows * (first + rows - lo) * headDim
         }
         return pairs
     }

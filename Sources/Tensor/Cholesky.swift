@@ -1,7 +1,7 @@
 import CBLAS
 
 /// A dense row-major float64 matrix, used only for factorizations that must not be done in
-/// float32: ALGORITHMS.md §6.1 promotes the SparseGPT Hessian exactly to float64 for the
+/// float32: docs/algorithms.md §6.1 promotes the SparseGPT Hessian exactly to float64 for the
 /// three factorizations and rounds the final factor back to float32.
 public struct DoubleMatrix: Sendable, Equatable {
     public let rows: Int

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Per-token negative log-likelihood from logits, in float32 with max subtraction
-/// (ALGORITHMS.md §11.1 step 5).
+/// (docs/algorithms.md §11.1 step 5).
 public enum CrossEntropy {
     /// `-log softmax(logits[t])[target[t]]` for every row t; the logits buffer is consumed.
     public static func negativeLogLikelihoods(logits: inout Matrix, targets: [Int]) -> [Float] {

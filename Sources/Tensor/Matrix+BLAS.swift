@@ -2,7 +2,7 @@ import CBLAS
 
 /// Matrix products. Every product in owlprune goes through OpenBLAS `cblas_sgemm`, which is
 /// deterministic for a fixed shape and thread count, so the same inputs give the same bits on
-/// every rank (the rank-count independence of DESIGN.md §3 rests on this).
+/// every rank (the rank-count independence of docs/design.md §3 rests on this).
 extension Matrix {
     /// `x · Wᵀ` for `x` (tokens × in) and a checkpoint weight `W` (out × in): a linear layer.
     public func linear(_ weight: Matrix) -> Matrix {
@@ -47,7 +47,7 @@ extension Matrix {
     }
 }
 
-/// Pins OpenBLAS to one thread: PLATFORM.md measures no gain from two threads on this machine,
+/// Pins OpenBLAS to one thread: docs/platform.md measures no gain from two threads on this machine,
 /// and one BLAS thread per MPI rank keeps ranks from fighting over the same cores.
 public func setBLASThreads(_ n: Int) {
     openblas_set_num_threads(Int32(n))

@@ -2,15 +2,15 @@ import CBLAS
 
 /// Column statistics and in-place sub-block updates that the Pruning module needs.
 ///
-/// Pruning is pointer-free (STYLE.md "Unsafe code"), so every loop whose speed matters there —
-/// the per-window activation sums of ALGORITHMS.md §3 and the SparseGPT column sweep of §6.2 —
+/// Pruning is pointer-free (docs/style.md "Unsafe code"), so every loop whose speed matters there —
+/// the per-window activation sums of docs/algorithms.md §3 and the SparseGPT column sweep of §6.2 —
 /// is written here, with BLAS where a BLAS routine computes exactly the needed quantity.
 extension Matrix {
     /// `self ← scale · self + gain · xᵀx`, full symmetric result.
     ///
     /// One `cblas_ssyrk` on the upper triangle (half the flops of a general product), then the
     /// upper triangle is mirrored so callers always see a full matrix. This is the SparseGPT
-    /// Hessian update of ALGORITHMS.md §3.2, which explicitly allows a symmetric rank-L update.
+    /// Hessian update of docs/algorithms.md §3.2, which explicitly allows a symmetric rank-L update.
     public mutating func symmetricRankUpdate(with x: Matrix, scale: Float, gain: Float) {
         precondition(rows == cols && cols == x.cols,
                      "symmetricRankUpdate: \(rows)x\(cols) target, \(x.rows)x\(x.cols) input")

@@ -2,7 +2,7 @@
 ///
 /// Storage is a Swift array so copies are value-semantic and cheap until written; pointers to
 /// it only exist inside the closures below, so lifetime and aliasing are reasoned about here
-/// and nowhere else (STYLE.md, mlx-swift's confinement of unsafe code).
+/// and nowhere else (docs/style.md, mlx-swift's confinement of unsafe code).
 public struct Matrix: Sendable, Equatable {
     public let rows: Int
     public let cols: Int

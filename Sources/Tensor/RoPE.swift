@@ -4,13 +4,15 @@ import Foundation
 /// (`apply_rotary_pos_emb`): pair (i, i + d/2) of every head is rotated by angle p·θ_i.
 /// Angles are formed as a float32 product `Float(p) * invFreq[i]`, as transformers does, then
 /// cos/sin are taken in double and rounded once, so tables match torch's float32 cos/sin.
+/// `attentionScaling` multiplies both afterwards in float32, as transformers' rotary embedding
+/// does with its `attention_scaling` (YaRN's mscale; 1 otherwise).
 public struct RoPETable: Sendable {
     public let headDim: Int
     public let positions: Int
     private let cosTable: [Float]  // positions × headDim/2
     private let sinTable: [Float]
 
-    public init(inverseFrequencies: [Float], positions: Int) {
+    public init(inverseFrequencies: [Float], positions: Int, attentionScaling: Float = 1) {
         let half = inverseFrequencies.count
         self.headDim = half * 2
         self.positions = positions
@@ -19,8 +21,8 @@ public struct RoPETable: Sendable {
         for p in 0..<positions {
             for i in 0..<half {
                 let angle = Double(Float(p) * inverseFrequencies[i])
-                c[p * half + i] = Float(Foundation.cos(angle))
-                s[p * half + i] = Float(Foundation.sin(angle))
+                c[p * half + i] = Float(Foundation.cos(angle)) * attentionScaling
+                s[p * half + i] = Float(Foundation.sin(angle)) * attentionScaling
             }
         }
         cosTable = c

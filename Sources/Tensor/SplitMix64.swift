@@ -1,4 +1,4 @@
-/// SplitMix64 exactly as ALGORITHMS.md §2.2 fixes it (64-bit wrapping arithmetic). It draws the
+/// SplitMix64 exactly as docs/algorithms.md §2.2 fixes it (64-bit wrapping arithmetic). It draws the
 /// calibration windows, so a run can be reproduced bit for bit in any language from this
 /// dozen-line definition; benchmarks and tests use it for their inputs too.
 ///

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs the built `owlprune` binary, under `mpiexec -n R` or as a plain process, with a hard
-/// timeout (PLATFORM.md: a rank that merely exits can hang a multi-host job, so no launch may
+/// timeout (docs/platform.md: a rank that merely exits can hang a multi-host job, so no launch may
 /// wait forever). Output is read to EOF before waiting, as Foundation's Process requires.
 public struct MPIRun {
     public struct Outcome: Sendable {

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Where tests find the project's data. The model comes from `deploy/setup` (git-ignored
-/// `models/`), the reference vectors from `../shared/data`, and WikiText from `data/`.
+/// `models/`), the reference vectors from `Tests/Fixtures/` (committed, see its README), and
+/// WikiText from `data/`. Nothing here looks outside the clone.
 public enum RepoPaths {
     public static let root: URL = {
         // Sources/TestSupport/RepoPaths.swift → repository root.
@@ -17,7 +18,8 @@ public enum RepoPaths {
     /// The converted Hugging Face directory that `deploy/setup` writes with `owlprune convert`.
     public static var smolHF: URL { models.appendingPathComponent("smollm2-135m") }
     public static var wikitext: URL { root.appendingPathComponent("data/wikitext-2") }
-    public static var sharedReference: URL { root.appendingPathComponent("../shared/data/smollm2").standardizedFileURL }
+    /// SmolLM2 token ids of both WikiText files and the reference values (Tests/Fixtures/smollm2/README.md).
+    public static var smolFixtures: URL { root.appendingPathComponent("Tests/Fixtures/smollm2") }
 
     /// Fails loudly, naming the command that creates the file, instead of skipping: a test that
     /// quietly skips in CI proves nothing.

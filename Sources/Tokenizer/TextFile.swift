@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads a calibration or evaluation text file as ALGORITHMS.md §2.1 and §11.1 prescribe: the
+/// Reads a calibration or evaluation text file as docs/algorithms.md §2.1 and §11.1 prescribe: the
 /// bytes as they are (no newline translation, so CRLF survives), minus a leading UTF-8
 /// byte-order mark, decoded as strict UTF-8. `String(decoding:)` would silently substitute
 /// U+FFFD and change the token stream, so invalid input is an error naming the byte offset.

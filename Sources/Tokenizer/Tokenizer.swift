@@ -11,7 +11,7 @@ public final class Tokenizer: Sendable {
     let addedTokens: AddedTokenMatcher
     private let tokenOfID: [String?]
 
-    /// Whether `encode` puts one BOS in front (ALGORITHMS.md §11.2).
+    /// Whether `encode` puts one BOS in front (docs/algorithms.md §11.2).
     public let addsBOS: Bool
     public let bosTokenID: UInt32?
     public let eosTokenID: UInt32?
@@ -70,7 +70,7 @@ public final class Tokenizer: Sendable {
         tokenOfID = tokens
         vocabularySize = maxID + 1
 
-        // BOS rule (ALGORITHMS.md §11.2): `add_bos_token` decides when present; otherwise a
+        // BOS rule (docs/algorithms.md §11.2): `add_bos_token` decides when present; otherwise a
         // TemplateProcessing post-processor whose single template starts with the BOS token.
         var ids: [String: UInt32] = vocab
         for (content, id) in added { ids[content] = id }
@@ -105,7 +105,7 @@ public final class Tokenizer: Sendable {
     }
 
     /// Token ids of `text`: BOS if the configuration adds it, added tokens found literally, the
-    /// rest normalized, pre-tokenized and BPE-merged. No EOS is ever appended (ALGORITHMS.md §2.1).
+    /// rest normalized, pre-tokenized and BPE-merged. No EOS is ever appended (docs/algorithms.md §2.1).
     public func encode(_ text: String) -> [UInt32] {
         let scalars = text.unicodeScalars.map(\.value)
         var out: [UInt32] = []

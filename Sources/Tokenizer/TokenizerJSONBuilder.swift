@@ -7,7 +7,7 @@ import Foundation
 /// The pre-tokenizer follows llama.cpp's `tokenizer.ggml.pre` (ggml-org/llama.cpp
 /// `src/llama-vocab.cpp`), not transformers' GGUF converter, which ignores that key: for
 /// `smollm` it leaves out the digit split and so tokenizes `" 1"` and `"½"` differently from the
-/// model's own tokenizer (see `shared/data/smollm2/README.md`).
+/// model's own tokenizer (see `Tests/Fixtures/smollm2/README.md`).
 public enum TokenizerJSONBuilder {
     /// - Parameters:
     ///   - ggufModel: `tokenizer.ggml.model`: `gpt2` (byte-level BPE) or `llama` (SentencePiece BPE).

@@ -7,7 +7,7 @@ import Tensor
 
 extension OwlPrune.Bench {
     /// Whole prune runs (load, calibrate, prune, write) for Wanda and SparseGPT, timed per phase.
-    /// Defaults are the small protocol of ../shared/data/smollm2/README.md (16 windows of 512).
+    /// Defaults are the small protocol of docs/algorithms.md §2 and §11 (16 windows of 512).
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Time per phase of Wanda and SparseGPT pruning.")
 

@@ -7,7 +7,7 @@ extension OwlPrune {
     /// `owlprune convert`: a GGUF file to a Hugging Face directory that transformers loads as
     /// LlamaForCausalLM. The tokenizer is rebuilt from the GGUF vocabulary with the pre-tokenizer
     /// `tokenizer.ggml.pre` names — transformers' own GGUF converter ignores that key and splits
-    /// digits wrongly for SmolLM2 (see ../shared/data/smollm2/README.md).
+    /// digits wrongly for SmolLM2 (see Tests/Fixtures/smollm2/README.md).
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Convert a GGUF checkpoint to a Hugging Face directory.")
 

@@ -7,7 +7,7 @@ import Tensor
 import Tokenizer
 
 extension OwlPrune {
-    /// `owlprune eval`: WikiText-style perplexity (ALGORITHMS.md §11), the model pipelined over the ranks.
+    /// `owlprune eval`: WikiText-style perplexity (docs/algorithms.md §11), the model pipelined over the ranks.
     /// Unlike llama.cpp's `llama-perplexity`, every token of a window but the first is scored, so the
     /// numbers are the pruning papers' protocol and not comparable with llama.cpp's.
     struct Eval: ParsableCommand {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 /// The `owlprune` command. Subcommands are synchronous `ParsableCommand`s: MPI is initialised on
-/// the main thread and every MPI call stays there (STYLE.md, CLI).
+/// the main thread and every MPI call stays there (docs/style.md, CLI).
 struct OwlPrune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "owlprune",

@@ -5,7 +5,7 @@ import MPIKit
 /// Process-wide MPI state and the single exit path for errors.
 ///
 /// Under mpiexec (hydra sets `PMI_RANK`) MPI starts before the arguments are parsed, so even a
-/// usage error leaves through `MPI_Abort` and can never hang a multi-host job (PLATFORM.md:
+/// usage error leaves through `MPI_Abort` and can never hang a multi-host job (docs/platform.md:
 /// a rank that exits without aborting hangs hydra with several proxies). A plain process starts
 /// MPI (singleton, rank 0 of 1) only when a distributed command asks for it.
 enum Runtime {

@@ -14,7 +14,8 @@ extension OwlPrune {
         @Option(help: "f32 | bf16 | f16") var dtype: String = "bf16"
         @Option(help: "Seed of the weights.") var seed: UInt64 = 0
         @Option(help: "Output directory.") var out: String
-        @Option(help: "Checkpoint whose tokenizer files (and vocabulary size) are used.") var tokenizer: String = "models/smollm2-135m"
+        @Option(help: "Checkpoint whose tokenizer files (and vocabulary size) are used (default: models/smollm2-135m of the current directory or of the repository the binary was built in).")
+        var tokenizer: String?
         @Option(help: "custom: hidden size") var hidden: Int?
         @Option(help: "custom: intermediate size") var intermediate: Int?
         @Option(help: "custom: blocks") var layers: Int?
@@ -45,8 +46,28 @@ extension OwlPrune {
             }
         }
 
+        /// `deploy/setup` puts SmolLM2 at `<repository>/models/smollm2-135m`. Without `--tokenizer`
+        /// that is looked for under the current directory and then beside the binary's build
+        /// folder (`<repository>/.build/<triple>/release/owlprune`), so `synth` works from any
+        /// directory of a set-up clone; elsewhere it names the flag it needs.
+        static func tokenizerSource(_ given: String?) throws -> URL {
+            if let given { return URL(fileURLWithPath: given) }
+            let relative = "models/smollm2-135m"
+            let fm = FileManager.default
+            var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent(relative)]
+            var dir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            while dir.path != "/" {
+                candidates.append(dir.appendingPathComponent(relative))
+                dir.deleteLastPathComponent()
+            }
+            if let found = candidates.first(where: { fm.fileExists(atPath: $0.appendingPathComponent("tokenizer.json").path) }) {
+                return found
+            }
+            throw ValidationError("--tokenizer DIR is needed: no \(relative)/tokenizer.json under the current directory or the binary's repository (run deploy/setup, or name any checkpoint directory with a tokenizer.json)")
+        }
+
         func run() throws {
-            let source = URL(fileURLWithPath: tokenizer)
+            let source = try Self.tokenizerSource(tokenizer)
             let vocabulary = try Tokenizer.load(directory: source).vocabularySize
             let s = Self.shapes[shape] ?? (hidden!, intermediate!, layers!, heads!, kvHeads ?? heads!, 4096)
             let config = ModelConfig(hiddenSize: s.0, intermediateSize: s.1, layerCount: s.2, attentionHeadCount: s.3,

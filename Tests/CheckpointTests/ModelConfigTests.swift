@@ -136,7 +136,8 @@ import Testing
 
     @Test func llama31KeepsFloatRopeScaling() throws {
         let c = try Self.decode(Self.llama31)
-        #expect(c.ropeScaling == RopeScaling(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositionEmbeddings: 8192))
+        #expect(c.ropeScaling == .llama3(Llama3RopeScaling(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4,
+                                                           originalMaxPositionEmbeddings: 8192)))
         #expect(c.ropeTheta == 500000 && c.keyValueHeadCount == 8 && c.vocabSize == 128256)
         // The same numbers written as integers, and the older "type" key, decode identically.
         let integers = Self.llama31.replacingOccurrences(of: "8.0", with: "8").replacingOccurrences(of: "1.0,", with: "1,")
@@ -165,8 +166,8 @@ import Testing
             == "config.json: missing required field 'rope_scaling.factor'")
         #expect(Self.failure(Self.llama31.replacingOccurrences(of: "\"factor\": 8.0", with: "\"factor\": \"8\""))
             == "config.json: rope_scaling.factor: expected a number")
-        #expect(Self.failure(Self.llama31.replacingOccurrences(of: "\"rope_type\": \"llama3\"", with: "\"rope_type\": \"yarn\""))
-            == "config.json: rope_scaling.rope_type: 'yarn' is not supported (only 'llama3' scaling, or null)")
+        #expect(Self.failure(Self.llama31.replacingOccurrences(of: "\"rope_type\": \"llama3\"", with: "\"rope_type\": \"longrope\""))
+            == "config.json: rope_scaling.rope_type: 'longrope' is not supported (default, linear, dynamic, llama3, yarn, or null)")
         #expect(Self.failure(Self.smolLM2.replacingOccurrences(of: "\"num_hidden_layers\": 30", with: "\"num_hidden_layers\": 30.5"))
             == "config.json: num_hidden_layers: expected an integer, got 30.5")
         #expect(Self.failure(Self.smolLM2.replacingOccurrences(of: "\"num_key_value_heads\": 3", with: "\"num_key_value_heads\": 4"))

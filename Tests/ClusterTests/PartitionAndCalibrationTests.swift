@@ -19,7 +19,7 @@ import Testing
 }
 
 @Suite struct CalibrationSamplerTests {
-    /// ALGORITHMS.md §2.2: T = 1000, L = 100, seed 0 → first starts 12, 777, 77.
+    /// docs/algorithms.md §2.2: T = 1000, L = 100, seed 0 → first starts 12, 777, 77.
     @Test func startsFollowTheSpecification() throws {
         let windows = try CalibrationWindows.sample(stream: Array(0..<1000), count: 3, length: 100, seed: 0, file: "t")
         #expect(windows.starts == [12, 777, 77])

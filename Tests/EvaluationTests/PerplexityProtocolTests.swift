@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 @Suite struct PerplexityProtocolTests {
-    /// ALGORITHMS.md §11.1: n = floor(T/L), leftover dropped, capped by --max-windows.
+    /// docs/algorithms.md §11.1: n = floor(T/L), leftover dropped, capped by --max-windows.
     @Test func windowCounts() throws {
         #expect(try PerplexityProtocol.windowCount(tokens: 304_830, seqlen: 2048, maxWindows: nil, file: "f") == 148)
         #expect(try PerplexityProtocol.windowCount(tokens: 304_830, seqlen: 512, maxWindows: 40, file: "f") == 40)

@@ -21,13 +21,13 @@ import Testing
     }
 
     func referenceValue(_ path: [String]) throws -> Double {
-        let data = try Data(contentsOf: try RepoPaths.require(RepoPaths.sharedReference.appendingPathComponent("reference.json")))
+        let data = try Data(contentsOf: try RepoPaths.require(RepoPaths.smolFixtures.appendingPathComponent("reference.json")))
         var node: Any = try JSONSerialization.jsonObject(with: data)
         for key in path { node = (node as! [String: Any])[key]! }
         return node as! Double
     }
 
-    /// Small protocol of ../shared/data/smollm2/README.md: first 40 windows of 512 tokens.
+    /// Small protocol of Tests/Fixtures/smollm2/README.md: first 40 windows of 512 tokens.
     /// Tolerance 0.1% (issue 3): the reference runs PyTorch float32 with other summation orders.
     @Test func densePerplexityMatchesReferenceSmallProtocol() throws {
         let model = try RepoPaths.require(RepoPaths.smolHF).path

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// Issue 4's correctness checks on SmolLM2 with the small protocol of
-/// ../shared/data/smollm2/README.md (calibration: windows of 512 from wiki.valid.tokens, seed 0;
+/// Tests/Fixtures/smollm2/README.md (calibration: windows of 512 from wiki.valid.tokens, seed 0;
 /// evaluation: the first windows of 512 of wiki.test.raw).
 @Suite(.serialized) struct PruneFidelityTests {
     struct EvalJSON: Decodable { let perplexity: Double }
@@ -27,7 +27,7 @@ import Testing
     }
 
     func reference() throws -> [String: Any] {
-        let url = try RepoPaths.require(RepoPaths.sharedReference.appendingPathComponent("reference.json"))
+        let url = try RepoPaths.require(RepoPaths.smolFixtures.appendingPathComponent("reference.json"))
         return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
     }
 
@@ -37,7 +37,7 @@ import Testing
 
     /// Wanda 50%, 16 calibration windows, 40 evaluation windows: within 1% of the reference
     /// (issue 4; the reference is PyTorch float32, so only summation order differs). Also checks
-    /// that every linear lost exactly rows · floor(cols · s) weights (ALGORITHMS.md §5.2).
+    /// that every linear lost exactly rows · floor(cols · s) weights (docs/algorithms.md §5.2).
     @Test func wandaHalfMatchesReferenceAndCountsAreExact() throws {
         let scratch = try scratchDirectory("wanda50")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -75,7 +75,7 @@ import Testing
     }
 
     /// At 70%: magnitude ≫ Wanda > SparseGPT, OWL-Wanda < Wanda, DSnoT-Wanda < Wanda
-    /// (ALGORITHMS.md §12.3 orderings). 8 calibration and 8 evaluation windows keep it to minutes;
+    /// (docs/algorithms.md §12.3 orderings). 8 calibration and 8 evaluation windows keep it to minutes;
     /// the gaps are far larger than what fewer windows can move.
     @Test func seventyPercentOrderings() throws {
         let scratch = try scratchDirectory("orderings")

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// DESIGN.md §3: the written tensors and `owlprune-plan.json` are byte-identical for any rank
+/// docs/design.md §3: the written tensors and `owlprune-plan.json` are byte-identical for any rank
 /// count and thread count, in both propagation modes. Small calibration (4 windows of 128) keeps each run to seconds;
 /// OWL + Wanda exercises the dense statistics pass, the all-reduce and sequential streaming.
 @Suite(.serialized) struct PruneIdentityTests {

@@ -10,7 +10,7 @@ import Testing
 @Suite struct TransformersCompatibilityTests {
     @Test func transformersLoadsConfigTokenizerAndWeights() throws {
         let model = try RepoPaths.require(RepoPaths.smolHF).path
-        let ids = try RepoPaths.require(RepoPaths.sharedReference.appendingPathComponent("wiki.test.raw.ids")).path
+        let ids = try RepoPaths.require(RepoPaths.smolFixtures.appendingPathComponent("wiki.test.raw.ids")).path
         let text = RepoPaths.wikitext.appendingPathComponent("wiki.test.raw").path
         let script = """
         import sys, numpy as np

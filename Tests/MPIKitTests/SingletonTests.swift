@@ -1,7 +1,7 @@
 import MPIKit
 import Testing
 
-/// The one test in the suite that initialises MPI inside the test runner (PLATFORM.md: MPI can be
+/// The one test in the suite that initialises MPI inside the test runner (docs/platform.md: MPI can be
 /// initialised once per process, and a plain process is rank 0 of 1). Everything multi-rank is
 /// tested through mpiexec in IntegrationTests.
 @Suite struct SingletonTests {

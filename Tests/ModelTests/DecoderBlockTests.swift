@@ -1,5 +1,5 @@
 import Foundation
-import Model
+@testable import Model
 import Tensor
 import TestSupport
 import Testing
@@ -18,12 +18,12 @@ import Testing
                             postAttentionNorm: (0..<8).map { 1 - Float($0) / 20 })
     }
 
-    /// The block against a plain-loop float64 transcription of ALGORITHMS.md §1.1.
+    /// The block against a plain-loop float64 transcription of docs/algorithms.md §1.1.
     @Test func forwardMatchesPlainTranscription() {
         let b = block(seed: 3)
         var rng = TestRandom(seed: 4)
         let h = rng.matrix(rows: 5, cols: 8)
-        let inv = rotaryInverseFrequencies(headDim: 4, base: 10000)
+        let inv = defaultInverseFrequencies(headDim: 4, base: 10000)
         let out = b.forward(h, rope: RoPETable(inverseFrequencies: inv, positions: 5))
 
         func rms(_ x: [Double], _ w: [Float]) -> [Double] {
@@ -85,8 +85,8 @@ import Testing
     /// Llama-3 scaling keeps high frequencies, divides low ones by the factor (transformers'
     /// `_compute_llama3_parameters`).
     @Test func llama3RopeScaling() {
-        let plain = rotaryInverseFrequencies(headDim: 128, base: 500000)
-        let scaled = rotaryInverseFrequencies(headDim: 128, base: 500000, llama3: .init(
+        let plain = defaultInverseFrequencies(headDim: 128, base: 500000)
+        let scaled = llama3InverseFrequencies(headDim: 128, base: 500000, .init(
             factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositionEmbeddings: 8192))
         #expect(scaled[0] == plain[0])
         #expect(abs(scaled[63] - plain[63] / 8) <= plain[63] * 1e-6)

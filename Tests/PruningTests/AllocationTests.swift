@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Pruning
 
 @Suite struct AllocationTests {
@@ -11,7 +12,7 @@ import Testing
     }
 
     @Test func owlMatchesReferencePlanForSmolLM2() throws {
-        let url = repositoryRoot.appendingPathComponent("../shared/data/smollm2/reference.json")
+        let url = try RepoPaths.require(RepoPaths.smolFixtures.appendingPathComponent("reference.json"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         let plan = (json["plans"] as! [String: Any])["owl-wanda-0.7"] as! [String: Any]
         let ratios = plan["outlier_ratios"] as! [Double]

@@ -3,7 +3,7 @@ import Tensor
 @testable import Pruning
 
 @Suite struct DSnoTTests {
-    /// ALGORITHMS.md §9.2 worked example: one row, 6 columns, s = 0.5, θ = 0.1, p = 1.
+    /// docs/algorithms.md §9.2 worked example: one row, 6 columns, s = 0.5, θ = 0.1, p = 1.
     static let w = Matrix([[0.5, -0.4, 0.3, 0.2, -0.6, 0.1]])
     static let s: [Float] = [1, 1, 4, 1, 1, 4]
     static var statistic: DSnoTStatistic {

@@ -4,7 +4,7 @@ import Tensor
 
 @Suite struct CountingAndMaskTests {
     @Test func countsUseOneFloat64MultiplyAndTruncate() {
-        // 100 × 0.29 = 28.999999999999996 in float64 → 28, not 29 (ALGORITHMS.md §5.2).
+        // 100 × 0.29 = 28.999999999999996 in float64 → 28, not 29 (docs/algorithms.md §5.2).
         #expect(prunedCount(of: 100, sparsity: 0.29) == 28)
         #expect(prunedCount(of: 4096, sparsity: 0.7) == 2867)
         #expect(prunedCount(of: 11008, sparsity: 0.7) == 7705)

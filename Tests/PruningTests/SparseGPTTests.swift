@@ -2,7 +2,7 @@ import Testing
 import Tensor
 @testable import Pruning
 
-/// SparseGPT (ALGORITHMS.md §6) against float64 brute-force OBS and an unblocked float32 sweep.
+/// SparseGPT (docs/algorithms.md §6) against float64 brute-force OBS and an unblocked float32 sweep.
 @Suite struct SparseGPTTests {
     /// A well-conditioned Hessian `2/N Σ xxᵀ` from random windows.
     static func hessian(columns: Int, seed: UInt64) -> Matrix {

@@ -2,7 +2,7 @@ import Testing
 import Tensor
 @testable import Pruning
 
-/// Running per-window updates (ALGORITHMS.md §3) against their closed forms, in float64.
+/// Running per-window updates (docs/algorithms.md §3) against their closed forms, in float64.
 @Suite struct StatisticsTests {
     let windows: [Matrix] = {
         var random = TestRandom(seed: 7)

@@ -5,13 +5,15 @@ import Testing
 
 @Suite struct AttentionTests {
     /// Plain-loop causal GQA attention, the oracle the BLAS version is checked against.
-    func naive(q: Matrix, k: Matrix, v: Matrix, heads: Int, kvHeads: Int, d: Int) -> Matrix {
+    /// With `window` w, query i sees keys j with i − w < j ≤ i (transformers' sliding window).
+    func naive(q: Matrix, k: Matrix, v: Matrix, heads: Int, kvHeads: Int, d: Int, window: Int? = nil) -> Matrix {
         var out = Matrix(rows: q.rows, cols: heads * d)
         for h in 0..<heads {
             let g = h / (heads / kvHeads)
             for i in 0..<q.rows {
-                var s = [Double](repeating: 0, count: i + 1)
-                for j in 0...i {
+                let first = window.map { max(0, i - $0 + 1) } ?? 0
+                var s = [Double](repeating: -.infinity, count: i + 1)
+                for j in first...i {
                     var dot = 0.0
                     for c in 0..<d { dot += Double(q[i, h * d + c]) * Double(k[j, g * d + c]) }
                     s[j] = dot / Double(d).squareRoot()
@@ -21,12 +23,30 @@ import Testing
                 let z = e.reduce(0, +)
                 for c in 0..<d {
                     var acc = 0.0
-                    for j in 0...i { acc += e[j] / z * Double(v[j, g * d + c]) }
+                    for j in first...i { acc += e[j] / z * Double(v[j, g * d + c]) }
                     out[i, h * d + c] = Float(acc)
                 }
             }
         }
         return out
+    }
+
+    /// Sliding windows shorter and longer than a chunk, against the oracle; a window no shorter
+    /// than the sequence gives exactly the bits of plain causal attention.
+    @Test(arguments: [1, 5, 16, 40]) func slidingWindowMatchesNaive(window: Int) {
+        var rng = TestRandom(seed: 13)
+        let (t, heads, kv, d) = (45, 4, 2, 8)
+        let q = rng.matrix(rows: t, cols: heads * d), k = rng.matrix(rows: t, cols: kv * d), v = rng.matrix(rows: t, cols: kv * d)
+        let fast = Attention.causal(q: q, k: k, v: v, heads: heads, kvHeads: kv, headDim: d, window: window, queryChunk: 16)
+        let slow = naive(q: q, k: k, v: v, heads: heads, kvHeads: kv, d: d, window: window)
+        #expect(maxAbsDifference(fast, slow) < 1e-5)
+        let full = Attention.causal(q: q, k: k, v: v, heads: heads, kvHeads: kv, headDim: d, queryChunk: 16)
+        #expect(maxAbsDifference(fast, full) > 1e-3, "window \(window) changed nothing")
+        #expect(Attention.causal(q: q, k: k, v: v, heads: heads, kvHeads: kv, headDim: d, window: t, queryChunk: 16) == full)
+        let windowed = Attention.productPairs(tokens: t, headDim: d, window: window, queryChunk: 16)
+        let causal = Attention.productPairs(tokens: t, headDim: d, queryChunk: 16)
+        // Only chunks whose first row's window starts after key 0 skip keys.
+        #expect(window < 32 ? windowed < causal : windowed == causal)
     }
 
     @Test func firstTokenAttendsOnlyToItself() {

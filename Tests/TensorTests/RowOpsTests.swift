@@ -64,7 +64,7 @@ import Testing
 }
 
 @Suite struct SplitMix64Tests {
-    /// ALGORITHMS.md §2.2 test vector (seed 0) and the worked example T = 1000, L = 100.
+    /// docs/algorithms.md §2.2 test vector (seed 0) and the worked example T = 1000, L = 100.
     @Test func matchesTheSpecificationVectors() {
         var g = SplitMix64(seed: 0)
         let outputs = [g.next(), g.next(), g.next()]

@@ -5,7 +5,7 @@ import Testing
 @testable import Tokenizer
 
 /// The end-to-end check: SmolLM2's tokenizer built from its GGUF arrays must reproduce every id
-/// of the reference token files in `shared/data/smollm2/` (made with HF `tokenizers`; its README
+/// of the reference token files in `Tests/Fixtures/smollm2/` (made with HF `tokenizers`; its README
 /// says how), and decoding must give the text back.
 @Suite struct SmolLM2ReferenceTests {
     static let built: Result<Tokenizer, any Error> = Result { try buildFromGGUF() }
@@ -33,12 +33,12 @@ import Testing
 
     @Test func wikiTestRawMatchesReferenceIDs() throws {
         try checkFile(RepoPaths.wikitext.appendingPathComponent("wiki.test.raw"),
-                      reference: RepoPaths.sharedReference.appendingPathComponent("wiki.test.raw.ids"))
+                      reference: RepoPaths.smolFixtures.appendingPathComponent("wiki.test.raw.ids"))
     }
 
     @Test func wikiValidTokensMatchesReferenceIDs() throws {
         try checkFile(RepoPaths.wikitext.appendingPathComponent("wiki.valid.tokens"),
-                      reference: RepoPaths.sharedReference.appendingPathComponent("wiki.valid.tokens.ids"))
+                      reference: RepoPaths.smolFixtures.appendingPathComponent("wiki.valid.tokens.ids"))
     }
 
     private func checkFile(_ textURL: URL, reference: URL) throws {

@@ -27,7 +27,7 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "unstructured | N:M (e.g. 2:4, 4:8)")
     var pattern: String = "unstructured"
 
-    @Flag(help: "Refine masks with DSnoT (ALGORITHMS.md §9).")
+    @Flag(help: "Refine masks with DSnoT (docs/algorithms.md §9).")
     var dsnot = false
 
     @Option(name: .customLong("dsnot-sign-constraint"), help: "on | off (off reproduces zyxxmu/DSnoT's unstructured runs).")
@@ -100,7 +100,7 @@ struct MethodOptions: ParsableArguments {
     }
 }
 
-/// Where the calibration windows come from (ALGORITHMS.md §2).
+/// Where the calibration windows come from (docs/algorithms.md §2).
 struct CalibrationOptions: ParsableArguments {
     @Option(help: "Calibration text; windows are drawn from its tokens with SplitMix64.")
     var calib: String?
