@@ -1,12 +1,12 @@
 // swift-tools-version: 6.1
 // owlprune: one-shot LLM pruning across MPI ranks. Targets are listed in dependency order
-// (DESIGN.md §2): C bindings, then the pointer-owning modules, then pure algorithms, then the
+// (docs/design.md §2): C bindings, then the pointer-owning modules, then pure algorithms, then the
 // distributed layer and the CLI.
 import PackageDescription
 
 /// Release speed matters (every matrix product is BLAS, but RMSNorm, RoPE, softmax and the
 /// dequantizers are Swift loops). `haswell` turns on AVX2/FMA/F16C, which every machine this
-/// project targets has (PLATFORM.md: F16C makes Float16 conversion ~15x faster).
+/// project targets has (docs/platform.md: F16C makes Float16 conversion ~15x faster).
 let swiftSettings: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", "haswell"]),
 ]

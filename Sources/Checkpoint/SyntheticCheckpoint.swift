@@ -5,8 +5,10 @@ import Tensor
 /// that cannot be downloaded here (`owlprune synth`). Tensor t of the checkpoint (in write order)
 /// draws from SplitMix64 seeded with `seed ⊕ (t · golden ratio)`, so any one tensor can be
 /// regenerated alone. Linear weights are uniform in ±sqrt(3/cols) (unit-variance inputs give
-/// unit-variance outputs), the embedding uniform in ±1, norms 1 — enough structure for the
-/// forward pass to stay finite and for pruning to have something to rank.
+/// unit-variance outputs), the embedding uniform in ±1, norms 1, biases (Qwen2) uniform in ±0.1 —
+/// enough structure for the forward pass to stay finite and for pruning to have something to rank.
+/// The family's extra tensors (Qwen2 q/k/v biases, Qwen3 q/k norms) come right after the weight
+/// they belong to; Llama and Mistral checkpoints are unchanged by their existence.
 public enum SyntheticCheckpoint {
     public static func write(config: ModelConfig, dtype: SafetensorsDType, seed: UInt64, to dir: URL) throws {
         var tensors: [(name: String, rows: Int, cols: Int, kind: Kind)] = [
@@ -15,11 +17,16 @@ public enum SyntheticCheckpoint {
         let q = config.attentionHeadCount * config.headDim, kv = config.keyValueHeadCount * config.headDim
         for b in 0..<config.layerCount {
             let p = "model.layers.\(b)."
+            tensors.append((p + "input_layernorm.weight", 1, config.hiddenSize, .norm))
+            for (name, rows) in [("q", q), ("k", kv), ("v", kv)] {
+                tensors.append((p + "self_attn.\(name)_proj.weight", rows, config.hiddenSize, .linear))
+                if config.family.hasQueryKeyValueBias { tensors.append((p + "self_attn.\(name)_proj.bias", 1, rows, .bias)) }
+            }
+            if config.family.hasQueryKeyNorm {
+                tensors += [(p + "self_attn.q_norm.weight", 1, config.headDim, .norm),
+                            (p + "self_attn.k_norm.weight", 1, config.headDim, .norm)]
+            }
             tensors += [
-                (p + "input_layernorm.weight", 1, config.hiddenSize, .norm),
-                (p + "self_attn.q_proj.weight", q, config.hiddenSize, .linear),
-                (p + "self_attn.k_proj.weight", kv, config.hiddenSize, .linear),
-                (p + "self_attn.v_proj.weight", kv, config.hiddenSize, .linear),
                 (p + "self_attn.o_proj.weight", config.hiddenSize, q, .linear),
                 (p + "post_attention_layernorm.weight", 1, config.hiddenSize, .norm),
                 (p + "mlp.gate_proj.weight", config.intermediateSize, config.hiddenSize, .linear),
@@ -35,7 +42,7 @@ public enum SyntheticCheckpoint {
         written.torchDtype = ["F32": "float32", "BF16": "bfloat16", "F16": "float16"][dtype.rawValue]
         try written.jsonData().write(to: dir.appendingPathComponent("config.json"))
         let entries = tensors.map {
-            SafetensorsWriter.Entry(name: $0.name, dtype: dtype, shape: $0.kind == .norm ? [$0.cols] : [$0.rows, $0.cols])
+            SafetensorsWriter.Entry(name: $0.name, dtype: dtype, shape: $0.kind.isVector ? [$0.cols] : [$0.rows, $0.cols])
         }
         let writer = try SafetensorsWriter(url: dir.appendingPathComponent("model.safetensors"), entries: entries,
                                            metadata: ["format": "pt"])
@@ -43,6 +50,7 @@ public enum SyntheticCheckpoint {
             var g = SplitMix64(seed: seed ^ (UInt64(t) &* 0x9E37_79B9_7F4A_7C15))
             let scale: Float = switch tensor.kind {
             case .norm: 0
+            case .bias: 0.1
             case .embedding: 1
             case .linear: (3 / Float(tensor.cols)).squareRoot()
             }
@@ -54,5 +62,8 @@ public enum SyntheticCheckpoint {
         try writer.finish()
     }
 
-    enum Kind { case embedding, norm, linear }
+    enum Kind {
+        case embedding, norm, linear, bias
+        var isVector: Bool { self == .norm || self == .bias }
+    }
 }

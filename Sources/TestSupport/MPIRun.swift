@@ -18,10 +18,15 @@ public struct MPIRun {
         return exe.deletingLastPathComponent().appendingPathComponent("owlprune")
     }
 
-    /// - Parameter ranks: `nil` runs the binary directly (singleton MPI), otherwise under mpiexec.
+    /// - Parameters:
+    ///   - ranks: `nil` runs the binary directly (singleton MPI), otherwise under mpiexec.
+    ///   - binary: another copy of owlprune to run (default `MPIRun.binary`).
+    ///   - currentDirectory: the working directory of the run (default the test runner's).
     public static func run(_ arguments: [String], ranks: Int?, timeout: TimeInterval = 300,
-                           environment: [String: String] = [:], mpiexecArguments: [String] = []) throws -> Outcome {
+                           environment: [String: String] = [:], mpiexecArguments: [String] = [],
+                           binary: URL = MPIRun.binary, currentDirectory: URL? = nil) throws -> Outcome {
         let process = Process()
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         var args: [String] = []
         if let r = ranks {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")

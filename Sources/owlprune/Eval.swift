@@ -40,6 +40,7 @@ extension OwlPrune {
             let checkpoint = try CheckpointDirectory(url: URL(fileURLWithPath: model))
             let architecture = try Architecture(config: checkpoint.config)
             let length = seqlen ?? min(2048, architecture.maxPositions)
+            if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
             var tokens: [Int] = []
             if comm.rank == 0 {
                 let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))

@@ -109,6 +109,7 @@ struct PruneSetup {
             }
         }
         windows = try CalibrationWindows.broadcast(local, comm: comm)
+        if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
         configuration = method.configuration(modelID: url.standardizedFileURL.lastPathComponent,
                                              seed: calibration.calib == nil ? nil : calibration.seed)
     }

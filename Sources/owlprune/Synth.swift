@@ -10,7 +10,9 @@ extension OwlPrune {
     struct Synth: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a seeded random-weight checkpoint with real shapes.")
 
-        @Option(help: "smollm2-135m | llama-1b | llama-7b | llama-13b | custom") var shape: String
+        @Option(help: "smollm2-135m | llama-1b | llama-7b | llama-13b | llama3-8b | qwen2.5-7b | qwen3-8b | mistral-7b | custom")
+        var shape: String
+        @Option(help: "custom: llama | mistral | qwen2 | qwen3") var family: String = "llama"
         @Option(help: "f32 | bf16 | f16") var dtype: String = "bf16"
         @Option(help: "Seed of the weights.") var seed: UInt64 = 0
         @Option(help: "Output directory.") var out: String
@@ -23,19 +25,44 @@ extension OwlPrune {
         @Option(help: "custom: key/value heads") var kvHeads: Int?
         @Flag(help: "Replace an existing output directory.") var force = false
 
-        /// (hidden, intermediate, blocks, heads, kv heads, max positions). llama-1b is
-        /// TinyLlama-1.1B's layout, llama-7b and llama-13b are LLaMA-1/2's.
-        static let shapes: [String: (Int, Int, Int, Int, Int, Int)] = [
-            "smollm2-135m": (576, 1536, 30, 9, 3, 8192),
-            "llama-1b": (2048, 5632, 22, 32, 4, 2048),
-            "llama-7b": (4096, 11008, 32, 32, 32, 4096),
-            "llama-13b": (5120, 13824, 40, 40, 40, 4096),
+        /// Real shapes (the published config.json of each model). llama-1b is TinyLlama-1.1B's
+        /// layout, llama-7b and llama-13b are LLaMA-1/2's, llama3-8b is Llama-3.1-8B (with its
+        /// RoPE scaling), qwen2.5-7b has Qwen2's q/k/v biases, qwen3-8b Qwen3's q/k norms and
+        /// head_dim 128, mistral-7b is v0.3 (no sliding window). The vocabulary comes from
+        /// `--tokenizer`, so the embedding and head are that tokenizer's size, not the model's.
+        struct Shape {
+            var family: ModelFamily = .llama
+            var hidden: Int, intermediate: Int, blocks: Int, heads: Int, kvHeads: Int, maxPositions: Int
+            var headDim: Int? = nil
+            var ropeTheta: Double = 10000
+            var ropeScaling: RopeScaling? = nil
+            var epsilon: Double = 1e-5
+        }
+
+        static let shapes: [String: Shape] = [
+            "smollm2-135m": Shape(hidden: 576, intermediate: 1536, blocks: 30, heads: 9, kvHeads: 3, maxPositions: 8192,
+                                  ropeTheta: 100000),
+            "llama-1b": Shape(hidden: 2048, intermediate: 5632, blocks: 22, heads: 32, kvHeads: 4, maxPositions: 2048),
+            "llama-7b": Shape(hidden: 4096, intermediate: 11008, blocks: 32, heads: 32, kvHeads: 32, maxPositions: 4096),
+            "llama-13b": Shape(hidden: 5120, intermediate: 13824, blocks: 40, heads: 40, kvHeads: 40, maxPositions: 4096),
+            "llama3-8b": Shape(hidden: 4096, intermediate: 14336, blocks: 32, heads: 32, kvHeads: 8, maxPositions: 131072,
+                               ropeTheta: 500000, ropeScaling: .llama3(.init(factor: 8, lowFrequencyFactor: 1,
+                                                                            highFrequencyFactor: 4, originalMaxPositionEmbeddings: 8192))),
+            "qwen2.5-7b": Shape(family: .qwen2, hidden: 3584, intermediate: 18944, blocks: 28, heads: 28, kvHeads: 4,
+                                maxPositions: 32768, ropeTheta: 1_000_000, epsilon: 1e-6),
+            "qwen3-8b": Shape(family: .qwen3, hidden: 4096, intermediate: 12288, blocks: 36, heads: 32, kvHeads: 8,
+                              maxPositions: 40960, headDim: 128, ropeTheta: 1_000_000, epsilon: 1e-6),
+            "mistral-7b": Shape(family: .mistral, hidden: 4096, intermediate: 14336, blocks: 32, heads: 32, kvHeads: 8,
+                                maxPositions: 32768, ropeTheta: 1_000_000),
         ]
 
         var storage: SafetensorsDType? { ["f32": .f32, "bf16": .bf16, "f16": .f16][dtype] }
 
         func validate() throws {
             guard storage != nil else { throw ValidationError("--dtype \(dtype): expected f32, bf16 or f16") }
+            guard ModelFamily(modelType: family) != nil else {
+                throw ValidationError("--family \(family): expected \(ModelFamily.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
             if shape == "custom" {
                 guard let h = hidden, let i = intermediate, let l = layers, let n = heads, h > 0, i > 0, l > 0, n > 0,
                       h % n == 0, n % (kvHeads ?? n) == 0 else {
@@ -69,10 +96,13 @@ extension OwlPrune {
         func run() throws {
             let source = try Self.tokenizerSource(tokenizer)
             let vocabulary = try Tokenizer.load(directory: source).vocabularySize
-            let s = Self.shapes[shape] ?? (hidden!, intermediate!, layers!, heads!, kvHeads ?? heads!, 4096)
-            let config = ModelConfig(hiddenSize: s.0, intermediateSize: s.1, layerCount: s.2, attentionHeadCount: s.3,
-                                     keyValueHeadCount: s.4, headDim: s.0 / s.3, rmsNormEpsilon: 1e-5,
-                                     maxPositionEmbeddings: s.5, vocabSize: vocabulary, tieWordEmbeddings: false)
+            let s = Self.shapes[shape] ?? Shape(family: ModelFamily(modelType: family)!, hidden: hidden!, intermediate: intermediate!,
+                                                blocks: layers!, heads: heads!, kvHeads: kvHeads ?? heads!, maxPositions: 4096)
+            let config = ModelConfig(family: s.family, hiddenSize: s.hidden, intermediateSize: s.intermediate, layerCount: s.blocks,
+                                     attentionHeadCount: s.heads, keyValueHeadCount: s.kvHeads,
+                                     headDim: s.headDim ?? s.hidden / s.heads, rmsNormEpsilon: s.epsilon,
+                                     ropeTheta: s.ropeTheta, ropeScaling: s.ropeScaling,
+                                     maxPositionEmbeddings: s.maxPositions, vocabSize: vocabulary, tieWordEmbeddings: false)
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
                                              runID: String(ProcessInfo.processInfo.processIdentifier))
             try staged.create()
@@ -87,7 +117,7 @@ extension OwlPrune {
                 staged.discard()
                 throw error
             }
-            printResult("synthesized \(shape) (\(s.2) blocks, hidden \(s.0), vocabulary \(vocabulary), \(dtype), seed \(seed)) → \(out)")
+            printResult("synthesized \(shape) (\(s.family.rawValue), \(s.blocks) blocks, hidden \(s.hidden), vocabulary \(vocabulary), \(dtype), seed \(seed)) → \(out)")
         }
     }
 }
