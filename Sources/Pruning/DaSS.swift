@@ -4,21 +4,18 @@ import Tensor
 /// DaSS — dependency-aware semi-structured sparsity for GLU MLPs (arXiv 2405.01943, Guo,
 /// Kamigaito, Watanabe; TMLR 2025).
 ///
-/// docs/algorithms.md §10.2 is provisional because no code had been found. The authors' code is
-/// public: `guozhiyu/glu_dass` (commit 2d03ebc, linked from the TMLR OpenReview page),
-/// `lib/prune.py: prune_wandinter`, selected by `--prune_method wandinter`. This file follows
-/// that code, which settles the open points of §10.2 differently from the provisional text:
+/// The definition (docs/algorithms.md §10.2) follows the authors' code, `guozhiyu/glu_dass`
+/// (commit 2d03ebc, linked from the TMLR OpenReview page), `lib/prune.py: prune_wandinter`,
+/// selected by `--prune_method wandinter`:
 ///
 /// - `down_proj`: the plain Wanda metric `|W_ik|·sqrt(S^down_k)`, grouped per output row
-///   (`torch.sort(dim=-1)`, Wanda's §5.2 rule; N:M along input columns). This equals §10.2's
-///   `D` with `α = 1`.
+///   (`torch.sort(dim=-1)`, Wanda's §5.2 rule; N:M along input columns).
 /// - `gate_proj`/`up_proj`: `|W_kj| · (S^down_k)^(1/4)`, i.e. `n_k^α` with `α = 1/2` on the
 ///   intermediate norm `n_k = sqrt(S^down_k)` (`torch.pow(scaler_row, 0.25)`), and the
 ///   comparison group is each **input column** across the intermediate neurons
 ///   (`torch.sort(dim=0)`: every column loses `floor(rows·s)` weights; N:M takes `M`
 ///   consecutive **rows** of one column, `topk(dim=0)`). So weak intermediate neurons lose
 ///   more of their row — the "dependency-aware" part — which a per-row group could not do.
-///   §10.2's "one group per matrix" for unstructured is therefore not what the authors ran.
 /// - Ties: `(metric, row)` ascending within a column, like the project's other orders.
 /// - Attention projections: the authors' script prunes only the three MLP matrices
 ///   (`pres_module`) and leaves attention dense; owlprune prunes them with Wanda (§10.1).

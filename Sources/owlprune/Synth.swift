@@ -20,7 +20,8 @@ extension OwlPrune {
         var tokenizer: String?
         @Option(help: "custom: hidden size") var hidden: Int?
         @Option(help: "custom: intermediate size") var intermediate: Int?
-        @Option(help: "custom: blocks") var layers: Int?
+        @Option(help: "Blocks (required for custom; for a named shape, fewer blocks of the same width, for quick scaling runs)")
+        var layers: Int?
         @Option(help: "custom: attention heads") var heads: Int?
         @Option(help: "custom: key/value heads") var kvHeads: Int?
         @Flag(help: "Replace an existing output directory.") var force = false
@@ -68,6 +69,8 @@ extension OwlPrune {
                       h % n == 0, n % (kvHeads ?? n) == 0 else {
                     throw ValidationError("--shape custom needs --hidden, --intermediate, --layers, --heads (dividing hidden) and optionally --kv-heads (dividing heads)")
                 }
+            } else if let l = layers, l <= 0 {
+                throw ValidationError("--layers \(l): must be positive")
             } else if Self.shapes[shape] == nil {
                 throw ValidationError("--shape \(shape): expected \((Self.shapes.keys.sorted() + ["custom"]).joined(separator: ", "))")
             }
@@ -96,8 +99,9 @@ extension OwlPrune {
         func run() throws {
             let source = try Self.tokenizerSource(tokenizer)
             let vocabulary = try Tokenizer.load(directory: source).vocabularySize
-            let s = Self.shapes[shape] ?? Shape(family: ModelFamily(modelType: family)!, hidden: hidden!, intermediate: intermediate!,
+            var s = Self.shapes[shape] ?? Shape(family: ModelFamily(modelType: family)!, hidden: hidden!, intermediate: intermediate!,
                                                 blocks: layers!, heads: heads!, kvHeads: kvHeads ?? heads!, maxPositions: 4096)
+            if let layers { s.blocks = layers }
             let config = ModelConfig(family: s.family, hiddenSize: s.hidden, intermediateSize: s.intermediate, layerCount: s.blocks,
                                      attentionHeadCount: s.heads, keyValueHeadCount: s.kvHeads,
                                      headDim: s.headDim ?? s.hidden / s.heads, rmsNormEpsilon: s.epsilon,
