@@ -51,7 +51,7 @@ public func requiredStatistics(method: PruningMethod, options: PruningOptions) -
 ///    statistics of the dense block, so their order does not matter.
 /// 4. Write the pruned weights back and rerun the block to produce the next block's inputs.
 ///
-/// Methods: magnitude (§4), Wanda (§5), SparseGPT (§6); `options.dsnot` refines the initial
+/// Methods: magnitude (§4), Wanda (§5), SparseGPT (§6), RIA (`RIA.swift`); `options.dsnot` refines the initial
 /// mask of the method (§9; for SparseGPT the initial metric is `W²/U_jj²` with no weight update,
 /// as in zyxxmu/DSnoT); `options.dass` swaps Wanda's metric on the MLP linears (§10).
 /// Sparsity 0 returns the weight unchanged (§13.5).
@@ -85,6 +85,7 @@ public func pruneLinear(weight: Matrix, id: LinearID, statistics: LinearStatisti
         let initial: Matrix
         switch method {
         case .wanda: initial = wandaMetric(weight: weight, scalerRow: scalerRow)
+        case .ria: initial = RIA.metric(weight: weight, scalerRow: scalerRow)
         case .magnitude: initial = Matrix(rows: weight.rows, cols: weight.cols, elements: weight.elements.map { abs($0) })
         case .sparsegpt:
             guard let h = statistics.hessian else { throw PruningError.missingStatistic(layer: layer, statistic: "Hessian") }
@@ -111,6 +112,9 @@ public func pruneLinear(weight: Matrix, id: LinearID, statistics: LinearStatisti
         let mask = try rowwiseMask(metric: wandaMetric(weight: weight, scalerRow: scalerRow), sparsity: sparsity,
                                    pattern: pattern, layer: layer)
         return finish(weight, mask)
+    case .ria:
+        return finish(weight, try RIA.mask(metric: RIA.metric(weight: weight, scalerRow: scalerRow), sparsity: sparsity,
+                                           pattern: pattern, layer: layer))
     case .sparsegpt:
         guard let h = statistics.hessian else { throw PruningError.missingStatistic(layer: layer, statistic: "Hessian") }
         let (updated, mask) = try sparseGPT(weight: weight, hessian: h.hessian, sparsity: sparsity, pattern: pattern,

@@ -1,6 +1,6 @@
 /// The pruning method applied to each linear.
 public enum PruningMethod: String, Sendable, Hashable, Codable, CaseIterable {
-    case magnitude, wanda, sparsegpt
+    case magnitude, wanda, sparsegpt, ria
 }
 
 /// Everything every rank must agree on before phase 2 (docs/design.md §3 "Plan agreement"): the

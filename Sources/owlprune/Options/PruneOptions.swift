@@ -9,7 +9,7 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Target mean sparsity s, 0 ≤ s < 1 (ignored for N:M patterns, which fix N/M).")
     var sparsity: Double = 0.5
 
-    @Option(help: "magnitude | wanda | sparsegpt")
+    @Option(help: "magnitude | wanda | sparsegpt | ria")
     var method: String = "wanda"
 
     @Option(help: "Layerwise allocation: uniform | owl | atp")
@@ -67,7 +67,7 @@ struct MethodOptions: ParsableArguments {
         guard sparsity.isFinite, sparsity >= 0, sparsity < 1 else {
             throw ValidationError("--sparsity \(sparsity): must be in [0, 1)")
         }
-        guard parsedMethod != nil else { throw ValidationError("--method \(method): expected magnitude, wanda or sparsegpt") }
+        guard parsedMethod != nil else { throw ValidationError("--method \(method): expected magnitude, wanda, sparsegpt or ria") }
         guard let p = parsedPattern else { throw ValidationError("--pattern \(pattern): expected unstructured or N:M such as 2:4") }
         if case let .nOfM(n, m) = p, !(n >= 1 && n < m) {
             throw ValidationError("--pattern \(pattern): need 1 ≤ N < M")
