@@ -28,6 +28,20 @@ extension BlockLinear {
     public var kind: LinearKind { LinearKind(rawValue: rawValue)! }
 }
 
+/// What the allocation reads of each dense block (docs/algorithms.md §7.1; DLP.swift).
+public enum BlockScorer: Sendable, Equatable {
+    case outlierRatio(m: Double)
+    case dlpScore
+
+    public func score(of block: DecoderBlock, statistics: BlockStatistics) -> Double {
+        switch self {
+        case let .outlierRatio(m): Cluster.outlierRatio(of: block, statistics: statistics, m: m)
+        case .dlpScore:
+            DLP.blockScore(linears: BlockLinear.allCases.map { (block.weight($0), statistics.statistics(for: $0).wanda.scalerRow) })
+        }
+    }
+}
+
 /// OWL's outlier ratio of one block from its dense weights and Wanda statistics (docs/algorithms.md §7.1).
 public func outlierRatio(of block: DecoderBlock, statistics: BlockStatistics, m: Double) -> Double {
     blockOutlierRatio(linears: BlockLinear.allCases.map { (block.weight($0),

@@ -34,13 +34,17 @@ public struct PruneConfiguration: Sendable {
         self.seed = seed
     }
 
-    /// OWL's outlier threshold multiple `M` when the allocation is OWL (only OWL needs the ratios).
-    var owlM: Double? {
-        if case let .owl(m, _) = allocation { return m }
-        return nil
+    /// The per-block value the allocation needs from the dense statistics pass: OWL's outlier
+    /// ratio or DLP's score; nil for allocations that need none.
+    var blockScorer: BlockScorer? {
+        switch allocation {
+        case let .owl(m, _): .outlierRatio(m: m)
+        case .dlp: .dlpScore
+        case .uniform, .atp: nil
+        }
     }
 
-    var needsOutlierRatios: Bool { owlM != nil }
+    var needsOutlierRatios: Bool { blockScorer != nil }
 
     /// Whether pruning itself reads calibration statistics (everything but plain magnitude does).
     var needsActivations: Bool { method != .magnitude || options.dsnot != nil || options.dass != nil }

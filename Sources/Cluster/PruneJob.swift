@@ -92,9 +92,9 @@ public final class PruneJob {
             let kinds: StatisticKinds = planOnly ? [] : configuration.statisticKinds
             let stats = try windowMajorPass(resident, collecting: kinds)
             statistics = stats
-            if let m = configuration.owlM { ratios = zip(resident, stats).map { outlierRatio(of: $0, statistics: $1, m: m) } }
-        } else if let m = configuration.owlM {
-            ratios = try blockMajorRatios(m: m)
+            if let scorer = configuration.blockScorer { ratios = zip(resident, stats).map { scorer.score(of: $0, statistics: $1) } }
+        } else if let scorer = configuration.blockScorer {
+            ratios = try blockMajorRatios(scorer: scorer)
         }
         times.statistics = Communicator.wallTime - t - times.load
         t = Communicator.wallTime
@@ -196,8 +196,8 @@ public final class PruneJob {
         return stats
     }
 
-    /// OWL's outlier ratios from dense activations, block-major (one block resident at a time).
-    private func blockMajorRatios(m: Double) throws -> [Double] {
+    /// The allocation's block scores (OWL outlier ratios, DLP scores) from dense activations, block-major (one block resident at a time).
+    private func blockMajorRatios(scorer: BlockScorer) throws -> [Double] {
         let start = Communicator.wallTime, idleBefore = pipelineTimings.idleSeconds
         defer { pipelineTimings.busySeconds += (Communicator.wallTime - start) - (pipelineTimings.idleSeconds - idleBefore) }
         var inputs = try firstInputs(tagBase: 0)
@@ -228,7 +228,7 @@ public final class PruneJob {
                     }
                 }
             }
-            ratios.append(outlierRatio(of: block, statistics: stats, m: m))
+            ratios.append(scorer.score(of: block, statistics: stats))
         }
         try forwarder.drain()
         return ratios

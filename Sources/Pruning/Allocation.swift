@@ -7,6 +7,17 @@ public enum Allocation: Sendable, Hashable {
     case owl(m: Double, lambda: Double)
     /// ATP (§8): common difference `beta` of the arithmetic progression.
     case atp(beta: Double)
+    /// DLP (`DLP.swift`): spread `alpha` around the target from per-block mean Wanda metrics.
+    case dlp(alpha: Double)
+
+    /// Whether the plan needs one value per block from the dense statistics pass (OWL's outlier
+    /// ratios, DLP's scores).
+    public var needsBlockScores: Bool {
+        switch self {
+        case .owl, .dlp: true
+        case .uniform, .atp: false
+        }
+    }
 
     public static let defaultOWL = Allocation.owl(m: 5, lambda: 0.08)
 }

@@ -10,6 +10,8 @@ extension SparsityPlan: Codable {
         case owlM = "owl_m"
         case owlLambda = "owl_lambda"
         case atpBeta = "atp_beta"
+        case dlpAlpha = "dlp_alpha"
+        case dlpScores = "dlp_scores"
         case outlierRatios = "outlier_ratios"
         case blockSparsities = "block_sparsities"
         case linearSparsities = "linear_sparsities"
@@ -32,8 +34,16 @@ extension SparsityPlan: Codable {
         case let .atp(beta):
             try c.encode("atp", forKey: .allocation)
             try c.encode(beta, forKey: .atpBeta)
+        case let .dlp(alpha):
+            try c.encode("dlp", forKey: .allocation)
+            try c.encode(alpha, forKey: .dlpAlpha)
         }
-        try c.encodeIfPresent(outlierRatios, forKey: .outlierRatios)
+        // The per-block values the plan came from, under the name of what they are.
+        if case .dlp = allocation {
+            try c.encodeIfPresent(outlierRatios, forKey: .dlpScores)
+        } else {
+            try c.encodeIfPresent(outlierRatios, forKey: .outlierRatios)
+        }
         try c.encode(blockSparsities, forKey: .blockSparsities)
         let named = linearSparsities.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.key.rawValue, $0.value) }) }
         try c.encode(named, forKey: .linearSparsities)
@@ -54,10 +64,12 @@ extension SparsityPlan: Codable {
         case "uniform": allocation = .uniform
         case "owl": allocation = .owl(m: try c.decode(Double.self, forKey: .owlM), lambda: try c.decode(Double.self, forKey: .owlLambda))
         case "atp": allocation = .atp(beta: try c.decode(Double.self, forKey: .atpBeta))
+        case "dlp": allocation = .dlp(alpha: try c.decode(Double.self, forKey: .dlpAlpha))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .allocation, in: c, debugDescription: "unknown allocation '\(other)'")
         }
         outlierRatios = try c.decodeIfPresent([Double].self, forKey: .outlierRatios)
+            ?? c.decodeIfPresent([Double].self, forKey: .dlpScores)
         blockSparsities = try c.decode([Double].self, forKey: .blockSparsities)
         let named = try c.decode([[String: Double]].self, forKey: .linearSparsities)
         linearSparsities = try named.map { entry in

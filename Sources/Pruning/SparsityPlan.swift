@@ -70,9 +70,15 @@ public struct SparsityPlan: Sendable, Equatable {
                 sparsities = try owlSparsities(outlierRatios: d, target: target, lambda: lambda)
             case let .atp(beta):
                 sparsities = try atpSparsities(blocks: blocks, target: target, beta: beta)
+            case let .dlp(alpha):
+                guard let d = outlierRatios, d.count == blocks else {
+                    throw PruningError.invalidArgument(argument: "DLP scores", value: "\(outlierRatios?.count ?? 0) values",
+                                                       reason: "DLP needs one per block (\(blocks))")
+                }
+                sparsities = try DLP.sparsities(scores: d, target: target, alpha: alpha)
             }
         }
-        let keepRatios: Bool = if case .owl = allocation { true } else { false }
+        let keepRatios = allocation.needsBlockScores
         return SparsityPlan(method: method, pattern: pattern, targetSparsity: pattern.fixedSparsity ?? target,
                             allocation: allocation, outlierRatios: keepRatios ? outlierRatios : nil,
                             blockSparsities: sparsities, dsnot: dsnot, dass: dass)

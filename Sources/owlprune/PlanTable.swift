@@ -7,11 +7,13 @@ struct PlanTable {
     let plan: SparsityPlan
 
     func render() -> String {
-        var lines = ["block  outliers%  sparsity  "]
+        let isDLP = if case .dlp = plan.allocation { true } else { false }
+        let heading = isDLP ? "block  DLP score  sparsity  " : "block  outliers%  sparsity  "
+        var lines = [heading]
         let low = max(0, (plan.blockSparsities.min() ?? 0) - 0.05)
         let high = min(1, (plan.blockSparsities.max() ?? 1) + 0.01)
         for (i, s) in plan.blockSparsities.enumerated() {
-            let ratio = plan.outlierRatios.map { String(format: "%9.4f", $0[i]) } ?? "        -"
+            let ratio = plan.outlierRatios.map { String(format: isDLP ? "%9.3e" : "%9.4f", $0[i]) } ?? "        -"
             let width = high > low ? Int(((s - low) / (high - low) * 40).rounded()) : 20
             lines.append(String(format: "%5d  %@  %8.4f  ", i, ratio, s) + String(repeating: "█", count: max(width, 0)))
         }

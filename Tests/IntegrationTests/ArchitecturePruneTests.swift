@@ -78,7 +78,7 @@ import Testing
     }
 
     /// The other methods and allocations run on every architecture too: OWL + DSnoT, ATP, DaSS,
-    /// magnitude with 4:8, RIA with OWL and 2:4, each reaching its target over the linears.
+    /// magnitude with 4:8, RIA with OWL and 2:4, DLP with Wanda and SparseGPT, each reaching its target over the linears.
     @Test(arguments: architectures) func otherMethodsOnEveryArchitecture(_ name: String) throws {
         let model = try RepoPaths.require(RepoPaths.root.appendingPathComponent("Tests/Fixtures/transformers/\(name)"))
         let scratch = try scratchDirectory("arch-methods-\(name)")
@@ -91,6 +91,8 @@ import Testing
             ["--method", "magnitude", "--pattern", "4:8"],
             ["--method", "ria", "--allocation", "owl", "--owl-lambda", "0.04"],
             ["--method", "ria", "--pattern", "2:4"],
+            ["--method", "wanda", "--allocation", "dlp", "--dlp-alpha", "0.05"],
+            ["--method", "sparsegpt", "--allocation", "dlp", "--dlp-alpha", "0.05"],
         ]
         for (i, variant) in variants.enumerated() {
             let out = scratch.appendingPathComponent("v\(i)")
@@ -111,5 +113,29 @@ import Testing
             let achieved = Double(zeros) / Double(total)
             #expect(abs(achieved - 0.5) < 0.01, "\(name) \(variant): achieved \(achieved)")
         }
+    }
+
+    /// DLP's plan comes from an all-reduce of per-block scores: the same bits for 1 and 3 ranks.
+    @Test func dlpIsRankIndependent() throws {
+        let model = try RepoPaths.require(RepoPaths.root.appendingPathComponent("Tests/Fixtures/transformers/qwen2"))
+        let scratch = try scratchDirectory("arch-dlp")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let calib = try Self.calibration(in: scratch)
+        var outs: [URL] = []
+        for ranks in [nil, 3] as [Int?] {
+            let out = scratch.appendingPathComponent("r\(ranks ?? 1)")
+            let run = try MPIRun.run(["prune", "--model", model.path, "--out", out.path, "--sparsity", "0.6", "--method", "wanda",
+                                      "--allocation", "dlp", "--calib-tokens", calib.path, "--nsamples", "4", "--seqlen", "32"],
+                                     ranks: ranks, timeout: 300)
+            #expect(run.status == 0, "\(run.stderr)")
+            outs.append(out)
+        }
+        #expect(try differingTensors(outs[0], outs[1]).isEmpty)
+        let plans = try outs.map { try Data(contentsOf: $0.appendingPathComponent("owlprune-plan.json")) }
+        #expect(plans[0] == plans[1])
+        let plan = try JSONSerialization.jsonObject(with: plans[0]) as? [String: Any]
+        let sparsities = plan?["block_sparsities"] as? [Double] ?? []
+        #expect(plan?["allocation"] as? String == "dlp" && (plan?["dlp_scores"] as? [Double])?.count == 4)
+        #expect(Set(sparsities).count > 1 && abs(sparsities.reduce(0, +) / 4 - 0.6) < 1e-9)
     }
 }

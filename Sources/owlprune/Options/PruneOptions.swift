@@ -12,7 +12,7 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "magnitude | wanda | sparsegpt | ria")
     var method: String = "wanda"
 
-    @Option(help: "Layerwise allocation: uniform | owl | atp")
+    @Option(help: "Layerwise allocation: uniform | owl | atp | dlp")
     var allocation: String = "uniform"
 
     @Option(name: .customLong("owl-m"), help: "OWL outlier threshold multiple M (OWL README default 5).")
@@ -23,6 +23,9 @@ struct MethodOptions: ParsableArguments {
 
     @Option(name: .customLong("atp-beta"), help: "ATP common difference β (required with --allocation atp).")
     var atpBeta: Double?
+
+    @Option(name: .customLong("dlp-alpha"), help: "DLP spread α (ironartisan/DLP default 0.15).")
+    var dlpAlpha: Double = DLP.defaultAlpha
 
     @Option(help: "unstructured | N:M (e.g. 2:4, 4:8)")
     var pattern: String = "unstructured"
@@ -59,6 +62,7 @@ struct MethodOptions: ParsableArguments {
         case "uniform": .uniform
         case "owl": .owl(m: owlM, lambda: owlLambda)
         case "atp": atpBeta.map { .atp(beta: $0) }
+        case "dlp": .dlp(alpha: dlpAlpha)
         default: nil
         }
     }
@@ -73,9 +77,10 @@ struct MethodOptions: ParsableArguments {
             throw ValidationError("--pattern \(pattern): need 1 ≤ N < M")
         }
         if allocation == "atp" && atpBeta == nil { throw ValidationError("--allocation atp needs --atp-beta") }
-        guard parsedAllocation != nil else { throw ValidationError("--allocation \(allocation): expected uniform, owl or atp") }
+        guard parsedAllocation != nil else { throw ValidationError("--allocation \(allocation): expected uniform, owl, atp or dlp") }
         guard owlM.isFinite, owlM > 0 else { throw ValidationError("--owl-m \(owlM): must be positive") }
         guard owlLambda.isFinite, owlLambda >= 0 else { throw ValidationError("--owl-lambda \(owlLambda): must be ≥ 0") }
+        guard dlpAlpha.isFinite, dlpAlpha >= 0 else { throw ValidationError("--dlp-alpha \(dlpAlpha): must be ≥ 0") }
         guard ["on", "off"].contains(dsnotSignConstraint) else {
             throw ValidationError("--dsnot-sign-constraint \(dsnotSignConstraint): expected on or off")
         }
