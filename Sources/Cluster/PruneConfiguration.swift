@@ -46,6 +46,12 @@ public struct PruneConfiguration: Sendable {
 
     var needsOutlierRatios: Bool { blockScorer != nil }
 
+    /// OWL's outlier threshold multiple `M` when the allocation is OWL.
+    var owlM: Double? {
+        if case let .owl(m, _) = allocation { return m }
+        return nil
+    }
+
     /// Whether pruning itself reads calibration statistics (everything but plain magnitude does).
     var needsActivations: Bool { method != .magnitude || options.dsnot != nil || options.dass != nil }
 
