@@ -20,8 +20,10 @@ public struct MPIRun {
 
     /// - Parameter ranks: `nil` runs the binary directly (singleton MPI), otherwise under mpiexec.
     public static func run(_ arguments: [String], ranks: Int?, timeout: TimeInterval = 300,
-                           environment: [String: String] = [:], mpiexecArguments: [String] = []) throws -> Outcome {
+                           environment: [String: String] = [:], mpiexecArguments: [String] = [],
+                           workingDirectory: URL? = nil) throws -> Outcome {
         let process = Process()
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         var args: [String] = []
         if let r = ranks {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")

@@ -31,10 +31,11 @@ extension OwlPrune {
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
-            let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm)
+            // The output is checked and locked before any file is read, so a bad --out costs nothing.
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
-                                             runID: try setup.runID())
+                                             runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)
             do {
+                let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm)
                 let job = try setup.makeJob(threads: threads)
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
                                              staged: staged, arguments: arguments)
@@ -49,9 +50,16 @@ extension OwlPrune {
                                        plan.blockSparsities.count, comm.size))
                 }
             } catch {
-                staged.discard()
+                Runtime.onFailure { staged.discard() }
                 throw error
             }
+        }
+
+        /// What the run reads, for the `--out` overlap checks.
+        private var inputs: [(flag: String, url: URL)] {
+            [("--model", URL(fileURLWithPath: model))]
+                + [calibration.calib.map { ("--calib", URL(fileURLWithPath: $0)) },
+                   calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 }
         }
 
         /// The command line as given, for the report.
@@ -95,6 +103,7 @@ struct PruneSetup {
                 throw ValidationError("--pattern \(method.pattern): M = \(m) does not divide \(name) \(width)")
             }
         }
+        try CalibrationOptions.checkTokenCount(nsamples: calibration.nsamples, seqlen: length)
         var local: CalibrationWindows? = nil
         if comm.rank == 0 {
             if let file = calibration.calibTokens {
@@ -114,7 +123,9 @@ struct PruneSetup {
     }
 
     /// One run id for all ranks, so they share one staging directory.
-    func runID() throws -> String {
+    func runID() throws -> String { try Self.runID(comm: comm) }
+
+    static func runID(comm: Communicator) throws -> String {
         var bytes: [UInt8] = []
         if comm.rank == 0 {
             bytes = Array("\(ProcessInfo.processInfo.processIdentifier)-\(Int(Date().timeIntervalSince1970))".utf8)

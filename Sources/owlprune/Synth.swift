@@ -53,13 +53,14 @@ extension OwlPrune {
                                      keyValueHeadCount: s.4, headDim: s.0 / s.3, rmsNormEpsilon: 1e-5,
                                      maxPositionEmbeddings: s.5, vocabSize: vocabulary, tieWordEmbeddings: false)
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
-                                             runID: String(ProcessInfo.processInfo.processIdentifier))
-            try staged.create()
+                                             runID: String(ProcessInfo.processInfo.processIdentifier),
+                                             inputs: [("--tokenizer", source)])
             do {
+                try staged.create()
                 try SyntheticCheckpoint.write(config: config, dtype: storage!, seed: seed, to: staged.staging)
                 for name in ["tokenizer.json", "tokenizer_config.json"] {
                     let file = source.appendingPathComponent(name)
-                    if FileManager.default.fileExists(atPath: file.path) { try FileManager.default.copyItem(at: file, to: staged.file(name)) }
+                    if FileManager.default.fileExists(atPath: file.path) { try copyResolvingLinks(file, to: staged.file(name)) }
                 }
                 try staged.commit()
             } catch {
