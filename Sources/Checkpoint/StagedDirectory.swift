@@ -41,36 +41,13 @@ public struct StagedDirectory: Sendable {
     ///   - lock: take the output lock; in a multi-rank job only rank 0 does (the lock is per host).
     public init(destination: URL, force: Bool, runID: String, inputs: [(flag: String, url: URL)] = [],
                 lock: Bool = true) throws {
-        let fm = FileManager.default
         let given = destination.standardizedFileURL
-        let parent = given.deletingLastPathComponent()
-        var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: parent.path, isDirectory: &isDir), isDir.boolValue else {
-            throw OutputDirectoryError.parentMissing(path: parent.path)
-        }
-        // The real path of the destination: the parent resolved, the last component as given, so
-        // a symlinked parent cannot hide that --out is inside an input.
-        let resolved = URL(fileURLWithPath: realPath(parent.path) ?? parent.path).appendingPathComponent(given.lastPathComponent)
+        let resolved = try OutputPath.check(given, inputs: inputs)
         self.destination = given
         self.staging = URL(fileURLWithPath: given.path + ".tmp-" + runID)
         let out = resolved.path
         self.lockPath = OutputLock.path(beside: resolved)
         self.runID = runID
-
-        let cwd = realPath(fm.currentDirectoryPath) ?? fm.currentDirectoryPath
-        if cwd == out || cwd.hasPrefix(out + "/") {
-            throw OutputDirectoryError.containsWorkingDirectory(path: given.path)
-        }
-        for (flag, url) in inputs {
-            guard let input = realPath(url.path) else { continue }
-            if input == out { throw OutputDirectoryError.overlapsInput(path: given.path, relation: "is the same path as", flag: flag, input: url.path) }
-            if input.hasPrefix(out + "/") {
-                throw OutputDirectoryError.overlapsInput(path: given.path, relation: "contains", flag: flag, input: url.path)
-            }
-            if out.hasPrefix(input + "/") {
-                throw OutputDirectoryError.overlapsInput(path: given.path, relation: "is inside", flag: flag, input: url.path)
-            }
-        }
 
         if lock {
             guard let held = try OutputLock(beside: resolved, owner: runID) else {
@@ -176,13 +153,6 @@ private final class CommitState: @unchecked Sendable {
     var kept: Bool { mutex.withLock { flag } }
 }
 
-/// realpath(3), nil when the path does not exist.
-func realPath(_ path: String) -> String? {
-    guard let p = realpath(path, nil) else { return nil }
-    defer { free(p) }
-    return String(cString: p)
-}
-
 public enum OutputDirectoryError: Error, LocalizedError {
     case exists(path: String)
     case parentMissing(path: String)
@@ -200,7 +170,7 @@ public enum OutputDirectoryError: Error, LocalizedError {
         case let .containsWorkingDirectory(p):
             "--out \(p) is or contains the current directory; choose a new directory for the output"
         case let .overlapsInput(p, relation, flag, input):
-            "--out \(p) \(relation) \(flag) \(input); the output must be a separate directory"
+            "--out \(p) \(relation) \(flag) \(input); choose an output outside the inputs"
         case let .notReplaceable(p, reason): "--out \(p) \(reason); refusing to replace it"
         case let .foreign(p):
             "--out \(p) is a non-empty directory owlprune did not write (no \(StagedDirectory.reportFileName) or \(StagedDirectory.markerFileName)); refusing to replace it, even with --force"

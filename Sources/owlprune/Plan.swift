@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import Cluster
 import Foundation
 import Pruning
@@ -18,6 +19,11 @@ extension OwlPrune {
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
+            if let out {  // checked before any work, so a plan never overwrites an input
+                try OutputPath.check(URL(fileURLWithPath: out), inputs: [("--model", URL(fileURLWithPath: model))]
+                    + [calibration.calib.map { ("--calib", URL(fileURLWithPath: $0)) },
+                       calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 })
+            }
             let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm)
             let plan = try setup.makeJob().run(planOnly: true)
             guard comm.rank == 0 else { return }

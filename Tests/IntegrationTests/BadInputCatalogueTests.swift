@@ -137,19 +137,19 @@ import Testing
         },
 
         // MARK: --out and --force
-        BadInput("--out is --model", "--out {dir}/tiny is the same path as --model {dir}/tiny; the output must be a separate directory") {
+        BadInput("--out is --model", "--out {dir}/tiny is the same path as --model {dir}/tiny; choose an output outside the inputs") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: model, ["--force"])
         },
-        BadInput("--out inside --model", "--out {dir}/tiny/pruned is inside --model {dir}/tiny; the output must be a separate directory") {
+        BadInput("--out inside --model", "--out {dir}/tiny/pruned is inside --model {dir}/tiny; choose an output outside the inputs") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: model.appendingPathComponent("pruned"))
         },
-        BadInput("--out contains --model", "--out {dir} contains --model {dir}/tiny; the output must be a separate directory") {
+        BadInput("--out contains --model", "--out {dir} contains --model {dir}/tiny; choose an output outside the inputs") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0, ["--force"])
         },
-        BadInput("--out is the calibration file", "--out {dir}/text.txt is the same path as --calib {dir}/text.txt; the output must be a separate directory") {
+        BadInput("--out is the calibration file", "--out {dir}/text.txt is the same path as --calib {dir}/text.txt; choose an output outside the inputs") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: text, ["--force"])
         },
@@ -180,9 +180,19 @@ import Testing
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("no/such/out"))
         },
-        BadInput("convert --out is the GGUF file", "--out {dir}/tiny.gguf is the same path as the input {dir}/tiny.gguf; the output must be a separate directory") {
+        BadInput("convert --out is the GGUF file", "--out {dir}/tiny.gguf is the same path as the input {dir}/tiny.gguf; choose an output outside the inputs") {
             let file = try TinyLlamaGGUF().write(to: $0.appendingPathComponent("tiny.gguf"))
             return ["convert", file.path, "--out", file.path, "--force"]
+        },
+
+        BadInput("tokenize --out is the text file", "--out {dir}/text.txt is the same path as --text {dir}/text.txt; choose an output outside the inputs") {
+            let (model, text) = try F.tiny(in: $0)
+            return ["tokenize", "--model", model.path, "--text", text.path, "--out", text.path]
+        },
+        BadInput("plan --out inside --model", "--out {dir}/tiny/config.json is inside --model {dir}/tiny; choose an output outside the inputs") {
+            let (model, text) = try F.tiny(in: $0)
+            return ["plan", "--model", model.path, "--calib", text.path, "--nsamples", "2", "--seqlen", "16", "--sparsity", "0.5",
+                    "--out", model.appendingPathComponent("config.json").path]
         },
 
         // MARK: GGUF
