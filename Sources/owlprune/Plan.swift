@@ -15,6 +15,7 @@ extension OwlPrune {
         @Option(help: "Write the plan JSON here (default: stdout).") var out: String?
         @OptionGroup var method: MethodOptions
         @OptionGroup var calibration: CalibrationOptions
+        @OptionGroup var memory: MemoryOptions
 
         func run() throws {
             let comm = try Runtime.communicator()
@@ -24,7 +25,7 @@ extension OwlPrune {
                     + [calibration.calib.map { ("--calib", URL(fileURLWithPath: $0)) },
                        calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 })
             }
-            let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm)
+            let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm, memory: memory)
             let plan = try setup.makeJob().run(planOnly: true)
             guard comm.rank == 0 else { return }
             progress(PlanTable(plan: plan).render())

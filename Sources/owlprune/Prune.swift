@@ -23,6 +23,7 @@ extension OwlPrune {
         var threads: Int?
         @OptionGroup var method: MethodOptions
         @OptionGroup var calibration: CalibrationOptions
+        @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
@@ -35,7 +36,8 @@ extension OwlPrune {
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
                                              runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)
             do {
-                let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm)
+                let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm,
+                                           memory: memory, threads: threads)
                 let job = try setup.makeJob(threads: threads)
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
                                              staged: staged, arguments: arguments)
@@ -88,7 +90,9 @@ struct PruneSetup {
     let configuration: PruneConfiguration
     let windows: CalibrationWindows
 
-    init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator) throws {
+    /// - Parameter memory: when given, the memory check runs before the windows are drawn.
+    init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator,
+         memory: MemoryOptions? = nil, threads: Int? = nil) throws {
         self.comm = comm
         let url = URL(fileURLWithPath: model)
         checkpoint = try CheckpointDirectory(url: url)
@@ -104,6 +108,15 @@ struct PruneSetup {
             }
         }
         try CalibrationOptions.checkTokenCount(nsamples: calibration.nsamples, seqlen: length)
+        let planned = method.configuration(modelID: url.standardizedFileURL.lastPathComponent,
+                                           seed: calibration.calib == nil ? nil : calibration.seed)
+        if let memory {
+            try MemoryCheck.checkPrune(architecture: architecture, checkpoint: checkpoint, comm: comm,
+                                       nsamples: calibration.nsamples, seqlen: length,
+                                       threads: try Self.workerCount(threads: threads, propagation: planned.propagation, comm: comm),
+                                       statistics: requiredStatistics(method: planned.method, options: planned.options),
+                                       maxMemory: memory.maxMemoryBytes)
+        }
         var local: CalibrationWindows? = nil
         if comm.rank == 0 {
             if let file = calibration.calibTokens {
@@ -118,8 +131,7 @@ struct PruneSetup {
             }
         }
         windows = try CalibrationWindows.broadcast(local, comm: comm)
-        configuration = method.configuration(modelID: url.standardizedFileURL.lastPathComponent,
-                                             seed: calibration.calib == nil ? nil : calibration.seed)
+        configuration = planned
     }
 
     /// One run id for all ranks, so they share one staging directory.
@@ -133,13 +145,17 @@ struct PruneSetup {
         return String(decoding: try comm.broadcast(bytes, root: 0), as: UTF8.self)
     }
 
+    static func workerCount(threads: Int?, propagation: Propagation, comm: Communicator) throws -> Int {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        return try threads ?? (propagation == .sequential ? cores : max(1, cores / comm.ranksOnThisNode()))
+    }
+
     func makeJob(threads: Int? = nil) throws -> PruneJob {
         // Default, one BLAS thread per worker: in sequential propagation the ranks take turns (block
         // i waits for the pruned outputs of block i-1, and a waiting rank sleeps instead of
         // spinning), so the working rank may use every core of its node; in dense propagation all
         // ranks work at once and share the node's cores.
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let workers = try threads ?? (configuration.propagation == .sequential ? cores : max(1, cores / comm.ranksOnThisNode()))
+        let workers = try Self.workerCount(threads: threads, propagation: configuration.propagation, comm: comm)
         return try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
                             windows: windows, threads: workers, progress: progress)
     }

@@ -136,6 +136,11 @@ import Testing
             return F.eval($0.appendingPathComponent("nope"), text)
         },
 
+        BadInput("--max-memory not a size", "--max-memory 12Q: expected a size such as 48G, 512M or a number of bytes") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-memory", "12Q"])
+        },
+
         // MARK: --out and --force
         BadInput("--out is --model", "--out {dir}/tiny is the same path as --model {dir}/tiny; choose an output outside the inputs") {
             let (model, text) = try F.tiny(in: $0)

@@ -171,3 +171,35 @@ private final class LockedOutcomes: @unchecked Sendable {
     func append(_ run: MPIRun.Outcome) { lock.withLock { runs.append(run) } }
     var all: [MPIRun.Outcome] { lock.withLock { runs } }
 }
+
+/// Memory before work (issue 10 item 2): a run whose estimate exceeds the limit is refused before
+/// the windows are drawn, with one line naming the flags; `--max-memory` moves the limit both ways.
+@Suite(.serialized) struct MemoryCheckTests {
+    typealias F = BadInputFixtures
+
+    @Test func refusedBeforeWorkAndOverridable() throws {
+        let scratch = try scratchDirectory("memory")
+        let (model, text) = try F.tiny(in: scratch)
+        let out = scratch.appendingPathComponent("out")
+        // Below the tiny model's own blocks: refused, naming the dominant term's remedy.
+        let low = try MPIRun.run(F.prune(model, text, out: out, ["--threads", "1", "--max-memory", "64K"]), ranks: nil, timeout: 60)
+        let lines = low.stderr.split(separator: "\n").filter { $0.hasPrefix("owlprune:") }
+        #expect(low.status != 0 && lines.count == 1, "\(low.stderr)")
+        #expect(lines.first?.contains("but 64.0 KiB is available (--max-memory); run more ranks on more nodes, or pass --max-memory to override") == true,
+                "\(low.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+        // Enough: the same run succeeds.
+        let high = try MPIRun.run(F.prune(model, text, out: out, ["--threads", "1", "--max-memory", "1G"]), ranks: nil, timeout: 60)
+        #expect(high.status == 0, "\(high.stderr)")
+
+        // Far more windows than this machine holds: refused in well under a second, naming the flags.
+        let start = Date()
+        let huge = try MPIRun.run(F.prune(model, text, out: scratch.appendingPathComponent("huge"),
+                                          ["--threads", "1", "--nsamples", "100000000", "--seqlen", "64"]), ranks: 2, timeout: 60)
+        let hugeLines = huge.stderr.split(separator: "\n").filter { $0.hasPrefix("owlprune:") }
+        #expect(huge.status != 0 && hugeLines.count == 1, "\(huge.stderr)")
+        #expect(hugeLines.first?.contains("of activations for --nsamples 100000000 × --seqlen 64") == true
+                && hugeLines.first?.contains("lower --nsamples or --seqlen, or pass --max-memory to override") == true, "\(huge.stderr)")
+        #expect(Date().timeIntervalSince(start) < 10)
+    }
+}
