@@ -14,6 +14,15 @@ import TestSupport
 @Suite struct ParserFuzzTests {
     static let mutants = 2000
 
+    /// Mutants are written to /dev/shm when it exists: a memory file system keeps thousands of
+    /// small writes out of the disk's way.
+    static func scratch() throws -> URL {
+        guard FileManager.default.fileExists(atPath: "/dev/shm") else { return try TestFiles.makeTemporaryDirectory() }
+        let dir = URL(fileURLWithPath: "/dev/shm/owlprune-fuzz-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
     /// Runs `mutants` mutants of `seed` through `parse` and checks every rejection.
     static func fuzz(_ label: String, seed: Data, json: Bool, seedValue: UInt64, _ parse: (Data) throws -> Void) throws {
         var mutator = Mutator(seed: seedValue)
@@ -40,7 +49,7 @@ import TestSupport
     }
 
     @Test func safetensorsFiles() throws {
-        let dir = try TestFiles.makeTemporaryDirectory()
+        let dir = try Self.scratch()
         defer { TestFiles.remove(dir) }
         let url = dir.appendingPathComponent("seed.safetensors")
         let writer = try SafetensorsWriter(url: url, entries: [
@@ -82,7 +91,7 @@ import TestSupport
     }
 
     @Test func ggufFiles() throws {
-        let dir = try TestFiles.makeTemporaryDirectory()
+        let dir = try Self.scratch()
         defer { TestFiles.remove(dir) }
         let url = dir.appendingPathComponent("tiny.gguf")
         let seed = TinyLlamaGGUF(blocks: 1).bytes()
