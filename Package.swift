@@ -25,13 +25,16 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "mpich", providers: [.apt(["libmpich-dev", "mpich"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // MARK: - Shared by every module: one-line, escaped error text
+        .target(name: "Diagnostics", swiftSettings: swiftSettings),
+
         // MARK: - Modules that own memory and handles
         .target(name: "MPIKit", dependencies: ["CMPI"], swiftSettings: swiftSettings),
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
-        .target(name: "Checkpoint", dependencies: ["Tensor"], swiftSettings: swiftSettings),
+        .target(name: "Checkpoint", dependencies: ["Tensor", "Diagnostics"], swiftSettings: swiftSettings),
 
         // MARK: - Pure algorithms
-        .target(name: "Tokenizer", swiftSettings: swiftSettings),
+        .target(name: "Tokenizer", dependencies: ["Diagnostics"], swiftSettings: swiftSettings),
         .target(name: "Model", dependencies: ["Tensor", "Checkpoint"], swiftSettings: swiftSettings),
         .target(name: "Pruning", dependencies: ["Tensor"], swiftSettings: swiftSettings),
 
@@ -42,22 +45,22 @@ let package = Package(
         .executableTarget(
             name: "owlprune",
             dependencies: [
-                "MPIKit", "Tensor", "Checkpoint", "Tokenizer", "Model", "Pruning", "Cluster", "Evaluation",
+                "MPIKit", "Tensor", "Checkpoint", "Tokenizer", "Model", "Pruning", "Cluster", "Evaluation", "Diagnostics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
 
         // MARK: - Test support and unit test bundles
-        .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint", "Diagnostics"], swiftSettings: swiftSettings),
         .testTarget(name: "MPIKitTests", dependencies: ["MPIKit"], swiftSettings: swiftSettings),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Checkpoint", "TestSupport"],
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Diagnostics", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Checkpoint", "Diagnostics", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Checkpoint"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Checkpoint", "Diagnostics"], swiftSettings: swiftSettings),
     ]
 )

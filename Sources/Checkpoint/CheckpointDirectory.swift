@@ -28,6 +28,7 @@ public final class CheckpointDirectory: @unchecked Sendable {
     public init(url: URL) throws {
         self.url = url
         config = try ModelConfig(contentsOf: url.appendingPathComponent(Self.configFileName))
+        try config.checkSizes(file: Self.configFileName)
         let indexURL = url.appendingPathComponent(ShardIndex.fileName)
         if FileManager.default.fileExists(atPath: indexURL.path) {
             let index = try ShardIndex(contentsOf: indexURL)
@@ -62,10 +63,22 @@ public final class CheckpointDirectory: @unchecked Sendable {
     public func dtype(_ name: String) throws -> SafetensorsDType { try info(name).dtype }
 
     /// The tensor as float32 in checkpoint layout; vectors as 1×n (`SafetensorsFile.matrix`).
-    public func matrix(_ name: String) throws -> Matrix { try shard(containing: name).matrix(name) }
+    /// Weights the model uses must be finite, so a NaN or infinity is an error naming the tensor
+    /// (the file-level reader stays raw, for inspection and bit-exact round trips).
+    public func matrix(_ name: String) throws -> Matrix {
+        let shard = try shard(containing: name)
+        let m = try shard.matrix(name)
+        try FiniteWeights.check(m, file: shard.fileName, tensor: name)
+        return m
+    }
 
-    /// Selected rows of a 2-D tensor (embedding lookups), see `SafetensorsFile.rows`.
-    public func rows(_ name: String, _ indices: [Int]) throws -> Matrix { try shard(containing: name).rows(name, indices) }
+    /// Selected rows of a 2-D tensor (embedding lookups), see `SafetensorsFile.rows`; finite, as `matrix`.
+    public func rows(_ name: String, _ indices: [Int]) throws -> Matrix {
+        let shard = try shard(containing: name)
+        let m = try shard.rows(name, indices)
+        try FiniteWeights.check(m, file: shard.fileName, tensor: name)
+        return m
+    }
 
     /// The opened shard that holds `name`, opening it on first use.
     public func shard(containing name: String) throws -> SafetensorsFile {

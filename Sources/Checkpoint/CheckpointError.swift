@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Every failure of the Checkpoint module. Each message is one line that already names the file
@@ -7,6 +8,7 @@ public enum CheckpointError: Error, LocalizedError, Equatable {
     // MARK: Files
     case system(call: String, path: String, errno: Int32)
     case unreadable(path: String, reason: String)
+    case unwritable(path: String, reason: String)
 
     // MARK: safetensors
     case fileTooShort(file: String, byteCount: Int)
@@ -37,13 +39,32 @@ public enum CheckpointError: Error, LocalizedError, Equatable {
     case ggufMissingKey(file: String, key: String)
     case ggufKeyType(file: String, key: String, expected: String, found: String)
     case ggufUnsupported(file: String, reason: String)
+    case ggufOverlappingTensors(file: String, tensor: String, span: Range<Int>, other: String, otherSpan: Range<Int>)
 
-    public var errorDescription: String? {
+    // MARK: Any format
+    case duplicateKey(file: String, key: String, path: String)
+    case nonFiniteWeight(file: String, tensor: String, index: Int, value: Float)
+    case sizeOverflow(file: String, what: String)
+    case rowOutOfRange(file: String, tensor: String, row: Int, rows: Int)
+
+    /// A Foundation file error (`Data(contentsOf:)`, `FileManager`) as `<path>: cannot read|write: <cause>`.
+    public static func fileSystem(_ error: any Error, path: String, writing: Bool = true) -> CheckpointError {
+        if let own = error as? CheckpointError { return own }
+        return writing ? .unwritable(path: path, reason: fileErrorCause(error)) : .unreadable(path: path, reason: fileErrorCause(error))
+    }
+
+    /// One printable line: names read from files are escaped (`printableLine`), so a crafted
+    /// tensor name can neither break the line nor send terminal escapes.
+    public var errorDescription: String? { printableLine(text) }
+
+    private var text: String {
         switch self {
         case let .system(call, path, code):
             "\(path): \(call) failed: \(String(cString: strerror(code)))"
         case let .unreadable(path, reason):
             "\(path): cannot read: \(reason)"
+        case let .unwritable(path, reason):
+            "\(path): cannot write: \(reason)"
         case let .fileTooShort(f, n):
             "\(f): file is \(n) bytes, shorter than the 8-byte header length"
         case let .headerPastEnd(f, len, size):
@@ -88,6 +109,16 @@ public enum CheckpointError: Error, LocalizedError, Equatable {
             "\(f): metadata key '\(k)' is \(found), expected \(expected)"
         case let .ggufUnsupported(f, reason):
             "\(f): \(reason)"
+        case let .ggufOverlappingTensors(f, t, s, o, os):
+            "\(f): data of tensor '\(t)' (bytes \(s.lowerBound)..\(s.upperBound)) overlaps tensor '\(o)' (\(os.lowerBound)..\(os.upperBound))"
+        case let .duplicateKey(f, k, path):
+            "\(f): key '\(k)' appears twice\(path.isEmpty ? "" : " in \(path)") (readers disagree on which copy wins)"
+        case let .nonFiniteWeight(f, t, i, v):
+            "\(f): tensor '\(t)' holds \(v) at element \(i); weights must be finite"
+        case let .sizeOverflow(f, what):
+            "\(f): \(what) overflows a 64-bit size"
+        case let .rowOutOfRange(f, t, row, rows):
+            "\(f): tensor '\(t)': row \(row) asked for, but it has \(rows) rows (a token id outside the embedding table)"
         }
     }
 }

@@ -41,6 +41,7 @@ public final class GGUFCheckpoint: Sendable {
             throw CheckpointError.tensorNotFound(file: file.fileName, tensor: hfName)
         }
         let w = try file.dequantize(name)
+        try FiniteWeights.check(w, file: file.fileName, tensor: name)
         guard let heads = TensorName.rotaryHeadCount(hfName: hfName, config: config) else { return w }
         guard w.rows == heads * config.headDim else {
             throw CheckpointError.ggufBadTensor(file: file.fileName, tensor: name,

@@ -147,12 +147,33 @@ struct GGUFHeader {
             }
             tensors.append(try Self.validate(t, dataBytes: bytes.count - dataOffset, alignment: alignment, file: file))
         }
+        try Self.checkOverlaps(tensors, file: file)
+    }
+
+    /// Two tensors may not share bytes (ggml's `gguf_init_from_file` lays them out one after
+    /// another, and a reader that trusted overlapping spans would read one tensor as another).
+    /// Sorted by offset, a span overlaps an earlier one exactly when it starts before the furthest
+    /// end seen so far; empty tensors occupy nothing.
+    private static func checkOverlaps(_ tensors: [GGUFTensorInfo], file: String) throws {
+        var furthest: GGUFTensorInfo?
+        for t in tensors.sorted(by: { ($0.offset, $0.name) < ($1.offset, $1.name) }) where t.byteCount > 0 {
+            if let prior = furthest, t.offset < prior.offset + prior.byteCount {
+                throw CheckpointError.ggufOverlappingTensors(file: file, tensor: t.name, span: t.offset..<(t.offset + t.byteCount),
+                                                             other: prior.name, otherSpan: prior.offset..<(prior.offset + prior.byteCount))
+            }
+            if furthest.map({ t.offset + t.byteCount > $0.offset + $0.byteCount }) ?? true { furthest = t }
+        }
     }
 
     private static func validate(_ t: (name: String, dims: [Int], type: UInt32, offset: Int),
                                  dataBytes: Int, alignment: Int, file: String) throws -> GGUFTensorInfo {
         guard let type = GGMLType(rawValue: t.type) else {
             throw CheckpointError.ggufUnknownTensorType(file: file, tensor: t.name, type: t.type)
+        }
+        // Every product of dimensions must fit (`rows`, `elementCount`), even when a zero
+        // dimension makes the byte count 0: [0, 2^40, 2^40] holds nothing but its row count overflows.
+        guard nonZeroProductFits(t.dims) else {
+            throw CheckpointError.ggufBadTensor(file: file, tensor: t.name, reason: "dimensions \(t.dims) overflow an element count")
         }
         let ne0 = t.dims.first ?? 1
         guard ne0 % type.blockSize == 0 else {
@@ -176,4 +197,17 @@ struct GGUFHeader {
         }
         return GGUFTensorInfo(name: t.name, type: type, dims: t.dims, offset: t.offset, byteCount: bytes)
     }
+}
+
+/// Whether the product of the non-zero entries of `dims` fits in Int; then so does every product
+/// of any subset of them, which is what shape arithmetic (rows, columns, element counts) computes.
+func nonZeroProductFits(_ dims: [Int]) -> Bool {
+    var product = 1
+    for d in dims where d != 0 {
+        guard d > 0 else { return false }
+        let (p, overflow) = product.multipliedReportingOverflow(by: d)
+        if overflow { return false }
+        product = p
+    }
+    return true
 }

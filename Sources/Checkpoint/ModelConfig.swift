@@ -88,7 +88,7 @@ public struct ModelConfig: Sendable, Equatable {
     public init(contentsOf url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw CheckpointError.unreadable(path: url.path, reason: error.localizedDescription)
+            throw CheckpointError.fileSystem(error, path: url.path, writing: false)
         }
         try self.init(jsonData: data, file: url.lastPathComponent)
     }

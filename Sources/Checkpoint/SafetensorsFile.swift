@@ -65,11 +65,13 @@ public final class SafetensorsFile: Sendable {
             throw CheckpointError.unsupportedConversion(file: fileName, tensor: name, dtype: info.dtype.rawValue)
         }
         let (count, cols, size) = (info.shape[0], info.shape[1], info.dtype.byteSize)
+        if let bad = indices.first(where: { $0 < 0 || $0 >= count }) {
+            throw CheckpointError.rowOutOfRange(file: fileName, tensor: name, row: bad, rows: count)
+        }
         var result = Matrix(rows: indices.count, cols: cols)
         try withRawBytes(name) { bytes in
             result.withUnsafeMutableElements { out in
                 for (r, i) in indices.enumerated() {
-                    precondition(i >= 0 && i < count, "\(name): row \(i) outside 0..<\(count)")
                     let src = UnsafeRawBufferPointer(rebasing: bytes[(i * cols * size)..<((i + 1) * cols * size)])
                     Self.widen(info.dtype, src, into: UnsafeMutableBufferPointer(rebasing: out[(r * cols)..<((r + 1) * cols)]))
                 }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// The dtypes of the safetensors format (huggingface/safetensors `safetensors/src/tensor.rs`,
@@ -46,6 +47,9 @@ struct SafetensorsHeader {
 
     /// `json` is the header text; `dataBytes` the size of the data section that follows it.
     init(json: Data, dataBytes: Int, file: String) throws {
+        // JSONDecoder keeps one copy of a repeated key silently, and the readers in other
+        // languages disagree on which; such a header is refused (after parsing, so the scan may
+        // assume valid JSON).
         let decoder = JSONDecoder()
         decoder.userInfo[HeaderJSON.fileKey] = file
         let raw: HeaderJSON
@@ -57,6 +61,9 @@ struct SafetensorsHeader {
             throw CheckpointError.headerNotJSON(file: file, reason: "the top level is not an object")
         } catch {
             throw CheckpointError.headerNotJSON(file: file, reason: Self.describe(error))
+        }
+        if let duplicate = JSONDuplicateKeys.first(in: json) {
+            throw CheckpointError.duplicateKey(file: file, key: duplicate.key, path: duplicate.path)
         }
         metadata = raw.metadata
         var infos: [TensorInfo] = []
@@ -75,6 +82,10 @@ struct SafetensorsHeader {
         if let bad = e.shape.first(where: { $0 < 0 }) {
             throw CheckpointError.badTensorField(file: file, tensor: e.name, field: "shape",
                                                  reason: "dimension \(bad) is negative")
+        }
+        guard nonZeroProductFits(e.shape) else {
+            throw CheckpointError.badTensorField(file: file, tensor: e.name, field: "shape",
+                                                 reason: "\(e.shape) overflows an element count")
         }
         guard e.offsets.count == 2 else {
             throw CheckpointError.badTensorField(file: file, tensor: e.name, field: "data_offsets",
@@ -117,15 +128,7 @@ struct SafetensorsHeader {
         }
     }
 
-    static func describe(_ error: any Error) -> String {
-        guard let decoding = error as? DecodingError else { return "\(error)" }
-        switch decoding {
-        case let .dataCorrupted(context): return context.underlyingError.map { "\($0)" } ?? context.debugDescription
-        case let .typeMismatch(_, context), let .valueNotFound(_, context): return context.debugDescription
-        case let .keyNotFound(key, _): return "missing '\(key.stringValue)'"
-        @unknown default: return "\(decoding)"
-        }
-    }
+    static func describe(_ error: any Error) -> String { jsonErrorReason(error) }
 }
 
 /// The header as JSON: an object whose values are tensor entries, plus `__metadata__`.

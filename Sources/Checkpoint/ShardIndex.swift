@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// `model.safetensors.index.json`: which shard holds each tensor. The shape is the one
@@ -29,7 +30,7 @@ public struct ShardIndex: Sendable, Equatable {
         let file = url.lastPathComponent
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw CheckpointError.unreadable(path: url.path, reason: error.localizedDescription)
+            throw CheckpointError.fileSystem(error, path: url.path, writing: false)
         }
         let raw: IndexJSON
         do { raw = try JSONDecoder().decode(IndexJSON.self, from: data) } catch {
@@ -52,7 +53,7 @@ public struct ShardIndex: Sendable, Equatable {
         do {
             try encoder.encode(raw).write(to: url, options: .atomic)
         } catch {
-            throw CheckpointError.badIndex(file: url.lastPathComponent, reason: "cannot write: \(error.localizedDescription)")
+            throw CheckpointError.badIndex(file: url.lastPathComponent, reason: "cannot write: \(fileErrorCause(error))")
         }
     }
 }

@@ -1,60 +1,182 @@
+import Diagnostics
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// An output directory that appears only when complete: everything is written into
 /// `OUT.tmp-<runid>/` beside the destination and renamed to `OUT/` in one step at the end
 /// (docs/design.md §3 "Output"). On failure the staging directory is removed, so no half-written
 /// checkpoint is ever visible under the requested name.
+///
+/// It also keeps a run from destroying anything it did not write (issue 10 item 3):
+/// - `--out` may not be, contain or lie inside an input (model, calibration or eval file) or
+///   contain the working directory (`--out .`);
+/// - an existing destination is replaced (`--force`) only when owlprune wrote it, i.e. it holds
+///   `owlprune-report.json` or the marker `.owlprune-output`, or it is empty;
+/// - the destination is locked for the run (`OutputLock`), and the rename never replaces a
+///   directory that appeared after the checks: POSIX `rename` cannot replace a non-empty
+///   directory, and the destination is checked again (by inode) right before.
 public struct StagedDirectory: Sendable {
+    /// Written into every staging directory, so convert and synth outputs (which have no report)
+    /// are recognisable as owlprune's own.
+    public static let markerFileName = ".owlprune-output"
+    public static let reportFileName = "owlprune-report.json"
+
     public let destination: URL
     public let staging: URL
+    private let lock: OutputLock?
+    /// The existing destination this run has checked and may replace (dev, inode), if any.
+    private let replaceable: FileIdentity?
+    private let state = CommitState()
+    private let lockPath: String
+    private let runID: String
 
     /// - Parameters:
     ///   - force: replace an existing destination (only at `commit()`, after success).
     ///   - runID: shared by every rank of a job so they all write into the same staging directory.
-    public init(destination: URL, force: Bool, runID: String) throws {
-        self.destination = destination.standardizedFileURL
-        self.staging = URL(fileURLWithPath: self.destination.path + ".tmp-" + runID)
-        let fm = FileManager.default
-        if fm.fileExists(atPath: self.destination.path) && !force {
-            throw OutputDirectoryError.exists(path: self.destination.path)
+    ///   - inputs: the files the run reads, with the flag that named them, for the overlap checks.
+    ///   - lock: take the output lock; in a multi-rank job only rank 0 does (the lock is per host).
+    public init(destination: URL, force: Bool, runID: String, inputs: [(flag: String, url: URL)] = [],
+                lock: Bool = true) throws {
+        let given = destination.standardizedFileURL
+        let resolved = try OutputPath.check(given, inputs: inputs)
+        self.destination = given
+        self.staging = URL(fileURLWithPath: given.path + ".tmp-" + runID)
+        let out = resolved.path
+        self.lockPath = OutputLock.path(beside: resolved)
+        self.runID = runID
+
+        if lock {
+            guard let held = try OutputLock(beside: resolved, owner: runID) else {
+                throw OutputDirectoryError.locked(path: given.path)
+            }
+            self.lock = held
+        } else {
+            self.lock = nil
         }
-        let parent = self.destination.deletingLastPathComponent()
-        var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: parent.path, isDirectory: &isDir), isDir.boolValue else {
-            throw OutputDirectoryError.parentMissing(path: parent.path)
+        do {
+            replaceable = try Self.checkExisting(out, shownAs: given.path, force: force)
+        } catch {
+            self.lock?.release()
+            throw error
         }
     }
 
-    /// Creates the staging directory (idempotent, so every rank may call it).
+    /// nil when the destination does not exist; its identity when it may be replaced; throws otherwise.
+    private static func checkExisting(_ path: String, shownAs shown: String, force: Bool) throws -> FileIdentity? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return nil }
+            throw CheckpointError.system(call: "lstat", path: shown, errno: errno)
+        }
+        let kind = info.st_mode & S_IFMT
+        guard kind != S_IFLNK else { throw OutputDirectoryError.notReplaceable(path: shown, reason: "is a symbolic link") }
+        guard kind == S_IFDIR else { throw OutputDirectoryError.notReplaceable(path: shown, reason: "is a file, not a directory") }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        if !entries.isEmpty && !entries.contains(markerFileName) && !entries.contains(reportFileName) {
+            throw OutputDirectoryError.foreign(path: shown)
+        }
+        guard force else { throw OutputDirectoryError.exists(path: shown) }
+        return FileIdentity(info)
+    }
+
+    /// Creates the staging directory with its marker (idempotent, so every rank may call it).
     public func create() throws {
-        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            try Data("written by owlprune; `--force` may replace this directory\n".utf8).write(to: file(Self.markerFileName))
+        } catch {
+            throw CheckpointError.fileSystem(error, path: staging.path)
+        }
     }
 
     public func file(_ name: String) -> URL { staging.appendingPathComponent(name) }
 
-    /// Replaces the destination with the staging directory.
+    /// Renames the staging directory to the destination, replacing only the directory checked at
+    /// init. If anything else now sits at the destination, the result stays in the staging
+    /// directory (nothing is lost either way) and the error says where.
     public func commit() throws {
-        let fm = FileManager.default
-        if fm.fileExists(atPath: destination.path) {
-            try fm.removeItem(at: destination)
+        defer { lock?.release() }
+        var info = stat()
+        let exists = lstat(destination.path, &info) == 0
+        if exists {
+            guard let replaceable, FileIdentity(info) == replaceable else {
+                state.keep()
+                throw OutputDirectoryError.appeared(path: destination.path, staging: staging.path)
+            }
+            let old = destination.path + ".old-" + staging.lastPathComponent
+            guard rename(destination.path, old) == 0 else {
+                throw CheckpointError.system(call: "rename", path: destination.path, errno: errno)
+            }
+            guard rename(staging.path, destination.path) == 0 else {
+                let code = errno
+                _ = rename(old, destination.path)
+                throw CheckpointError.system(call: "rename", path: staging.path, errno: code)
+            }
+            try? FileManager.default.removeItem(atPath: old)
+        } else if rename(staging.path, destination.path) != 0 {
+            let code = errno
+            if code == EEXIST || code == ENOTEMPTY || code == ENOTDIR {
+                state.keep()
+                throw OutputDirectoryError.appeared(path: destination.path, staging: staging.path)
+            }
+            throw CheckpointError.system(call: "rename", path: staging.path, errno: code)
         }
-        try fm.moveItem(at: staging, to: destination)
     }
 
-    /// Removes the staging directory after a failure (best effort: the error being reported matters more).
+    /// Removes the staging directory after a failure (best effort: the error being reported
+    /// matters more), unless `commit` left the result there on purpose, and drops the lock.
     public func discard() {
-        try? FileManager.default.removeItem(at: staging)
+        if !state.kept { try? FileManager.default.removeItem(at: staging) }
+        if let lock { lock.release() } else { OutputLock.removeIfOwned(lockPath, owner: runID) }
     }
+}
+
+/// Which file a path named when it was checked (st_dev, st_ino).
+private struct FileIdentity: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+    init(_ s: stat) {
+        device = UInt64(s.st_dev)
+        inode = UInt64(s.st_ino)
+    }
+}
+
+/// Set once `commit` decides the staging directory must survive.
+private final class CommitState: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var flag = false
+    func keep() { mutex.withLock { flag = true } }
+    var kept: Bool { mutex.withLock { flag } }
 }
 
 public enum OutputDirectoryError: Error, LocalizedError {
     case exists(path: String)
     case parentMissing(path: String)
+    case containsWorkingDirectory(path: String)
+    case overlapsInput(path: String, relation: String, flag: String, input: String)
+    case notReplaceable(path: String, reason: String)
+    case foreign(path: String)
+    case locked(path: String)
+    case appeared(path: String, staging: String)
 
     public var errorDescription: String? {
-        switch self {
+        let text = switch self {
         case let .exists(p): "--out \(p) already exists; pass --force to replace it"
         case let .parentMissing(p): "--out: parent directory \(p) does not exist"
+        case let .containsWorkingDirectory(p):
+            "--out \(p) is or contains the current directory; choose a new directory for the output"
+        case let .overlapsInput(p, relation, flag, input):
+            "--out \(p) \(relation) \(flag) \(input); choose an output outside the inputs"
+        case let .notReplaceable(p, reason): "--out \(p) \(reason); refusing to replace it"
+        case let .foreign(p):
+            "--out \(p) is a non-empty directory owlprune did not write (no \(StagedDirectory.reportFileName) or \(StagedDirectory.markerFileName)); refusing to replace it, even with --force"
+        case let .locked(p): "--out \(p) is in use by another owlprune run (its lock is held); wait for it to finish or choose another --out"
+        case let .appeared(p, s): "--out \(p) was created by someone else while this run was writing; the result is kept in \(s)"
         }
+        return printableLine(text)
     }
 }

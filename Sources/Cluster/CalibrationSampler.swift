@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Tensor
 
@@ -35,7 +36,7 @@ public struct CalibrationWindows: Sendable, Equatable {
     public static func read(idsFile url: URL, count: Int, length: Int, vocabulary: Int) throws -> CalibrationWindows {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw CalibrationError.unreadable(file: url.path, reason: error.localizedDescription)
+            throw CalibrationError.unreadable(file: url.path, reason: fileErrorCause(error))
         }
         guard data.count == count * length * 4 else {
             throw CalibrationError.badTokenFile(file: url.path, bytes: data.count, expected: count * length * 4, count: count, length: length)

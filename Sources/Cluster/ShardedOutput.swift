@@ -112,7 +112,7 @@ public struct ShardedOutput: Sendable {
         let fm = FileManager.default
         for name in Self.auxiliaryFiles {
             let src = input.url.appendingPathComponent(name)
-            if fm.fileExists(atPath: src.path) { try fm.copyItem(at: src, to: dir.file(name)) }
+            if fm.fileExists(atPath: src.path) { try copyResolvingLinks(src, to: dir.file(name)) }
         }
     }
 }

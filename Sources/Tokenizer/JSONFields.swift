@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// A JSON object from `JSONSerialization` with the file name and key path kept, so that every
@@ -11,7 +12,7 @@ struct JSONFields {
     static func parse(_ data: Data, file: String) throws -> JSONFields {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw TokenizerError.invalidJSON(file: file, reason: error.localizedDescription)
+            throw TokenizerError.invalidJSON(file: file, reason: jsonErrorReason(error))
         }
         guard let values = object as? [String: Any] else {
             throw TokenizerError.invalidJSON(file: file, reason: "top level is not an object")

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Reads a calibration or evaluation text file as docs/algorithms.md §2.1 and §11.1 prescribe: the
@@ -7,7 +8,7 @@ import Foundation
 public func readTextFile(_ url: URL) throws -> String {
     let data: Data
     do { data = try Data(contentsOf: url) } catch {
-        throw TokenizerError.unreadableFile(file: url.path, reason: error.localizedDescription)
+        throw TokenizerError.unreadableFile(file: url.path, reason: fileErrorCause(error))
     }
     return try decodeUTF8Text(Array(data), file: url.path)
 }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// A LLaMA-family tokenizer read from HF `tokenizer.json` (+ `tokenizer_config.json`): byte-level
@@ -10,6 +11,11 @@ public final class Tokenizer: Sendable {
     let decoder: Decoder?
     let addedTokens: AddedTokenMatcher
     private let tokenOfID: [String?]
+
+    /// The largest token id accepted. The id→token table is as long as the largest id, so an id
+    /// of 2^32−1 in a crafted file would ask for a 64 GiB table; 2^24−1 is 64 times the largest
+    /// vocabulary in use (Gemma's 256k) and keeps that table under 300 MB.
+    static let maxTokenID = (1 << 24) - 1
 
     /// Whether `encode` puts one BOS in front (docs/algorithms.md §11.2).
     public let addsBOS: Bool
@@ -44,7 +50,10 @@ public final class Tokenizer: Sendable {
         var vocab: [String: UInt32] = [:]
         vocab.reserveCapacity(vocabJSON.count)
         for (token, id) in vocabJSON {
-            guard id >= 0 && id <= Int(UInt32.max) else { throw modelJSON.invalid("vocab", "id \(id) of '\(token)' out of range") }
+            guard id >= 0 else { throw modelJSON.invalid("vocab", "id \(id) of '\(token)' is negative") }
+            guard id <= Self.maxTokenID else {
+                throw modelJSON.invalid("vocab", "id \(id) of '\(token)' is above the limit of \(Self.maxTokenID)")
+            }
             vocab[token] = UInt32(id)
         }
         model = try BPEModel(vocab: vocab, merges: try modelJSON.merges(), file: jsonName,
@@ -58,7 +67,7 @@ public final class Tokenizer: Sendable {
         let addedJSON = json.values["added_tokens"] is [Any] ? try json.objects("added_tokens") : []
         for entry in addedJSON {
             let id = try entry.required("id", Int.self)
-            guard id >= 0 && id <= Int(UInt32.max) else { throw entry.invalid("id", "\(id) out of range") }
+            guard id >= 0 && id <= Self.maxTokenID else { throw entry.invalid("id", "\(id) out of range") }
             added.append((try entry.required("content", String.self), UInt32(id)))
         }
         addedTokens = AddedTokenMatcher(added)
@@ -96,7 +105,7 @@ public final class Tokenizer: Sendable {
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         func read(_ url: URL) throws -> Data {
             do { return try Data(contentsOf: url) } catch {
-                throw TokenizerError.unreadableFile(file: url.path, reason: error.localizedDescription)
+                throw TokenizerError.unreadableFile(file: url.path, reason: fileErrorCause(error))
             }
         }
         let config = FileManager.default.fileExists(atPath: configURL.path) ? try read(configURL) : nil

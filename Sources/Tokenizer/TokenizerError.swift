@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Every failure of the Tokenizer module. Messages are one line and name the file, JSON field,
@@ -16,7 +17,10 @@ public enum TokenizerError: Error, LocalizedError, Equatable {
     case missingGGUFKey(key: String, reason: String)
     case invalidGGUFVocabulary(reason: String)
 
-    public var errorDescription: String? {
+    /// One printable line: tokens and field names from the file are escaped (`printableLine`).
+    public var errorDescription: String? { printableLine(text) }
+
+    private var text: String {
         switch self {
         case let .invalidJSON(f, reason): "\(f): not valid JSON: \(reason)"
         case let .missingField(f, field): "\(f): missing field '\(field)'"

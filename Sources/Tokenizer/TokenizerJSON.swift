@@ -76,6 +76,7 @@ extension JSONFields {
                   let id = try entry.required("ids", [Int].self).first else {
                 throw invalid("special_tokens", "no ids for '\(name)'")
             }
+            guard id >= 0 && id <= Tokenizer.maxTokenID else { throw invalid("special_tokens", "id \(id) of '\(name)' out of range") }
             return (name, UInt32(id))
         case "Sequence":
             for processor in try objects("processors") {

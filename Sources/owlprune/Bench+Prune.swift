@@ -33,7 +33,7 @@ extension OwlPrune.Bench {
                 let setup = try PruneSetup(model: model, method: methodOptions, calibration: calibration, comm: comm)
                 let tokenize = Communicator.wallTime - t0
                 let out = scratch.appendingPathComponent(method)
-                let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID())
+                let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID(), lock: setup.comm.rank == 0)
                 let job = try setup.makeJob()
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
                                              staged: staged, arguments: [:])

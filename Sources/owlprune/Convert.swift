@@ -31,10 +31,12 @@ extension OwlPrune {
 
         func run() throws {
             let source = try GGUFCheckpoint(url: URL(fileURLWithPath: gguf))
+            try source.checkConsistency()
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
-                                             runID: String(ProcessInfo.processInfo.processIdentifier))
-            try staged.create()
+                                             runID: String(ProcessInfo.processInfo.processIdentifier),
+                                             inputs: [("the input", URL(fileURLWithPath: gguf))])
             do {
+                try staged.create()
                 try write(source, into: staged)
                 try staged.commit()
             } catch {

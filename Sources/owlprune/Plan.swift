@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import Cluster
 import Foundation
 import Pruning
@@ -14,11 +15,17 @@ extension OwlPrune {
         @Option(help: "Write the plan JSON here (default: stdout).") var out: String?
         @OptionGroup var method: MethodOptions
         @OptionGroup var calibration: CalibrationOptions
+        @OptionGroup var memory: MemoryOptions
 
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
-            let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm)
+            if let out {  // checked before any work, so a plan never overwrites an input
+                try OutputPath.check(URL(fileURLWithPath: out), inputs: [("--model", URL(fileURLWithPath: model))]
+                    + [calibration.calib.map { ("--calib", URL(fileURLWithPath: $0)) },
+                       calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 })
+            }
+            let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm, memory: memory)
             let plan = try setup.makeJob().run(planOnly: true)
             guard comm.rank == 0 else { return }
             progress(PlanTable(plan: plan).render())

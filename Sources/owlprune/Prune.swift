@@ -23,6 +23,7 @@ extension OwlPrune {
         var threads: Int?
         @OptionGroup var method: MethodOptions
         @OptionGroup var calibration: CalibrationOptions
+        @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
@@ -31,10 +32,12 @@ extension OwlPrune {
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
-            let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm)
+            // The output is checked and locked before any file is read, so a bad --out costs nothing.
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
-                                             runID: try setup.runID())
+                                             runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)
             do {
+                let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm,
+                                           memory: memory, threads: threads)
                 let job = try setup.makeJob(threads: threads)
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
                                              staged: staged, arguments: arguments)
@@ -49,9 +52,16 @@ extension OwlPrune {
                                        plan.blockSparsities.count, comm.size))
                 }
             } catch {
-                staged.discard()
+                Runtime.onFailure { staged.discard() }
                 throw error
             }
+        }
+
+        /// What the run reads, for the `--out` overlap checks.
+        private var inputs: [(flag: String, url: URL)] {
+            [("--model", URL(fileURLWithPath: model))]
+                + [calibration.calib.map { ("--calib", URL(fileURLWithPath: $0)) },
+                   calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 }
         }
 
         /// The command line as given, for the report.
@@ -80,7 +90,9 @@ struct PruneSetup {
     let configuration: PruneConfiguration
     let windows: CalibrationWindows
 
-    init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator) throws {
+    /// - Parameter memory: when given, the memory check runs before the windows are drawn.
+    init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator,
+         memory: MemoryOptions? = nil, threads: Int? = nil) throws {
         self.comm = comm
         let url = URL(fileURLWithPath: model)
         checkpoint = try CheckpointDirectory(url: url)
@@ -94,6 +106,16 @@ struct PruneSetup {
             where width % m != 0 {
                 throw ValidationError("--pattern \(method.pattern): M = \(m) does not divide \(name) \(width)")
             }
+        }
+        try CalibrationOptions.checkTokenCount(nsamples: calibration.nsamples, seqlen: length)
+        let planned = method.configuration(modelID: url.standardizedFileURL.lastPathComponent,
+                                           seed: calibration.calib == nil ? nil : calibration.seed)
+        if let memory {
+            try MemoryCheck.checkPrune(architecture: architecture, checkpoint: checkpoint, comm: comm,
+                                       nsamples: calibration.nsamples, seqlen: length,
+                                       threads: try Self.workerCount(threads: threads, propagation: planned.propagation, comm: comm),
+                                       statistics: requiredStatistics(method: planned.method, options: planned.options),
+                                       maxMemory: memory.maxMemoryBytes)
         }
         var local: CalibrationWindows? = nil
         if comm.rank == 0 {
@@ -110,12 +132,13 @@ struct PruneSetup {
         }
         windows = try CalibrationWindows.broadcast(local, comm: comm)
         if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
-        configuration = method.configuration(modelID: url.standardizedFileURL.lastPathComponent,
-                                             seed: calibration.calib == nil ? nil : calibration.seed)
+        configuration = planned
     }
 
     /// One run id for all ranks, so they share one staging directory.
-    func runID() throws -> String {
+    func runID() throws -> String { try Self.runID(comm: comm) }
+
+    static func runID(comm: Communicator) throws -> String {
         var bytes: [UInt8] = []
         if comm.rank == 0 {
             bytes = Array("\(ProcessInfo.processInfo.processIdentifier)-\(Int(Date().timeIntervalSince1970))".utf8)
@@ -123,13 +146,17 @@ struct PruneSetup {
         return String(decoding: try comm.broadcast(bytes, root: 0), as: UTF8.self)
     }
 
+    static func workerCount(threads: Int?, propagation: Propagation, comm: Communicator) throws -> Int {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        return try threads ?? (propagation == .sequential ? cores : max(1, cores / comm.ranksOnThisNode()))
+    }
+
     func makeJob(threads: Int? = nil) throws -> PruneJob {
         // Default, one BLAS thread per worker: in sequential propagation the ranks take turns (block
         // i waits for the pruned outputs of block i-1, and a waiting rank sleeps instead of
         // spinning), so the working rank may use every core of its node; in dense propagation all
         // ranks work at once and share the node's cores.
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let workers = try threads ?? (configuration.propagation == .sequential ? cores : max(1, cores / comm.ranksOnThisNode()))
+        let workers = try Self.workerCount(threads: threads, propagation: configuration.propagation, comm: comm)
         return try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
                             windows: windows, threads: workers, progress: progress)
     }

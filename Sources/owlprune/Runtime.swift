@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import MPIKit
 
@@ -10,6 +11,14 @@ import MPIKit
 /// MPI (singleton, rank 0 of 1) only when a distributed command asks for it.
 enum Runtime {
     nonisolated(unsafe) private static var world: Communicator?
+    /// Run by `fail` just before the job is stopped (removing a staging directory).
+    nonisolated(unsafe) private static var cleanups: [() -> Void] = []
+
+    /// Registers `body` to run when this rank fails. A rank other than 0 runs it only after its
+    /// grace period, right before it aborts the job: removing the shared staging directory at once
+    /// would make rank 0's next write fail with "no such file" and rank 0, reporting first, would
+    /// print that instead of the real cause.
+    static func onFailure(_ body: @escaping () -> Void) { cleanups.append(body) }
 
     static var launchedByMPI: Bool {
         let env = ProcessInfo.processInfo.environment
@@ -26,24 +35,44 @@ enum Runtime {
     static var rank: Int { world?.rank ?? 0 }
 
     /// Prints `owlprune: rank k: <message>` as one write and stops every rank.
-    /// Usage errors are identical on every rank, so only rank 0 prints them.
+    ///
+    /// Once per job (issue 10 item 5): an error every rank meets (a bad config, a usage error) is
+    /// reported by rank 0, whose `MPI_Abort` stops the others before they print; so any other rank
+    /// waits `peerGrace` seconds first and prints only if it is still alive, i.e. if the error was
+    /// its own. A plain process (singleton MPI, not started by mpiexec) has no peers and no
+    /// process manager to tell, so it leaves with `_exit` instead of `MPI_Abort` and the user sees
+    /// one line, not MPICH's `Abort(1) on node 0 …` banner after it.
     static func fail(_ error: Error, isUsage: Bool = false) -> Never {
         let code: Int32 = isUsage ? 64 : 1
         let message = describe(error)
-        if !isUsage || rank == 0 {
-            FileHandle.standardError.write(Data("owlprune: rank \(rank): \(message)\n".utf8))
-        } else {
-            // Every rank parsed the same arguments, so rank 0 fails too: let its abort (and its
-            // message) win the race; abort ourselves only if it somehow does not come.
-            sleep(5)
+        if rank != 0 {
+            // Every rank parsed the same arguments, so for a usage error rank 0 fails too: wait
+            // long enough that only a missing rank-0 abort lets this rank speak.
+            sleep(isUsage ? 5 : peerGrace)
         }
-        if let w = world { w.abort(code: code) }
-        exit(code)
+        FileHandle.standardError.write(Data("owlprune: rank \(rank): \(message)\n".utf8))
+        for body in cleanups { body() }
+        if let w = world, launchedByMPI || w.size > 1 { w.abort(code: code) }
+        fflush(nil)
+        _exit(code)
     }
 
+    /// Seconds a rank other than 0 waits before reporting an error (MPI_Abort of rank 0 reaches
+    /// the other ranks of one host in 0.1–0.2 s, of several hosts in under a second, docs/platform.md).
+    static let peerGrace: UInt32 = 2
+
+    /// The message of an error as one printable line. Foundation's file errors become
+    /// `<path>: <cause>` instead of an `NSCocoaErrorDomain … UserInfo={…}` dump.
     static func describe(_ error: Error) -> String {
-        if let e = error as? LocalizedError, let d = e.errorDescription { return d }
-        return String(describing: error)
+        let ns = error as NSError
+        if ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain {
+            let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+            let verb = ns.domain != NSCocoaErrorDomain ? "" : (512..<768).contains(ns.code) ? "cannot write: "
+                : (256..<512).contains(ns.code) ? "cannot read: " : ""
+            return printableLine((path.map { "\($0): " } ?? "") + verb + fileErrorCause(error))
+        }
+        if let e = error as? LocalizedError, let d = e.errorDescription { return printableLine(d) }
+        return printableLine(String(describing: error))
     }
 
     /// Ends a successful run. With more than one rank this is a barrier, a flush, the PMI

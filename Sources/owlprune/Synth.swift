@@ -108,13 +108,14 @@ extension OwlPrune {
                                      ropeTheta: s.ropeTheta, ropeScaling: s.ropeScaling,
                                      maxPositionEmbeddings: s.maxPositions, vocabSize: vocabulary, tieWordEmbeddings: false)
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
-                                             runID: String(ProcessInfo.processInfo.processIdentifier))
-            try staged.create()
+                                             runID: String(ProcessInfo.processInfo.processIdentifier),
+                                             inputs: [("--tokenizer", source)])
             do {
+                try staged.create()
                 try SyntheticCheckpoint.write(config: config, dtype: storage!, seed: seed, to: staged.staging)
                 for name in ["tokenizer.json", "tokenizer_config.json"] {
                     let file = source.appendingPathComponent(name)
-                    if FileManager.default.fileExists(atPath: file.path) { try FileManager.default.copyItem(at: file, to: staged.file(name)) }
+                    if FileManager.default.fileExists(atPath: file.path) { try copyResolvingLinks(file, to: staged.file(name)) }
                 }
                 try staged.commit()
             } catch {

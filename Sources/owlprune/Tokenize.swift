@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import Foundation
 import Tokenizer
 
@@ -19,6 +20,8 @@ extension OwlPrune {
         var out: String
 
         func run() throws {
+            try OutputPath.check(URL(fileURLWithPath: out), inputs: [("--model", URL(fileURLWithPath: model)),
+                                                                     ("--text", URL(fileURLWithPath: text))])
             let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
             let content = try readTextFile(URL(fileURLWithPath: text))
             let t0 = Date()

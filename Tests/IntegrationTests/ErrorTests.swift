@@ -174,6 +174,28 @@ import Testing
                            "--seqlen", "16"], ranks: 2, mentions: ["four-bytes.txt", "--seqlen 16"], noOutput: out)
     }
 
+    /// Issue 10 item 5: an error every rank meets is printed once (by rank 0), one only rank 1
+    /// meets is printed once by rank 1, and a plain process prints no MPICH `Abort(…)` banner.
+    @Test func fatalErrorIsPrintedOncePerJob() throws {
+        for ranks in [2, 3] {
+            let run = try MPIRun.run(eval(scratch.appendingPathComponent("absent")), ranks: ranks, timeout: 60)
+            let lines = run.stderr.split(separator: "\n").filter { $0.contains("owlprune: rank") }
+            #expect(run.status != 0 && lines.count == 1 && lines[0].hasPrefix("owlprune: rank 0: "), "\(ranks) ranks: \(run.stderr)")
+        }
+        // Block 1 belongs to rank 1 of 2, so only rank 1 reads the NaN.
+        let nan = scratch.appendingPathComponent("nan-case")
+        try? FileManager.default.removeItem(at: nan)
+        try FileManager.default.createDirectory(at: nan, withIntermediateDirectories: true)
+        let args = try BadInputFixtures.weight(nan, tensor: "model.layers.1.mlp.up_proj.weight", element: 2, value: .nan)
+        let run = try MPIRun.run(args, ranks: 2, timeout: 60)
+        let lines = run.stderr.split(separator: "\n").filter { $0.contains("owlprune: rank") }
+        #expect(run.status != 0 && lines == ["owlprune: rank 1: model.safetensors: tensor 'model.layers.1.mlp.up_proj.weight' holds nan at element 2; weights must be finite"],
+                "\(run.stderr)")
+
+        let single = try MPIRun.run(eval(scratch.appendingPathComponent("absent")), ranks: nil, timeout: 60)
+        #expect(single.status == 1 && !single.stderr.contains("Abort(") && single.stderr.split(separator: "\n").count == 1, "\(single.stderr)")
+    }
+
     @Test func existingOutputNeedsForce() throws {
         let out = scratch.appendingPathComponent("exists")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)

@@ -53,7 +53,9 @@ import Testing
         while let start = rest.range(of: "docs/") {
             let tail = rest[start.upperBound...]
             let name = tail.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
-            if !name.isEmpty, tail.dropFirst(name.count).hasPrefix(".md") { found.append("docs/\(name).md") }
+            // Another project's docs (ggml `docs/gguf.md`) are cited with the project's name.
+            let upstream = line[..<start.lowerBound].hasSuffix("ggml `")
+            if !name.isEmpty, !upstream, tail.dropFirst(name.count).hasPrefix(".md") { found.append("docs/\(name).md") }
             rest = tail
         }
         return found

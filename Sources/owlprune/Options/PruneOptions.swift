@@ -122,11 +122,21 @@ struct CalibrationOptions: ParsableArguments {
     @Option(help: "SplitMix64 seed of the window starts.")
     var seed: UInt64 = 0
 
+    /// `--nsamples × --seqlen` ids (8 bytes each in memory) must be countable: the windows are
+    /// one array of that many ids, and the product otherwise traps (issue 10 item 1).
+    static func checkTokenCount(nsamples: Int, seqlen: Int) throws {
+        let (tokens, overflow) = nsamples.multipliedReportingOverflow(by: seqlen)
+        guard !overflow, !tokens.multipliedReportingOverflow(by: 8).overflow else {
+            throw ValidationError("--nsamples \(nsamples) × --seqlen \(seqlen) tokens overflow a 64-bit count")
+        }
+    }
+
     func validate() throws {
         guard (calib == nil) != (calibTokens == nil) else {
             throw ValidationError("give exactly one of --calib FILE or --calib-tokens FILE.ids")
         }
         guard nsamples >= 1 else { throw ValidationError("--nsamples \(nsamples): must be at least 1") }
         if let s = seqlen, s < 2 { throw ValidationError("--seqlen \(s): a window needs at least 2 tokens") }
+        if let s = seqlen { try Self.checkTokenCount(nsamples: nsamples, seqlen: s) }
     }
 }
