@@ -22,4 +22,6 @@ extension Architecture {
     }
 }
 
-extension CheckpointDirectory: WeightSource {}
+extension CheckpointDirectory: WeightSource {
+    public func storedShape(_ name: String) throws -> [Int]? { try info(name).shape }
+}

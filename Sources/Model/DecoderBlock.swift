@@ -89,14 +89,22 @@ public struct DecoderBlock: Sendable {
         var weights: [BlockLinear: Matrix] = [:]
         for linear in BlockLinear.allCases {
             let name = linear.weightName(block: index)
-            let m = try source.matrix(name)
             let want = shape.weightShape(linear)
+            // A 3-D tensor whose leading dimensions multiply out to the right row count would
+            // otherwise be read as the projection.
+            if let stored = try source.storedShape(name), stored.count != 2 {
+                throw ModelError.shapeMismatch(tensor: name, expected: [want.rows, want.cols], found: stored)
+            }
+            let m = try source.matrix(name)
             guard m.rows == want.rows && m.cols == want.cols else {
                 throw ModelError.shapeMismatch(tensor: name, expected: [want.rows, want.cols], found: [m.rows, m.cols])
             }
             weights[linear] = m
         }
         func vector(_ name: String, count: Int) throws -> [Float] {
+            if let stored = try source.storedShape(name), stored.count != 1 {
+                throw ModelError.shapeMismatch(tensor: name, expected: [count], found: stored)
+            }
             let m = try source.matrix(name)
             guard m.count == count, m.rows == 1 else {
                 throw ModelError.shapeMismatch(tensor: name, expected: [count], found: [m.rows, m.cols])

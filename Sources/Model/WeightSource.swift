@@ -8,8 +8,12 @@ public protocol WeightSource {
     func contains(_ name: String) -> Bool
     /// Rows `indices` of a 2-D tensor, for embedding lookups that need not convert the whole table.
     func rows(_ name: String, _ indices: [Int]) throws -> Matrix
+    /// The tensor's shape as stored, when the source knows it; nil skips the rank check.
+    func storedShape(_ name: String) throws -> [Int]?
 }
 
 extension WeightSource {
     public func rows(_ name: String, _ indices: [Int]) throws -> Matrix { try matrix(name).gatherRows(indices) }
+
+    public func storedShape(_ name: String) throws -> [Int]? { nil }
 }

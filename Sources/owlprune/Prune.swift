@@ -97,6 +97,7 @@ struct PruneSetup {
         let url = URL(fileURLWithPath: model)
         checkpoint = try CheckpointDirectory(url: url)
         architecture = try Architecture(config: checkpoint.config)
+        try architecture.validateModelTensors(in: checkpoint)
         let length = calibration.seqlen ?? min(2048, architecture.maxPositions)
         guard length <= architecture.maxPositions else {
             throw ValidationError("--seqlen \(length) exceeds the model's max_position_embeddings \(architecture.maxPositions)")
