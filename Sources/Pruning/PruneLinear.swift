@@ -67,6 +67,13 @@ public func pruneLinear(weight: Matrix, id: LinearID, statistics: LinearStatisti
         if sparsity == 0 { return PrunedLinear(weight: weight, mask: PruningMask(rows: weight.rows, cols: weight.cols), prunedCount: 0) }
     }
     let scalerRow = statistics.wanda.scalerRow
+    // A NaN would sort anywhere and silently decide the mask; refuse it by name instead.
+    if let j = scalerRow.firstIndex(where: { !$0.isFinite }) {
+        throw PruningError.nonFiniteStatistic(layer: layer, statistic: "Wanda", column: j)
+    }
+    if let h = statistics.hessian?.hessian, let j = (0..<h.rows).first(where: { !h[$0, $0].isFinite }) {
+        throw PruningError.nonFiniteStatistic(layer: layer, statistic: "Hessian", column: j)
+    }
 
     if let dass = options.dass {
         guard method == .wanda, options.dsnot == nil else {

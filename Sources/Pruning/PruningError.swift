@@ -10,6 +10,8 @@ public enum PruningError: Error, LocalizedError, Equatable {
     /// A statistic needed by the method was not collected or has the wrong length.
     case missingStatistic(layer: String, statistic: String)
     case shapeMismatch(layer: String, detail: String)
+    /// A calibration statistic holds NaN or ±inf (activations overflowed float32).
+    case nonFiniteStatistic(layer: String, statistic: String, column: Int)
     /// SparseGPT: the damped Hessian (or its inverse) is not positive definite.
     case hessianNotPositiveDefinite(layer: String, damp: Double)
     /// Options that cannot be combined (e.g. DaSS with SparseGPT).
@@ -31,6 +33,8 @@ public enum PruningError: Error, LocalizedError, Equatable {
             "layer \(layer): the \(statistic) statistic is required but was not collected"
         case let .shapeMismatch(layer, detail):
             "layer \(layer): \(detail)"
+        case let .nonFiniteStatistic(layer, statistic, column):
+            "layer \(layer): the \(statistic) statistic is not finite at input column \(column) (activations overflowed float32); the checkpoint or calibration data is broken"
         case let .hessianNotPositiveDefinite(layer, damp):
             "layer \(layer): Hessian not positive definite after damping \(damp); try a larger --damp"
         case let .incompatibleOptions(what):

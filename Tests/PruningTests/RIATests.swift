@@ -45,3 +45,16 @@ import Testing
         return stats
     }
 }
+
+/// A non-finite calibration statistic is an error naming the layer and column, for every method.
+@Suite struct NonFiniteStatisticTests {
+    @Test(arguments: [PruningMethod.wanda, .ria, .sparsegpt]) func refused(_ method: PruningMethod) {
+        var stats = LinearStatistics(columns: 2, collecting: method == .sparsegpt ? [.hessian] : [])
+        stats.add(window: Matrix([[Float.infinity, 1]]))
+        let error = #expect(throws: PruningError.self) {
+            try pruneLinear(weight: Matrix([[1, 2], [3, 4]]), id: LinearID(block: 3, kind: .up), statistics: stats,
+                            method: method, sparsity: 0.5, pattern: .unstructured)
+        }
+        #expect(error?.localizedDescription.hasPrefix("layer model.layers.3.mlp.up_proj: the Wanda statistic is not finite at input column 0") == true)
+    }
+}
