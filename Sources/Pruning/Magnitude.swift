@@ -9,17 +9,22 @@ import Tensor
 public func magnitudeMask(weight: Matrix, sparsity: Double, pattern: SparsityPattern,
                           layer: String) throws -> PruningMask {
     let magnitudes = Matrix(rows: weight.rows, cols: weight.cols, elements: weight.elements.map { abs($0) })
+    return try matrixThresholdMask(metric: magnitudes, sparsity: sparsity, pattern: pattern, layer: layer)
+}
+
+/// The §4 rule on any metric: one threshold per matrix (`≤ τ`, `τ` the `floor(rows·cols·s)`-th
+/// smallest), or the `N` smallest of each `M`-group per row. Magnitude and RIA share it.
+func matrixThresholdMask(metric: Matrix, sparsity: Double, pattern: SparsityPattern, layer: String) throws -> PruningMask {
     switch pattern {
     case let .nOfM(n, m):
-        try pattern.validate(columns: weight.cols, layer: layer)
-        return Selection.nOfMPerRow(magnitudes, n: n, m: m)
+        try pattern.validate(columns: metric.cols, layer: layer)
+        return Selection.nOfMPerRow(metric, n: n, m: m)
     case .unstructured:
         try validateSparsity(sparsity, layer: layer)
-        if sparsity == 0 { return PruningMask(rows: weight.rows, cols: weight.cols) }
-        let k = prunedCount(of: weight.count, sparsity: sparsity)
-        guard k < weight.count else { throw PruningError.invalidSparsity(layer: layer, sparsity: sparsity) }
-        return PruningMask(rows: weight.rows, cols: weight.cols,
-                           pruned: Selection.atOrBelowThreshold(magnitudes.elements, count: k))
+        if sparsity == 0 { return PruningMask(rows: metric.rows, cols: metric.cols) }
+        let k = prunedCount(of: metric.count, sparsity: sparsity)
+        guard k < metric.count else { throw PruningError.invalidSparsity(layer: layer, sparsity: sparsity) }
+        return PruningMask(rows: metric.rows, cols: metric.cols, pruned: Selection.atOrBelowThreshold(metric.elements, count: k))
     }
 }
 

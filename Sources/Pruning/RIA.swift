@@ -49,16 +49,6 @@ public enum RIA {
     }
 
     public static func mask(metric: Matrix, sparsity: Double, pattern: SparsityPattern, layer: String) throws -> PruningMask {
-        switch pattern {
-        case let .nOfM(n, m):
-            try pattern.validate(columns: metric.cols, layer: layer)
-            return Selection.nOfMPerRow(metric, n: n, m: m)
-        case .unstructured:
-            try validateSparsity(sparsity, layer: layer)
-            if sparsity == 0 { return PruningMask(rows: metric.rows, cols: metric.cols) }
-            let k = prunedCount(of: metric.count, sparsity: sparsity)
-            guard k < metric.count else { throw PruningError.invalidSparsity(layer: layer, sparsity: sparsity) }
-            return PruningMask(rows: metric.rows, cols: metric.cols, pruned: Selection.atOrBelowThreshold(metric.elements, count: k))
-        }
+        try matrixThresholdMask(metric: metric, sparsity: sparsity, pattern: pattern, layer: layer)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// A seeded mutator for the parser fuzz tests (issue 10 item 7): bit flips, truncation, length
 /// edits (bytes inserted or deleted) and structured edits — for JSON, numbers swapped for extreme
@@ -6,17 +7,11 @@ import Foundation
 /// overwritten with boundary values. SplitMix64 makes every mutant reproducible from its index, so
 /// a failure message names the seed that rebuilds it.
 public struct Mutator {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     public mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
 

@@ -48,8 +48,8 @@ public enum TinyCheckpoint {
     }
 
     /// GPT-2's byte-to-character table (`bytes_to_unicode`): printable bytes map to themselves,
-    /// the rest to U+0100 onwards, so every byte is one vocabulary entry.
-    static func byteTokenizerJSON() throws -> Data {
+    /// the rest to U+0100 onwards, so every byte is one vocabulary entry. Element b is byte b's.
+    static let byteCharacters: [String] = {
         var printable = Array(33...126) + Array(161...172) + Array(174...255)
         var chars = printable
         var next = 0
@@ -58,8 +58,13 @@ public enum TinyCheckpoint {
             chars.append(256 + next)
             next += 1
         }
+        let byByte = Dictionary(uniqueKeysWithValues: zip(printable, chars))
+        return (0..<256).map { String(Character(Unicode.Scalar(byByte[$0]!)!)) }
+    }()
+
+    static func byteTokenizerJSON() throws -> Data {
         var vocab: [String: Int] = [:]
-        for (b, c) in zip(printable, chars) { vocab[String(Character(Unicode.Scalar(c)!))] = b }
+        for (b, c) in byteCharacters.enumerated() { vocab[c] = b }
         let json: [String: Any] = [
             "version": "1.0", "added_tokens": [] as [Any], "normalizer": NSNull(),
             "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true],

@@ -57,18 +57,7 @@ public struct TinyLlamaGGUF {
     }
 
     /// GPT-2's `bytes_to_unicode` characters, in byte order.
-    static func byteTokens() -> [String] {
-        var printable = Array(33...126) + Array(161...172) + Array(174...255)
-        var chars = printable
-        var next = 0
-        for b in 0..<256 where !printable.contains(b) {
-            printable.append(b)
-            chars.append(256 + next)
-            next += 1
-        }
-        let byByte = Dictionary(uniqueKeysWithValues: zip(printable, chars))
-        return (0..<256).map { String(Character(Unicode.Scalar(byByte[$0]!)!)) }
-    }
+    static func byteTokens() -> [String] { TinyCheckpoint.byteCharacters }
 
     public mutating func set(_ key: String, type: UInt32, _ payload: [UInt8]) {
         if let i = metadata.firstIndex(where: { $0.key == key }) { metadata[i] = (key, type, payload) } else { metadata.append((key, type, payload)) }
