@@ -44,7 +44,7 @@ extension PruneJob {
 
     /// Test hook for the resume tests: `OWLPRUNE_FAULT_KILL_AFTER_BLOCK=b` makes the rank that
     /// journals block b kill itself with SIGKILL, like an OOM kill or a lost node would.
-    private func injectFaultIfRequested(afterBlock index: Int) {
+    func injectFaultIfRequested(afterBlock index: Int) {
         if let value = ProcessInfo.processInfo.environment["OWLPRUNE_FAULT_KILL_AFTER_BLOCK"], Int(value) == index {
             kill(getpid(), SIGKILL)
         }

@@ -21,11 +21,14 @@ extension OwlPrune {
         @Flag(help: "Reuse blocks finished by an interrupted run (journal in OUT.partial/).") var resume = false
         @Option(help: "Threads per rank for independent calibration windows (default: the node's cores in sequential propagation, where ranks take turns; cores / ranks on the node in dense). Results do not depend on it.")
         var threads: Int?
+        @Option(help: "windows (every rank on every block, each on its share of the calibration windows) | blocks (each rank its own blocks, windows streamed rank to rank). Default: windows for sequential propagation, blocks for dense. Results do not depend on it.")
+        var split: String?
         @OptionGroup var method: MethodOptions
         @OptionGroup var calibration: CalibrationOptions
 
         func validate() throws {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
+            if let s = split, WorkSplit(rawValue: s) == nil { throw ValidationError("--split \(s): expected windows or blocks") }
         }
 
         func run() throws {
@@ -35,7 +38,7 @@ extension OwlPrune {
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
                                              runID: try setup.runID())
             do {
-                let job = try setup.makeJob(threads: threads)
+                let job = try setup.makeJob(threads: threads, split: split.flatMap(WorkSplit.init(rawValue:)))
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
                                              staged: staged, arguments: arguments)
                 try output.begin()
@@ -58,7 +61,7 @@ extension OwlPrune {
         private var arguments: [String: String] {
             var a: [String: String] = ["model": model, "out": out, "sparsity": String(method.sparsity), "method": method.method,
                                        "allocation": method.allocation, "pattern": method.pattern,
-                                       "propagation": method.propagation, "nsamples": String(calibration.nsamples),
+                                       "propagation": method.propagation, "split": split ?? "default", "nsamples": String(calibration.nsamples),
                                        "seed": String(calibration.seed), "damp": String(method.damp)]
             if method.allocation == "owl" { a["owl_m"] = String(method.owlM); a["owl_lambda"] = String(method.owlLambda) }
             if let b = method.atpBeta { a["atp_beta"] = String(b) }
@@ -122,14 +125,16 @@ struct PruneSetup {
         return String(decoding: try comm.broadcast(bytes, root: 0), as: UTF8.self)
     }
 
-    func makeJob(threads: Int? = nil) throws -> PruneJob {
-        // Default, one BLAS thread per worker: in sequential propagation the ranks take turns (block
-        // i waits for the pruned outputs of block i-1, and a waiting rank sleeps instead of
-        // spinning), so the working rank may use every core of its node; in dense propagation all
-        // ranks work at once and share the node's cores.
+    func makeJob(threads: Int? = nil, split: WorkSplit? = nil) throws -> PruneJob {
+        // Default, one BLAS thread per worker: in sequential propagation with the blocks split the
+        // ranks take turns (block i waits for the pruned outputs of block i-1, and a waiting rank
+        // sleeps instead of spinning), so the working rank may use every core of its node;
+        // otherwise (windows split, dense propagation) all ranks work at once and share the node's cores.
+        let split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let workers = try threads ?? (configuration.propagation == .sequential ? cores : max(1, cores / comm.ranksOnThisNode()))
+        let takesTurns = configuration.propagation == .sequential && split == .blocks
+        let workers = try threads ?? (takesTurns ? cores : max(1, cores / comm.ranksOnThisNode()))
         return try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
-                            windows: windows, threads: workers, progress: progress)
+                            windows: windows, threads: workers, split: split, progress: progress)
     }
 }

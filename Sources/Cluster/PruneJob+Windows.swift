@@ -1,0 +1,207 @@
+import Foundation
+import MPIKit
+import Model
+import Pruning
+import Tensor
+
+/// The windows split (DESIGN.md §3): every rank works on the current block at once, each on its
+/// own contiguous share of the calibration windows, holding only those windows' hidden states.
+///
+/// Per block: every rank gets the block's weights; computes its windows' statistic terms; the
+/// terms are combined by `WindowOrderChain` into statistics bit-identical to one rank's; the
+/// seven linears are pruned by the ranks in parallel (`LinearAssignment`) and every pruned
+/// linear is broadcast, since every rank needs the pruned block to propagate; the block's owner
+/// (the same rank as in the blocks split) records outcomes, journals the block and hands it to
+/// the sink, which writes its shard; every rank propagates its own windows. OWL's phase 1 is the
+/// same loop on the dense model, collecting only Wanda's norms.
+extension PruneJob {
+    var myWindows: Range<Int> { layout.windowShares[comm.rank] }
+
+    /// How block weights reach every rank. Measured on SmolLM2-135M (bf16, 30 blocks, one host,
+    /// 2 ranks; `bench cluster`): both take well under 1% of a block's time at 16 × 512 windows —
+    /// reading costs each rank the bf16→f32 conversion of the block (~3.5 M values, ~2 ms), the
+    /// broadcast 14 MB over shared memory (~4 ms). Reading is the default: it needs no
+    /// communication, every rank converts in parallel, and a cluster's shared filesystem (or the
+    /// page cache on one node) serves the same bytes to all ranks; `broadcast` is for nodes that
+    /// do not share the checkpoint's filesystem.
+    var weightTransport: BlockWeightTransport {
+        ProcessInfo.processInfo.environment["OWLPRUNE_BLOCK_WEIGHTS"].flatMap(BlockWeightTransport.init(rawValue:)) ?? .read
+    }
+
+    func runWindowParallel(planOnly: Bool, journalDirectory: URL?, resume: Bool,
+                           sink: (DecoderBlock) throws -> Void) throws -> SparsityPlan {
+        var t = Communicator.wallTime
+        let loadBefore = times.load
+        var ratios: [Double]? = nil
+        if let m = configuration.owlM { ratios = try windowParallelPass(plan: nil, owlM: m, sink: { _ in }) }
+        times.statistics = Communicator.wallTime - t - (times.load - loadBefore)
+        t = Communicator.wallTime
+        let plan = try agreePlan(localRatios: nil, allRatios: ratios)
+        times.plan = Communicator.wallTime - t
+        if planOnly { return plan }
+        if let dir = journalDirectory { try openJournal(dir, plan: plan, resume: resume) }
+        t = Communicator.wallTime
+        let loadBefore2 = times.load
+        if configuration.needsActivations {
+            _ = try windowParallelPass(plan: plan, owlM: nil, sink: sink)
+        } else {
+            // Magnitude pruning reads only the weights: each owner prunes its own blocks.
+            for index in blockRange {
+                var block = try load(index)
+                try prune(&block, statistics: BlockStatistics(shape: block.shape, collecting: []), plan: plan)
+                try sink(block)
+            }
+        }
+        times.prune = Communicator.wallTime - t - (times.load - loadBefore2)
+        return plan
+    }
+
+    /// One block-major pass over all blocks with this rank's windows.
+    /// - `plan == nil`: OWL's dense statistics pass; returns every block's outlier ratio.
+    /// - otherwise: phase 2; blocks are pruned, and the next block's inputs come from the pruned
+    ///   block (sequential propagation) or the dense one (dense propagation).
+    private func windowParallelPass(plan: SparsityPlan?, owlM: Double?, sink: (DecoderBlock) throws -> Void) throws -> [Double] {
+        let start = Communicator.wallTime
+        let before = pipelineTimings
+        defer {
+            let idle = pipelineTimings.idleSeconds - before.idleSeconds, comm = pipelineTimings.commSeconds - before.commSeconds
+            pipelineTimings.busySeconds += (Communicator.wallTime - start) - idle - comm
+        }
+        let blocks = architecture.blockCount
+        let phase = plan == nil ? "statistics" : "prune"
+        let passes = configuration.owlM == nil ? 1 : 2
+        let meter = JobProgress(phase: phase, blocks: blocks, windows: windows.count, tokensPerWindow: windows.length,
+                                passes: passes, pass: plan == nil ? 0 : passes - 1, started: startedAt,
+                                report: comm.rank == 0 ? progress : { _ in })
+        var inputs = try myWindows.map(embed)
+        var ratios: [Double] = []
+        let kinds: StatisticKinds = plan == nil ? [] : configuration.statisticKinds
+        let densePropagation = plan == nil || configuration.propagation == .dense
+        for index in 0..<blocks {
+            let owner = layout.owner(ofBlock: index)
+            var block = try blockOnEveryRank(index, owner: owner)
+            let needOutputs = index < blocks - 1
+            var next: [Matrix]? = nil
+            var resumed = [UInt8(0)]
+            if plan != nil, comm.rank == owner, journaled(index) != nil { resumed[0] = 1 }
+            if plan != nil { try comm.broadcast(&resumed, root: owner) }
+            if resumed[0] == 1 {
+                let dense = block
+                if comm.rank == owner {
+                    try prune(&block, statistics: BlockStatistics(shape: block.shape, collecting: []), plan: plan!)
+                }
+                try broadcastLinears(&block, from: { _ in owner })
+                if densePropagation && needOutputs { next = forward(dense, inputs) }
+            } else {
+                var stats = BlockStatistics(shape: block.shape, collecting: kinds)
+                next = try windowTerms(block, inputs: inputs, kinds: kinds, outputs: densePropagation && needOutputs, into: &stats)
+                if let m = owlM { ratios.append(outlierRatio(of: block, statistics: stats, m: m)) }
+                if let plan { try pruneSpread(&block, statistics: stats, plan: plan, owner: owner) }
+            }
+            if plan != nil && comm.rank == owner { try sink(block) }
+            if needOutputs { inputs = next ?? forward(block, inputs) }
+            meter.finished(block: index)
+        }
+        return ratios
+    }
+
+    /// The block's weights on every rank, read by each or broadcast by the owner (`weightTransport`).
+    private func blockOnEveryRank(_ index: Int, owner: Int) throws -> DecoderBlock {
+        if weightTransport == .read || comm.size == 1 { return try load(index) }
+        var block: DecoderBlock
+        if comm.rank == owner {
+            block = try load(index)
+        } else {
+            let shape = architecture.shape
+            var weights: [BlockLinear: Matrix] = [:]
+            for l in BlockLinear.allCases { weights[l] = Matrix(rows: shape.weightShape(l).rows, cols: shape.weightShape(l).cols) }
+            let zero = [Float](repeating: 0, count: shape.hiddenSize)
+            block = DecoderBlock(index: index, shape: shape, weights: weights, inputNorm: zero, postAttentionNorm: zero)
+        }
+        let t = Communicator.wallTime
+        try comm.broadcast(&block.inputNorm, root: owner)
+        try comm.broadcast(&block.postAttentionNorm, root: owner)
+        pipelineTimings.commSeconds += Communicator.wallTime - t
+        try broadcastLinears(&block, from: { _ in owner })
+        return block
+    }
+
+    /// Broadcasts each linear from the rank `root(linear)` to all.
+    private func broadcastLinears(_ block: inout DecoderBlock, from root: (BlockLinear) -> Int) throws {
+        let t = Communicator.wallTime
+        for linear in BlockLinear.allCases {
+            var m = block.weights.removeValue(forKey: linear)!
+            try comm.broadcast(&m.elements, root: root(linear))
+            if root(linear) == comm.rank { pipelineTimings.bytesSent += m.count * 4 * (comm.size - 1) }
+            block.weights[linear] = m
+        }
+        pipelineTimings.commSeconds += Communicator.wallTime - t
+    }
+
+    /// This rank's windows through `block`: statistic terms (and, if asked, the block's outputs)
+    /// in parallel over threads, then the window-order chain over ranks.
+    private func windowTerms(_ block: DecoderBlock, inputs: [Matrix], kinds: StatisticKinds, outputs: Bool,
+                             into stats: inout BlockStatistics) throws -> [Matrix]? {
+        let rope = self.rope, first = myWindows.lowerBound
+        var terms: [BlockStatistics.Term] = []
+        var next: [Matrix] = []
+        for chunk in chunks(inputs.count) {
+            let results = Parallel.map(chunk.count, workers: threads) { k -> (BlockStatistics.Term, Matrix?) in
+                let w = chunk.lowerBound + k
+                var observed: [(LinearInput, Matrix)] = []
+                var out: Matrix? = nil
+                if outputs {
+                    out = block.forward(inputs[w], rope: rope) { observed.append(($0, $1)) }
+                } else {
+                    block.observeInputs(inputs[w], rope: rope) { observed.append(($0, $1)) }
+                }
+                return (BlockStatistics.term(observed: observed, index: first + w, collecting: kinds), out)
+            }
+            for (term, out) in results {
+                terms.append(term)
+                if let out { next.append(out) }
+            }
+        }
+        let chain = WindowOrderChain(comm: comm, length: windows.length)
+        try chain.combine(&stats, terms: terms, firstWindow: first, totalWindows: windows.count, timings: &pipelineTimings)
+        return outputs ? next : nil
+    }
+
+    private func forward(_ block: DecoderBlock, _ inputs: [Matrix]) -> [Matrix] {
+        let rope = self.rope
+        return Parallel.map(inputs.count, workers: threads) { block.forward(inputs[$0], rope: rope) }
+    }
+
+    /// Prunes the block's linears spread over the ranks by cost, then gives every rank all of
+    /// them; the owner records the outcomes (in linear order, as one rank would) and journals.
+    private func pruneSpread(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan, owner: Int) throws {
+        let assignment = LinearAssignment(shape: block.shape, method: configuration.method, ranks: comm.size)
+        let down = statistics.statistics(for: .down).wanda
+        var counts = [Int64](repeating: 0, count: BlockLinear.allCases.count)
+        for (i, linear) in BlockLinear.allCases.enumerated() where assignment.rank(of: linear) == comm.rank {
+            let sparsity = plan.sparsity(block: block.index, kind: linear.kind)
+            let result = try pruneLinear(weight: block.weight(linear), id: LinearID(block: block.index, kind: linear.kind),
+                                         statistics: statistics.statistics(for: linear), intermediate: down,
+                                         method: configuration.method, sparsity: sparsity,
+                                         pattern: configuration.pattern, options: configuration.options)
+            block.weights[linear] = result.weight
+            counts[i] = Int64(result.prunedCount)
+        }
+        let t = Communicator.wallTime
+        counts = try comm.allreduce(counts, .sum)
+        pipelineTimings.commSeconds += Communicator.wallTime - t
+        try broadcastLinears(&block, from: assignment.rank(of:))
+        guard comm.rank == owner else { return }
+        let first = outcomes.count
+        for (i, linear) in BlockLinear.allCases.enumerated() {
+            let w = block.weight(linear)
+            outcomes.append(LinearOutcome(name: linear.weightName(block: block.index),
+                                          plannedSparsity: plan.sparsity(block: block.index, kind: linear.kind),
+                                          prunedCount: Int(counts[i]), rows: w.rows, cols: w.cols))
+        }
+        if let journal {
+            try journal.record(block, outcomes: Array(outcomes[first...]))
+            injectFaultIfRequested(afterBlock: block.index)
+        }
+    }
+}
