@@ -12,7 +12,7 @@ import Pruning
 /// Wanda, magnitude and DSnoT select per row (~rows·cols·log₂cols). Whole linears only: SparseGPT's
 /// unstructured threshold is chosen jointly over all rows of each 128-column tile, so splitting
 /// rows across ranks would need a collective per tile to keep the reference's semantics.
-struct LinearAssignment: Sendable {
+public struct LinearAssignment: Sendable {
     private let ranks: [BlockLinear: Int]
 
     static func cost(rows: Int, cols: Int, method: PruningMethod) -> Double {
@@ -23,7 +23,7 @@ struct LinearAssignment: Sendable {
         }
     }
 
-    init(shape: BlockShape, method: PruningMethod, ranks count: Int) {
+    public init(shape: BlockShape, method: PruningMethod, ranks count: Int) {
         var load = [Double](repeating: 0, count: count)
         var assigned: [BlockLinear: Int] = [:]
         let costs = BlockLinear.allCases.map { l -> (BlockLinear, Double) in
@@ -41,5 +41,5 @@ struct LinearAssignment: Sendable {
         ranks = assigned
     }
 
-    func rank(of linear: BlockLinear) -> Int { ranks[linear]! }
+    public func rank(of linear: BlockLinear) -> Int { ranks[linear]! }
 }

@@ -8,6 +8,8 @@ public struct PipelineTimings: Sendable, Codable {
     public var busySeconds: Double = 0
     public var idleSeconds: Double = 0
     public var commSeconds: Double = 0
+    /// Part of `busySeconds` spent pruning linears (the rest is forward passes, statistics, loads).
+    public var solveSeconds: Double = 0
     public var bytesSent: Int = 0
     public init() {}
 }

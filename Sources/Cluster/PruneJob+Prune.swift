@@ -35,7 +35,9 @@ extension PruneJob {
             return
         }
         let first = outcomes.count
+        let t = Date()
         try solve(&block, statistics: statistics, plan: plan)
+        pipelineTimings.solveSeconds += Date().timeIntervalSince(t)
         if let journal {
             try journal.record(block, outcomes: Array(outcomes[first...]))
             injectFaultIfRequested(afterBlock: block.index)

@@ -178,6 +178,7 @@ extension PruneJob {
         let assignment = LinearAssignment(shape: block.shape, method: configuration.method, ranks: comm.size)
         let down = statistics.statistics(for: .down).wanda
         var counts = [Int64](repeating: 0, count: BlockLinear.allCases.count)
+        let solveStart = Communicator.wallTime
         for (i, linear) in BlockLinear.allCases.enumerated() where assignment.rank(of: linear) == comm.rank {
             let sparsity = plan.sparsity(block: block.index, kind: linear.kind)
             let result = try pruneLinear(weight: block.weight(linear), id: LinearID(block: block.index, kind: linear.kind),
@@ -187,6 +188,7 @@ extension PruneJob {
             block.weights[linear] = result.weight
             counts[i] = Int64(result.prunedCount)
         }
+        pipelineTimings.solveSeconds += Communicator.wallTime - solveStart
         let t = Communicator.wallTime
         counts = try comm.allreduce(counts, .sum)
         pipelineTimings.commSeconds += Communicator.wallTime - t

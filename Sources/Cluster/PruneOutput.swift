@@ -93,6 +93,8 @@ public final class PruneOutput {
                               "statistics_bytes": budget.statisticsBytes, "block_factor": MemoryBudget.blockFactor,
                               "bound_bytes": budget.boundBytes, "peak_within_bound": peak <= budget.boundBytes] as [String: Any],
             "busy_seconds": job.pipelineTimings.busySeconds, "idle_seconds": job.pipelineTimings.idleSeconds,
+            "comm_seconds": job.pipelineTimings.commSeconds, "solve_seconds": job.pipelineTimings.solveSeconds,
+            "threads": job.threads,
             "bytes_sent": job.pipelineTimings.bytesSent, "resumed_blocks": job.resumedBlocks,
             "phase_seconds": ["load": t.load, "statistics": t.statistics, "plan": t.plan, "prune": t.prune, "write": t.write],
             "linears": job.outcomes.map { o in
@@ -115,6 +117,7 @@ public final class PruneOutput {
         return [
             "method": plan.method.rawValue, "pattern": plan.pattern.description, "target_sparsity": plan.targetSparsity,
             "arguments": arguments, "ranks": comm.size, "propagation": job.configuration.propagation.rawValue,
+            "split": job.split.rawValue,
             "calibration": calibration, "linears": linears,
             "achieved_sparsity": total == 0 ? 0 : Double(pruned) / Double(total),
             "per_rank": perRank,

@@ -70,14 +70,14 @@ struct WindowOrderChain {
 
 extension BlockStatistics {
     /// Floats in the flattened running state (Wanda `S`, then `H`, then DSnoT `m`, `v` per input).
-    var flattenedCount: Int {
+    public var flattenedCount: Int {
         Self.inputOrder.reduce(0) { n, input in
             let s = byInput[input]!, c = s.columns
             return n + c + (s.hessian != nil ? c * c : 0) + (s.dsnot != nil ? 2 * c : 0)
         }
     }
 
-    func flattened() -> [Float] {
+    public func flattened() -> [Float] {
         var out: [Float] = []
         out.reserveCapacity(flattenedCount)
         for input in Self.inputOrder {
@@ -90,7 +90,7 @@ extension BlockStatistics {
     }
 
     /// The state after `windows` windows of `tokensPerWindow` tokens, from `flattened()`.
-    mutating func restore(_ state: [Float], windows: Int, tokensPerWindow: Int) {
+    public mutating func restore(_ state: [Float], windows: Int, tokensPerWindow: Int) {
         var at = 0
         func take(_ n: Int) -> [Float] {
             defer { at += n }
