@@ -86,12 +86,11 @@ extension PruneJob {
             if plan != nil, comm.rank == owner, journaled(index) != nil { resumed[0] = 1 }
             if plan != nil { try comm.broadcast(&resumed, root: owner) }
             if resumed[0] == 1 {
-                let dense = block
+                if densePropagation && needOutputs { next = forward(block, inputs) }
                 if comm.rank == owner {
                     try prune(&block, statistics: BlockStatistics(shape: block.shape, collecting: []), plan: plan!)
                 }
                 try broadcastLinears(&block, from: { _ in owner })
-                if densePropagation && needOutputs { next = forward(dense, inputs) }
             } else {
                 var stats = BlockStatistics(shape: block.shape, collecting: kinds)
                 next = try windowTerms(block, inputs: inputs, kinds: kinds, outputs: densePropagation && needOutputs, into: &stats)
@@ -174,28 +173,38 @@ extension PruneJob {
 
     /// Prunes the block's linears spread over the ranks by cost, then gives every rank all of
     /// them; the owner records the outcomes (in linear order, as one rank would) and journals.
+    ///
+    /// Every rank except the one that pruned it still holds the linear dense, so a linear whose
+    /// pruned weight is exactly the dense one with the pruned entries zeroed (Wanda, magnitude,
+    /// DSnoT, DaSS — checked bit for bit, not assumed) travels as its packed mask, 1 bit per
+    /// weight instead of 32; SparseGPT's updated weights travel whole. No rank keeps a second
+    /// copy of the block.
     private func pruneSpread(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan, owner: Int) throws {
         let assignment = LinearAssignment(shape: block.shape, method: configuration.method, ranks: comm.size)
         let down = statistics.statistics(for: .down).wanda
-        var counts = [Int64](repeating: 0, count: BlockLinear.allCases.count)
+        let linears = BlockLinear.allCases
+        var counts = [Int64](repeating: 0, count: linears.count)
+        var maskOnly = [Int64](repeating: 0, count: linears.count)
+        var masks: [BlockLinear: PruningMask] = [:]
         let solveStart = Communicator.wallTime
-        for (i, linear) in BlockLinear.allCases.enumerated() where assignment.rank(of: linear) == comm.rank {
+        for (i, linear) in linears.enumerated() where assignment.rank(of: linear) == comm.rank {
             let sparsity = plan.sparsity(block: block.index, kind: linear.kind)
             let result = try pruneLinear(weight: block.weight(linear), id: LinearID(block: block.index, kind: linear.kind),
                                          statistics: statistics.statistics(for: linear), intermediate: down,
                                          method: configuration.method, sparsity: sparsity,
                                          pattern: configuration.pattern, options: configuration.options)
+            if sameBits(result.mask.apply(to: block.weight(linear)), result.weight) {
+                maskOnly[i] = 1
+                masks[linear] = result.mask
+            }
             block.weights[linear] = result.weight
             counts[i] = Int64(result.prunedCount)
         }
         pipelineTimings.solveSeconds += Communicator.wallTime - solveStart
-        let t = Communicator.wallTime
-        counts = try comm.allreduce(counts, .sum)
-        pipelineTimings.commSeconds += Communicator.wallTime - t
-        try broadcastLinears(&block, from: assignment.rank(of:))
+        if comm.size > 1 { try sharePruned(&block, assignment: assignment, counts: &counts, maskOnly: maskOnly, masks: masks) }
         guard comm.rank == owner else { return }
         let first = outcomes.count
-        for (i, linear) in BlockLinear.allCases.enumerated() {
+        for (i, linear) in linears.enumerated() {
             let w = block.weight(linear)
             outcomes.append(LinearOutcome(name: linear.weightName(block: block.index),
                                           plannedSparsity: plan.sparsity(block: block.index, kind: linear.kind),
@@ -205,5 +214,48 @@ extension PruneJob {
             try journal.record(block, outcomes: Array(outcomes[first...]))
             injectFaultIfRequested(afterBlock: block.index)
         }
+    }
+
+    /// Gives every rank every pruned linear of the block (masks where `maskOnly`) and the counts.
+    private func sharePruned(_ block: inout DecoderBlock, assignment: LinearAssignment, counts: inout [Int64],
+                             maskOnly: [Int64], masks: [BlockLinear: PruningMask]) throws {
+        let linears = BlockLinear.allCases
+        // The small all-reduce completes when the slowest pruner is done: waiting, not transfer.
+        let wait = Communicator.wallTime
+        let summary = try comm.allreduce(counts + maskOnly, .sum)
+        pipelineTimings.idleSeconds += Communicator.wallTime - wait
+        counts = Array(summary[..<linears.count])
+        let t = Communicator.wallTime
+        for (i, linear) in linears.enumerated() {
+            let root = assignment.rank(of: linear)
+            if summary[linears.count + i] == 1 {
+                // Ranks other than `root` still hold this linear dense: the mask is all they need.
+                let w = block.weight(linear)
+                var bits = comm.rank == root ? Self.pack(masks[linear]!.pruned) : [UInt8](repeating: 0, count: (w.count + 7) / 8)
+                try comm.broadcast(&bits, root: root)
+                if comm.rank == root { pipelineTimings.bytesSent += bits.count * (comm.size - 1) }
+                else { block.weights[linear] = PruningMask(rows: w.rows, cols: w.cols, pruned: Self.unpack(bits, count: w.count)).apply(to: w) }
+            } else {
+                var m = block.weights.removeValue(forKey: linear)!
+                try comm.broadcast(&m.elements, root: root)
+                if comm.rank == root { pipelineTimings.bytesSent += m.count * 4 * (comm.size - 1) }
+                block.weights[linear] = m
+            }
+        }
+        pipelineTimings.commSeconds += Communicator.wallTime - t
+    }
+
+    private func sameBits(_ a: Matrix, _ b: Matrix) -> Bool {
+        a.rows == b.rows && a.cols == b.cols && zip(a.elements, b.elements).allSatisfy { $0.bitPattern == $1.bitPattern }
+    }
+
+    static func pack(_ flags: [Bool]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: (flags.count + 7) / 8)
+        for i in flags.indices where flags[i] { out[i >> 3] |= UInt8(1) << UInt8(i & 7) }
+        return out
+    }
+
+    static func unpack(_ bits: [UInt8], count: Int) -> [Bool] {
+        (0..<count).map { bits[$0 >> 3] & (UInt8(1) << UInt8($0 & 7)) != 0 }
     }
 }

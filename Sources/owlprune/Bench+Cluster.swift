@@ -45,9 +45,12 @@ extension OwlPrune.Bench {
             defer { try? FileManager.default.removeItem(at: scratch) }
             let counts = ranks.split(separator: ",").compactMap { Int($0) }
 
-            let ceiling = try measureCeiling(exe)
-            printResult(String(format: "hardware ceiling: one bench forward %.0f tokens/s; two at once %.0f + %.0f → ceiling %.2f× (two-process speedup)",
-                               ceiling.single, ceiling.pair.0, ceiling.pair.1, ceiling.speedup))
+            func report(_ c: (single: Double, pair: (Double, Double), speedup: Double), _ when: String) {
+                printResult(String(format: "hardware ceiling (%@): one bench forward %.0f tokens/s; two at once %.0f + %.0f → two-process speedup %.2f×",
+                                   when, c.single, c.pair.0, c.pair.1, c.speedup))
+            }
+            let first = try measureCeiling(exe)
+            report(first, "start")
 
             var results: [String: [Int: Measured]] = [:]
             for split in splits.split(separator: ",").map(String.init) {
@@ -58,25 +61,39 @@ extension OwlPrune.Bench {
                     results[split, default: [:]][r] = m
                     if r == 1 { baseline = m.wall }
                     let speedup = baseline.map { $0 / m.wall }
-                    let cells = speedup.map { s in
-                        String(format: "speedup %.2f, efficiency %.2f, vs ceiling %.2f", s, s / Double(r), s / min(Double(r), ceiling.speedup))
-                    } ?? "-"
+                    let cells = speedup.map { s in String(format: "speedup %.2f, efficiency %.2f", s, s / Double(r)) } ?? "-"
                     func list(_ v: [Double]) -> String { v.map { String(format: "%.1f", $0) }.joined(separator: "/") }
                     printResult(String(format: "  R=%d: wall %.1f s | %@ | busy %@ s, comm %@ s, idle %@ s | moved %.1f MB",
                                        r, m.wall, cells, list(m.busy), list(m.comm), list(m.idle), Double(m.bytes) / 1e6))
                 }
             }
-            if let one = results["windows"]?[1] { try project(one, measured: results["windows"] ?? [:], ceiling: ceiling.speedup) }
+            let last = try measureCeiling(exe)
+            report(last, "end")
+            let ceiling = max(first.speedup, last.speedup)
+            for split in results.keys.sorted().reversed() {
+                guard let one = results[split]?[1] else { continue }
+                for (r, m) in results[split]!.sorted(by: { $0.key < $1.key }) where r > 1 {
+                    let s = one.wall / m.wall
+                    printResult(String(format: "--split %@, R=%d: speedup %.2f against the two-process ceiling %.2f: %.0f%% of it",
+                                       split, r, s, ceiling, 100 * s / min(Double(r), ceiling)))
+                }
+            }
+            if let one = results["windows"]?[1] { try project(one, measured: results["windows"] ?? [:], ceiling: ceiling) }
         }
 
         // MARK: - Ceiling
 
-        /// Tokens/s of one `bench forward` alone and of two started together.
+        /// Tokens/s of one `bench forward` alone (before and after) and of two started together.
+        /// The machine is shared, so the ceiling is measured at the start and again at the end of
+        /// the benchmark and both are printed; the larger is used (load from elsewhere can only
+        /// lower a measured ceiling).
         private func measureCeiling(_ exe: String) throws -> (single: Double, pair: (Double, Double), speedup: Double) {
-            let args = ["bench", "forward", "--model", model, "--seqlen", String(seqlen), "--windows", "3", "--blocks", "8"]
-            let single = try Self.tokensPerSecond(try Self.capture(exe, args))
+            let args = ["bench", "forward", "--model", model, "--seqlen", String(seqlen), "--windows", "4"]
+            let before = try Self.tokensPerSecond(try Self.capture(exe, args))
             let a = try Self.start(exe, args), b = try Self.start(exe, args)
             let ta = try Self.tokensPerSecond(Self.finish(a)), tb = try Self.tokensPerSecond(Self.finish(b))
+            let after = try Self.tokensPerSecond(try Self.capture(exe, args))
+            let single = (before + after) / 2
             return (single, (ta, tb), (ta + tb) / single)
         }
 
@@ -130,14 +147,11 @@ extension OwlPrune.Bench {
             guard p.terminationStatus == 0 else {
                 throw ValidationError("bench cluster: mpiexec -n \(ranks) --split \(split) exited with \(p.terminationStatus)")
             }
-            let data = try Data(contentsOf: out.appendingPathComponent("owlprune-report.json"))
-            let report = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-            let perRank = report["per_rank"] as? [[String: Any]] ?? []
-            func field(_ k: String) -> [Double] { perRank.map { ($0[k] as? Double) ?? 0 } }
-            let load = perRank.map { (($0["phase_seconds"] as? [String: Double])?["load"]) ?? 0 }
-            return Measured(wall: wall, busy: field("busy_seconds"), comm: field("comm_seconds"), idle: field("idle_seconds"),
-                            solve: field("solve_seconds"), load: load,
-                            bytes: perRank.reduce(0) { $0 + (($1["bytes_sent"] as? Int) ?? 0) })
+            let data = try Data(contentsOf: out.appendingPathComponent(PruneOutput.reportFileName))
+            let ranks = try PruneReport.decoder().decode(PruneReport.self, from: data).perRank
+            return Measured(wall: wall, busy: ranks.map(\.busySeconds), comm: ranks.map(\.commSeconds), idle: ranks.map(\.idleSeconds),
+                            solve: ranks.map(\.solveSeconds), load: ranks.map(\.phaseSeconds.load),
+                            bytes: ranks.reduce(0) { $0 + $1.bytesSent })
         }
 
         // MARK: - Model

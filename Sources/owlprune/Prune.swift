@@ -46,7 +46,7 @@ extension OwlPrune {
                                        resume: resume, sink: output.write(block:))
                 if comm.rank == 0 { progress(PlanTable(plan: plan).render()) }
                 if let report = try output.finish(job: job, plan: plan) {
-                    let achieved = report["achieved_sparsity"] as! Double
+                    let achieved = report.achievedSparsity
                     printResult(String(format: "pruned %@ → %@: %@ %@, target %.4f, achieved %.4f over the 7 linears of %d blocks, %d ranks",
                                        model, out, plan.method.rawValue, method.allocation, plan.targetSparsity, achieved,
                                        plan.blockSparsities.count, comm.size))
@@ -57,20 +57,17 @@ extension OwlPrune {
             }
         }
 
-        /// The command line as given, for the report.
-        private var arguments: [String: String] {
-            var a: [String: String] = ["model": model, "out": out, "sparsity": String(method.sparsity), "method": method.method,
-                                       "allocation": method.allocation, "pattern": method.pattern,
-                                       "propagation": method.propagation, "split": split ?? "default", "nsamples": String(calibration.nsamples),
-                                       "seed": String(calibration.seed), "damp": String(method.damp)]
-            if method.allocation == "owl" { a["owl_m"] = String(method.owlM); a["owl_lambda"] = String(method.owlLambda) }
-            if let b = method.atpBeta { a["atp_beta"] = String(b) }
-            if let c = calibration.calib { a["calib"] = c }
-            if let c = calibration.calibTokens { a["calib_tokens"] = c }
-            if let s = calibration.seqlen { a["seqlen"] = String(s) }
-            if method.dsnot { a["dsnot"] = "sign-constraint \(method.dsnotSignConstraint)" + (method.dsnotAllLayers ? ", all layers" : "") }
-            if method.dass { a["dass"] = "on" }
-            return a
+        /// The command line as typed values, for the report.
+        private var arguments: PruneArguments {
+            let owl = method.allocation == "owl"
+            return PruneArguments(
+                model: model, out: out, sparsity: method.sparsity, method: method.method, allocation: method.allocation,
+                pattern: method.pattern, propagation: method.propagation, split: split, threads: threads,
+                nsamples: calibration.nsamples, seqlen: calibration.seqlen, seed: calibration.seed, damp: method.damp,
+                owlM: owl ? method.owlM : nil, owlLambda: owl ? method.owlLambda : nil, atpBeta: method.atpBeta,
+                calib: calibration.calib, calibTokens: calibration.calibTokens,
+                dsnot: method.dsnot ? .init(signConstraint: method.dsnotSignConstraint == "on", allLayers: method.dsnotAllLayers) : nil,
+                dass: method.dass)
         }
     }
 }
