@@ -17,13 +17,16 @@ import Tensor
 extension PruneJob {
     var myWindows: Range<Int> { layout.windowShares[comm.rank] }
 
-    /// How block weights reach every rank. Measured on SmolLM2-135M (bf16, 30 blocks, one host,
-    /// 2 ranks; `bench cluster`): both take well under 1% of a block's time at 16 × 512 windows —
-    /// reading costs each rank the bf16→f32 conversion of the block (~3.5 M values, ~2 ms), the
-    /// broadcast 14 MB over shared memory (~4 ms). Reading is the default: it needs no
-    /// communication, every rank converts in parallel, and a cluster's shared filesystem (or the
-    /// page cache on one node) serves the same bytes to all ranks; `broadcast` is for nodes that
-    /// do not share the checkpoint's filesystem.
+    /// How block weights reach every rank. Measured on SmolLM2-135M (bf16, 30 blocks, 2 ranks on
+    /// one 2-vCPU host, Wanda, 2 windows × 32 so that moving weights dominates; 2026-12-01, two runs
+    /// each): `read` — every rank reads and converts every block — cost each rank 0.33–0.98 s of
+    /// load and 1.4–2.1 s of communication (7 MB sent per rank: statistics chain and pruned
+    /// masks); `broadcast` — the owner reads, 219 MB of float32 weights broadcast — cost
+    /// 0.18–0.26 s of load but 5.5–6.0 s of communication. Reading is the default: the bf16→f32
+    /// conversion (~10 ms a block) is cheaper than moving twice the bytes in float32, every rank
+    /// converts in parallel, and a cluster's shared filesystem (or one node's page cache) serves
+    /// the same bytes to all ranks. `OWLPRUNE_BLOCK_WEIGHTS=broadcast` is for nodes that do not
+    /// share the checkpoint's filesystem.
     var weightTransport: BlockWeightTransport {
         ProcessInfo.processInfo.environment["OWLPRUNE_BLOCK_WEIGHTS"].flatMap(BlockWeightTransport.init(rawValue:)) ?? .read
     }

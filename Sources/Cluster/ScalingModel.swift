@@ -24,6 +24,13 @@ public struct ScalingModel: Sendable {
         public var solveUnitsPerSecond: Double
         public var loadBytesPerSecond: Double
         public var otherSeconds: Double
+
+        public init(flopsPerSecond: Double, solveUnitsPerSecond: Double, loadBytesPerSecond: Double, otherSeconds: Double) {
+            self.flopsPerSecond = flopsPerSecond
+            self.solveUnitsPerSecond = solveUnitsPerSecond
+            self.loadBytesPerSecond = loadBytesPerSecond
+            self.otherSeconds = otherSeconds
+        }
     }
 
     public struct Job: Sendable {

@@ -100,7 +100,7 @@ extension OwlPrune.Bench {
         private static func start(_ exe: String, _ args: [String]) throws -> (Process, Pipe) {
             let p = Process(), pipe = Pipe()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            p.arguments = ["600", exe] + args
+            p.arguments = ["600", exe] + args  // every launch has a hard timeout
             var env = ProcessInfo.processInfo.environment
             env["OPENBLAS_NUM_THREADS"] = "1"
             p.environment = env
@@ -173,11 +173,16 @@ extension OwlPrune.Bench {
             let solve = one.solve[0], load = one.load[0]
             let rates = ScalingModel.fit(job: here, computeSeconds: one.busy[0] - solve - load, solveSeconds: solve,
                                          loadSeconds: load, otherSeconds: one.wall - one.busy[0])
-            // The on-machine link: bytes over communication seconds of the two-rank run.
-            var bandwidth = 4.5e9
-            if let two = measured[2], let c = two.comm.max(), c > 0 { bandwidth = Double(two.bytes) / c }
+            // The on-machine link, measured by `bench link` under mpiexec -n 2.
+            let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            let linkText = Self.finish(try Self.start("/usr/bin/mpiexec", ["-n", "2", exe, "bench", "link"]))
+            guard let r = linkText.range(of: #"([0-9.]+) GB/s"#, options: .regularExpression),
+                  let gbps = Double(linkText[r].split(separator: " ")[0]) else {
+                throw ValidationError("bench cluster: bench link printed no rate: \(linkText)")
+            }
+            let bandwidth = gbps * 1e9
             let local = ScalingModel(rates: rates, bandwidth: bandwidth, latency: 20e-6)
-            printResult(String(format: "model (fitted on R=1 windows): %.1f GFLOP/s forward+terms, %.2f G solve units/s, load %.2f GB/s, other %.1f s; link here %.2f GB/s",
+            printResult(String(format: "model (fitted on R=1 windows): %.1f GFLOP/s forward+terms, %.2f G solve units/s, load %.2f GB/s, other %.1f s; link here (bench link) %.2f GB/s",
                                rates.flopsPerSecond / 1e9, rates.solveUnitsPerSecond / 1e9, rates.loadBytesPerSecond / 1e9,
                                rates.otherSeconds, bandwidth / 1e9))
             let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
