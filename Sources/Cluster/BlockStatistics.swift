@@ -20,6 +20,32 @@ public struct BlockStatistics: Sendable {
         byInput[input]!.add(window: window)
     }
 
+    /// The four distinct linear inputs in a fixed order (the order of the flattened state).
+    public static let inputOrder: [LinearInput] = [.attention, .attentionOutput, .mlp, .down]
+
+    public var kinds: StatisticKinds { byInput[.attention]!.kinds }
+
+    /// Windows folded so far.
+    public var windowCount: Int { byInput[.attention]!.wanda.windowCount }
+
+    /// One window's contribution to every input's statistics, computed from that window alone
+    /// (`LinearStatistics.term`); `fold` applies it. Term anywhere, fold in window order, is
+    /// `add` bit for bit.
+    public struct Term: Sendable {
+        public var byInput: [LinearInput: LinearStatistics.Term]
+    }
+
+    /// The term of window number `index` from the inputs a block's forward pass showed it.
+    public static func term(observed: [(LinearInput, Matrix)], index: Int, collecting kinds: StatisticKinds) -> Term {
+        var d: [LinearInput: LinearStatistics.Term] = [:]
+        for (input, x) in observed { d[input] = LinearStatistics.term(window: x, index: index, collecting: kinds) }
+        return Term(byInput: d)
+    }
+
+    public mutating func fold(_ term: Term) {
+        for input in Self.inputOrder { byInput[input]!.fold(term.byInput[input]!) }
+    }
+
     public func statistics(for linear: BlockLinear) -> LinearStatistics { byInput[linear.input]! }
 }
 

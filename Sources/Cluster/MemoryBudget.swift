@@ -33,8 +33,13 @@ public struct MemoryBudget: Sendable, Equatable {
     }
 
     /// The budget of the rank that owns `blocks`, reading tensor sizes from `checkpoint`.
+    /// - Parameters:
+    ///   - windows: the calibration windows whose hidden states this rank holds (all of them in
+    ///     the blocks split, its share in the windows split).
+    ///   - heldTermWindows: windows whose SparseGPT Hessian products the rank keeps until the
+    ///     statistics chain reaches it (windows split, ranks past the first).
     public init(blocks: Range<Int>, checkpoint: CheckpointDirectory, shape: BlockShape, windows: Int, length: Int,
-                threads: Int, statistics: StatisticKinds) throws {
+                threads: Int, statistics: StatisticKinds, heldTermWindows: Int = 0) throws {
         var bytes = 0
         for b in blocks {
             let names = BlockLinear.allCases.map { $0.weightName(block: b) }
@@ -49,7 +54,7 @@ public struct MemoryBudget: Sendable, Equatable {
         let inputs = [d, d, attention, i]  // attention input (q, k, v share it), MLP input (gate, up share it), o, down
         for cols in inputs {
             stats += cols  // Wanda norms
-            if statistics.contains(.hessian) { stats += cols * cols }
+            if statistics.contains(.hessian) { stats += cols * cols * (1 + heldTermWindows) }
             if statistics.contains(.dsnot) { stats += 2 * cols }
         }
         self.init(blockBytes: bytes, activationBytes: activations, statisticsBytes: 4 * stats)

@@ -20,3 +20,29 @@ public func partition(parameterCounts: [Int], ranks: Int) throws(ClusterError) -
     bounds.append(n)
     return (0..<ranks).map { bounds[$0]..<bounds[$0 + 1] }
 }
+
+/// Rank `rank`'s contiguous share of `count` calibration windows in the windows split: the
+/// floor/ceil split with the larger shares first, so shares are in rank order and cover
+/// `0..<count` exactly (a rank may get none when there are fewer windows than ranks).
+public func windowShare(count: Int, ranks: Int, rank: Int) -> Range<Int> {
+    let base = count / ranks, extra = count % ranks
+    let lower = rank * base + min(rank, extra)
+    return lower..<(lower + base + (rank < extra ? 1 : 0))
+}
+
+/// Where everything lives, computed once per job: every rank's blocks (shard ownership in both
+/// splits; the pipeline stages in the blocks split) and every rank's windows (the windows split).
+public struct RankLayout: Sendable, Equatable {
+    public let blockRanges: [Range<Int>]
+    public let windowShares: [Range<Int>]
+
+    public init(blocks: Int, parameterCountPerBlock: Int, windows: Int, ranks: Int) throws(ClusterError) {
+        blockRanges = try partition(parameterCounts: Array(repeating: parameterCountPerBlock, count: blocks), ranks: ranks)
+        windowShares = (0..<ranks).map { windowShare(count: windows, ranks: ranks, rank: $0) }
+    }
+
+    /// The rank whose shard holds block `index`.
+    public func owner(ofBlock index: Int) -> Int {
+        blockRanges.firstIndex { $0.contains(index) }!
+    }
+}

@@ -1,10 +1,15 @@
 import MPIKit
 import Tensor
 
-/// Time a rank spent computing versus waiting for its neighbours, for the report and `bench`.
+/// Time a rank spent computing, moving data and waiting for its neighbours, for the report and
+/// `bench`. `commSeconds` is time inside transfers this rank takes part in (broadcasts of block
+/// weights, pruned linears and statistics); `idleSeconds` is time waiting for another rank's work.
 public struct PipelineTimings: Sendable, Codable {
     public var busySeconds: Double = 0
     public var idleSeconds: Double = 0
+    public var commSeconds: Double = 0
+    /// Part of `busySeconds` spent pruning linears (the rest is forward passes, statistics, loads).
+    public var solveSeconds: Double = 0
     public var bytesSent: Int = 0
     public init() {}
 }

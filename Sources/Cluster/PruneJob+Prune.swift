@@ -35,7 +35,9 @@ extension PruneJob {
             return
         }
         let first = outcomes.count
+        let t = Date()
         try solve(&block, statistics: statistics, plan: plan)
+        pipelineTimings.solveSeconds += Date().timeIntervalSince(t)
         if let journal {
             try journal.record(block, outcomes: Array(outcomes[first...]))
             injectFaultIfRequested(afterBlock: block.index)
@@ -44,7 +46,7 @@ extension PruneJob {
 
     /// Test hook for the resume tests: `OWLPRUNE_FAULT_KILL_AFTER_BLOCK=b` makes the rank that
     /// journals block b kill itself with SIGKILL, like an OOM kill or a lost node would.
-    private func injectFaultIfRequested(afterBlock index: Int) {
+    func injectFaultIfRequested(afterBlock index: Int) {
         if let value = ProcessInfo.processInfo.environment["OWLPRUNE_FAULT_KILL_AFTER_BLOCK"], Int(value) == index {
             kill(getpid(), SIGKILL)
         }

@@ -46,19 +46,25 @@ public final class PruneJob {
     /// Blocks taken from the resume journal instead of being pruned again.
     public internal(set) var resumedBlocks: [Int] = []
     public internal(set) var journal: BlockJournal?
-    private let source: any WeightSource
-    private let rope: RoPETable
+    let source: any WeightSource
+    let rope: RoPETable
+    /// Block ranges and window shares of every rank, computed once.
+    public let layout: RankLayout
+    public let split: WorkSplit
+    /// When the job was created (the origin of progress ETAs).
+    let startedAt = Communicator.wallTime
     var resume = false
     var journalCache: [Int: (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])?] = [:]
-    private let progress: (String) -> Void
+    let progress: (String) -> Void
     /// Threads that run independent calibration windows of one block at once (results do not
     /// depend on it; see `Parallel`).
     public let threads: Int
 
     /// - Parameter windows: the same calibration windows on every rank (rank 0 broadcasts them).
     public init(comm: Communicator, configuration: PruneConfiguration, source: any WeightSource,
-                architecture: Architecture, windows: CalibrationWindows, threads: Int = 1,
+                architecture: Architecture, windows: CalibrationWindows, threads: Int = 1, split: WorkSplit? = nil,
                 progress: @escaping (String) -> Void) throws {
+        self.split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
         self.threads = max(1, threads)
         self.comm = comm
         self.configuration = configuration
@@ -66,14 +72,15 @@ public final class PruneJob {
         self.windows = windows
         self.source = source
         self.progress = progress
-        blockRange = try partition(parameterCounts: Array(repeating: architecture.shape.parameterCount,
-                                                          count: architecture.blockCount), ranks: comm.size)[comm.rank]
+        layout = try RankLayout(blocks: architecture.blockCount, parameterCountPerBlock: architecture.shape.parameterCount,
+                                windows: windows.count, ranks: comm.size)
+        blockRange = layout.blockRanges[comm.rank]
         rope = architecture.ropeTable(positions: windows.length)
     }
 
     private var isFirst: Bool { comm.rank == 0 }
     private var isLast: Bool { comm.rank == comm.size - 1 }
-    private var width: Int { architecture.shape.hiddenSize }
+    var width: Int { architecture.shape.hiddenSize }
 
     /// Builds the agreed plan (phase 1 + plan) and prunes this rank's blocks (phase 2), handing
     /// each finished block to `sink` in block order.
@@ -83,6 +90,8 @@ public final class PruneJob {
     public func run(planOnly: Bool = false, journalDirectory: URL? = nil, resume: Bool = false,
                     sink: (DecoderBlock) throws -> Void = { _ in }) throws -> SparsityPlan {
         var t = Communicator.wallTime
+        if split == .windows { return try runWindowParallel(planOnly: planOnly, journalDirectory: journalDirectory,
+                                                             resume: resume, sink: sink) }
         let windowMajor = configuration.propagation == .dense && configuration.needsActivations
         var resident: [DecoderBlock] = []
         var statistics: [BlockStatistics]? = nil
@@ -125,13 +134,13 @@ public final class PruneJob {
 
     // MARK: - Loading and inputs
 
-    private func load(_ index: Int) throws -> DecoderBlock {
+    func load(_ index: Int) throws -> DecoderBlock {
         let t = Communicator.wallTime
         defer { times.load += Communicator.wallTime - t }
         return try DecoderBlock.load(index: index, shape: architecture.shape, from: source)
     }
 
-    private func embed(_ w: Int) throws -> Matrix {
+    func embed(_ w: Int) throws -> Matrix {
         let ids = windows.window(w)
         if let bad = ids.first(where: { $0 < 0 || $0 >= architecture.vocabularySize }) {
             throw ModelError.tokenOutOfRange(id: bad, vocabulary: architecture.vocabularySize)
@@ -234,9 +243,12 @@ public final class PruneJob {
         return ratios
     }
 
-    private func agreePlan(localRatios: [Double]?) throws -> SparsityPlan {
+    /// - Parameters:
+    ///   - localRatios: this rank's blocks' ratios (blocks split), summed into the full vector.
+    ///   - allRatios: every block's ratio, already identical on every rank (windows split).
+    func agreePlan(localRatios: [Double]?, allRatios: [Double]? = nil) throws -> SparsityPlan {
         let blocks = architecture.blockCount
-        var ratios: [Double]? = nil
+        var ratios: [Double]? = allRatios
         if let local = localRatios {
             var mine = [Double](repeating: 0, count: blocks)
             for (offset, index) in blockRange.enumerated() { mine[index] = local[offset] }
@@ -290,7 +302,7 @@ public final class PruneJob {
 
     /// Window index ranges of `threads` windows: a batch runs in parallel, then its results are
     /// used in window order, so statistics accumulate in exactly the serial order.
-    private func chunks(_ count: Int) -> [Range<Int>] {
+    func chunks(_ count: Int) -> [Range<Int>] {
         stride(from: 0, to: count, by: threads).map { $0..<min($0 + threads, count) }
     }
 
@@ -299,20 +311,21 @@ public final class PruneJob {
         let rope = self.rope
         for chunk in chunks(inputs.count) {
             let batch = chunk.map { inputs[$0] }
-            let seen = Parallel.map(batch.count, workers: threads) { k -> [(LinearInput, Matrix)] in
+            let kinds = stats.kinds
+            let terms = Parallel.map(batch.count, workers: threads) { k -> BlockStatistics.Term in
                 var observed: [(LinearInput, Matrix)] = []
                 block.observeInputs(batch[k], rope: rope) { observed.append(($0, $1)) }
-                return observed
+                return BlockStatistics.term(observed: observed, index: chunk.lowerBound + k, collecting: kinds)
             }
-            for window in seen {
-                for (input, x) in window { stats.add(input, window: x) }
-            }
+            // Terms were computed in parallel; folding them in window order is exactly `add`.
+            for term in terms { stats.fold(term) }
         }
     }
 
     private func accumulate(_ t: PipelineTimings) {
         pipelineTimings.busySeconds += t.busySeconds
         pipelineTimings.idleSeconds += t.idleSeconds
+        pipelineTimings.commSeconds += t.commSeconds
         pipelineTimings.bytesSent += t.bytesSent
     }
 

@@ -18,13 +18,14 @@ public final class PruneOutput {
     public let comm: Communicator
     public let input: CheckpointDirectory
     public let staged: StagedDirectory
-    public let arguments: [String: String]
+    public let arguments: PruneArguments
+    private let started = Date()
     private let output: ShardedOutput
     private var stream: ShardedOutput.ShardStream?
     private var writeSeconds = 0.0
 
     public init(comm: Communicator, architecture: Architecture, input: CheckpointDirectory, staged: StagedDirectory,
-                arguments: [String: String]) throws {
+                arguments: PruneArguments) throws {
         self.comm = comm
         self.input = input
         self.staged = staged
@@ -46,7 +47,7 @@ public final class PruneOutput {
 
     /// Returns the merged report on rank 0 (nil elsewhere).
     @discardableResult
-    public func finish(job: PruneJob, plan: SparsityPlan) throws -> [String: Any]? {
+    public func finish(job: PruneJob, plan: SparsityPlan) throws -> PruneReport? {
         try timed {
             try stream!.finish()
             if comm.rank == 0 {
@@ -56,12 +57,12 @@ public final class PruneOutput {
             }
         }
         job.recordWrite(seconds: writeSeconds)
-        let fragments = try comm.gatherBytes(Array(try fragment(job)), root: 0)
-        var report: [String: Any]? = nil
+        let fragments = try comm.gatherBytes(Array(try JSONEncoder().encode(try fragment(job))), root: 0)
+        var report: PruneReport? = nil
         if comm.rank == 0 {
-            let merged = try mergedReport(fragments, job: job, plan: plan)
-            try JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys, .prettyPrinted])
-                .write(to: staged.file(Self.reportFileName))
+            let merged = try mergedReport(fragments.map { try JSONDecoder().decode(RankFragment.self, from: Data($0)) },
+                                          job: job, plan: plan)
+            try PruneReport.encoder().encode(merged).write(to: staged.file(Self.reportFileName))
             report = merged
         }
         try comm.barrier()
@@ -79,45 +80,41 @@ public final class PruneOutput {
     }
 
     /// This rank's part of the report.
-    private func fragment(_ job: PruneJob) throws -> Data {
-        let t = job.times
+    private func fragment(_ job: PruneJob) throws -> RankFragment {
+        let t = job.pipelineTimings
+        let windows = job.split == .windows ? job.layout.windowShares[comm.rank] : 0..<job.windows.count
+        // A rank past the first in the windows split keeps its windows' Hessian products until
+        // the statistics chain reaches it (`WindowOrderChain`).
+        let heldTerms = job.split == .windows && comm.rank > 0 ? windows.count : 0
         let budget = try MemoryBudget(blocks: job.blockRange, checkpoint: input, shape: job.architecture.shape,
-                                      windows: job.windows.count, length: job.windows.length, threads: job.threads,
-                                      statistics: job.configuration.statisticKinds)
+                                      windows: windows.count, length: job.windows.length, threads: job.threads,
+                                      statistics: job.configuration.statisticKinds, heldTermWindows: heldTerms)
         let peak = peakResidentBytes()
-        let object: [String: Any] = [
-            "rank": comm.rank, "host": comm.processorName,
-            "blocks": [job.blockRange.lowerBound, job.blockRange.upperBound],
-            "peak_rss_bytes": peak,
-            "memory_budget": ["block_bytes": budget.blockBytes, "activation_bytes": budget.activationBytes,
-                              "statistics_bytes": budget.statisticsBytes, "block_factor": MemoryBudget.blockFactor,
-                              "bound_bytes": budget.boundBytes, "peak_within_bound": peak <= budget.boundBytes] as [String: Any],
-            "busy_seconds": job.pipelineTimings.busySeconds, "idle_seconds": job.pipelineTimings.idleSeconds,
-            "bytes_sent": job.pipelineTimings.bytesSent, "resumed_blocks": job.resumedBlocks,
-            "phase_seconds": ["load": t.load, "statistics": t.statistics, "plan": t.plan, "prune": t.prune, "write": t.write],
-            "linears": job.outcomes.map { o in
-                ["name": o.name, "planned_sparsity": o.plannedSparsity, "pruned": o.prunedCount, "rows": o.rows, "cols": o.cols,
-                 "total": o.total, "achieved_sparsity": o.achievedSparsity] as [String: Any]
-            },
-        ]
-        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        let rank = RankReport(
+            rank: comm.rank, host: comm.processorName, blocks: [job.blockRange.lowerBound, job.blockRange.upperBound],
+            windows: [windows.lowerBound, windows.upperBound], peakRssBytes: peak,
+            memoryBudget: .init(blockBytes: budget.blockBytes, activationBytes: budget.activationBytes,
+                                statisticsBytes: budget.statisticsBytes, blockFactor: MemoryBudget.blockFactor,
+                                boundBytes: budget.boundBytes, peakWithinBound: peak <= budget.boundBytes),
+            busySeconds: t.busySeconds, idleSeconds: t.idleSeconds, commSeconds: t.commSeconds, solveSeconds: t.solveSeconds,
+            bytesSent: t.bytesSent, threads: job.threads, resumedBlocks: job.resumedBlocks, phaseSeconds: job.times)
+        return RankFragment(rank: rank, linears: job.outcomes.map(PruneReport.Linear.init))
     }
 
-    private func mergedReport(_ fragments: [[UInt8]], job: PruneJob, plan: SparsityPlan) throws -> [String: Any] {
-        let ranks = try fragments.map { try JSONSerialization.jsonObject(with: Data($0)) as! [String: Any] }
-        let linears = ranks.flatMap { $0["linears"] as! [[String: Any]] }
-        let pruned = linears.reduce(0) { $0 + ($1["pruned"] as! Int) }
-        let total = linears.reduce(0) { $0 + ($1["total"] as! Int) }
-        var calibration: [String: Any] = ["windows": job.windows.count, "seqlen": job.windows.length,
-                                          "tokens_hash": job.windows.hash]
-        if let starts = job.windows.starts { calibration["starts"] = starts }
-        let perRank = ranks.map { r in r.filter { $0.key != "linears" } }
-        return [
-            "method": plan.method.rawValue, "pattern": plan.pattern.description, "target_sparsity": plan.targetSparsity,
-            "arguments": arguments, "ranks": comm.size, "propagation": job.configuration.propagation.rawValue,
-            "calibration": calibration, "linears": linears,
-            "achieved_sparsity": total == 0 ? 0 : Double(pruned) / Double(total),
-            "per_rank": perRank,
-        ]
+    private func mergedReport(_ fragments: [RankFragment], job: PruneJob, plan: SparsityPlan) throws -> PruneReport {
+        let linears = fragments.flatMap(\.linears)
+        let pruned = linears.reduce(0) { $0 + $1.pruned }
+        let total = linears.reduce(0) { $0 + $1.total }
+        let finished = Date()
+        let iso = ISO8601DateFormatter()
+        return PruneReport(
+            startedAt: iso.string(from: started), finishedAt: iso.string(from: finished),
+            wallSeconds: finished.timeIntervalSince(started), method: plan.method.rawValue,
+            pattern: plan.pattern.description, targetSparsity: plan.targetSparsity,
+            achievedSparsity: total == 0 ? 0 : Double(pruned) / Double(total), arguments: arguments, ranks: comm.size,
+            propagation: job.configuration.propagation.rawValue, split: job.split.rawValue,
+            calibration: .init(windows: job.windows.count, seqlen: job.windows.length, tokensHash: job.windows.hash,
+                               starts: job.windows.starts),
+            linears: linears, perRank: fragments.map(\.rank))
     }
 }

@@ -3,35 +3,11 @@ import CMPI
 /// Collectives used by the protocol of docs/design.md §3. Sums of float64 vectors where each rank
 /// fills only its own entries (zeros elsewhere) are exact, so every rank ends with identical bits.
 extension Communicator {
-    public func allreduceSum(_ values: [Double]) throws(MPIError) -> [Double] {
-        var out = values
-        let n = Int32(values.count)
-        let rc = out.withUnsafeMutableBufferPointer { p in
-            startAndPoll { MPI_Iallreduce(cmpi_in_place(), p.baseAddress, n, MPI_DOUBLE, cmpi_sum(), handle, &$0) }
-        }
-        try check(rc, "MPI_Iallreduce")
-        return out
-    }
+    public func allreduceSum(_ values: [Double]) throws(MPIError) -> [Double] { try allreduce(values, .sum) }
 
-    public func allreduceMax(_ values: [UInt64]) throws(MPIError) -> [UInt64] {
-        var out = values
-        let n = Int32(values.count)
-        let rc = out.withUnsafeMutableBufferPointer { p in
-            startAndPoll { MPI_Iallreduce(cmpi_in_place(), p.baseAddress, n, MPI_UINT64_T, cmpi_max(), handle, &$0) }
-        }
-        try check(rc, "MPI_Iallreduce")
-        return out
-    }
+    public func allreduceMax(_ values: [UInt64]) throws(MPIError) -> [UInt64] { try allreduce(values, .max) }
 
-    public func allreduceMin(_ values: [UInt64]) throws(MPIError) -> [UInt64] {
-        var out = values
-        let n = Int32(values.count)
-        let rc = out.withUnsafeMutableBufferPointer { p in
-            startAndPoll { MPI_Iallreduce(cmpi_in_place(), p.baseAddress, n, MPI_UINT64_T, cmpi_min(), handle, &$0) }
-        }
-        try check(rc, "MPI_Iallreduce")
-        return out
-    }
+    public func allreduceMin(_ values: [UInt64]) throws(MPIError) -> [UInt64] { try allreduce(values, .min) }
 
     /// Broadcasts raw bytes from `root` (length first, so receivers need not know it).
     public func broadcast(_ bytes: [UInt8], root: Int) throws(MPIError) -> [UInt8] {

@@ -18,23 +18,35 @@ public struct WandaStatistic: Sendable, Equatable {
     }
 
     /// Adds one calibration window `X_w` (tokens × columns).
-    public mutating func add(window x: Matrix) {
-        precondition(x.cols == scalerRow.count, "WandaStatistic: window has \(x.cols) columns, expected \(scalerRow.count)")
-        let sums = x.columnSquaredSums()
+    public mutating func add(window x: Matrix) { fold(Self.term(window: x)) }
+
+    /// The part of a window's update that depends on that window only — `‖X_w[:, j]‖²` as torch
+    /// rounds it (a float32 sqrt, then a float32 square). It is computed independently per window
+    /// (on any thread or rank); `fold` then applies the running mean in window order, so
+    /// `add(window:)` and "term anywhere, fold in order" give the same bits.
+    public static func term(window x: Matrix) -> [Float] {
+        x.columnSquaredSums().map { sum in
+            let norm = sum.squareRoot()
+            return norm * norm
+        }
+    }
+
+    /// The running-mean step of the reference for one window's `term`.
+    public mutating func fold(_ term: [Float]) {
+        precondition(term.count == scalerRow.count, "WandaStatistic: term has \(term.count) columns, expected \(scalerRow.count)")
         let rescale = Float(Double(windowCount) / Double(windowCount + 1))
         windowCount += 1
         let n = Float(windowCount)
-        for j in scalerRow.indices {
-            // torch.norm(inp, p=2, dim=1) ** 2: a float32 sqrt and a float32 square.
-            let norm = sums[j].squareRoot()
-            scalerRow[j] = scalerRow[j] * rescale + (norm * norm) / n
-        }
+        for j in scalerRow.indices { scalerRow[j] = scalerRow[j] * rescale + term[j] / n }
     }
 }
 
 /// SparseGPT's Hessian `H = (2/N) Σ_w X_wᵀ X_w` (docs/algorithms.md §3.2; IST-DASLab/sparsegpt
-/// `sparsegpt.py: SparseGPT.add_batch`), float32, updated per window with one symmetric rank-L
-/// update (`ssyrk`) and mirrored to a full matrix.
+/// `sparsegpt.py: SparseGPT.add_batch`), float32, updated per window exactly in the reference's
+/// two steps: `H *= n/(n+1)`, then `H += Y·Yᵀ` with `Y = sqrt(2/(n+1))·X` — the product computed
+/// on its own (one `ssyrk` with β = 0, mirrored) and then added. Keeping the product separate is
+/// what lets windows be spread over ranks: `term` (the L·n² product) runs wherever the window
+/// is, and only `fold` (n² multiply-adds) has to run in window order.
 public struct HessianStatistic: Sendable, Equatable {
     public var hessian: Matrix
     public var windowCount: Int
@@ -44,14 +56,26 @@ public struct HessianStatistic: Sendable, Equatable {
         windowCount = 0
     }
 
-    public mutating func add(window x: Matrix) {
-        precondition(x.cols == hessian.cols, "HessianStatistic: window has \(x.cols) columns, expected \(hessian.cols)")
+    public mutating func add(window x: Matrix) { fold(Self.term(window: x, index: windowCount)) }
+
+    /// `Y·Yᵀ` for window number `index` (0-based): the scale `sqrt(2/(index+1))` depends on the
+    /// window's position in the calibration order, never on where it is computed.
+    public static func term(window x: Matrix, index: Int) -> Matrix {
+        // Y = sqrt(2/n)·Xᵀ rounded to float32 first, as the reference does.
+        let factor = Float((2.0 / Double(index + 1)).squareRoot())
+        let y = Matrix(rows: x.rows, cols: x.cols, elements: x.elements.map { $0 * factor })
+        var product = Matrix(rows: x.cols, cols: x.cols)
+        product.symmetricRankUpdate(with: y, scale: 0, gain: 1)
+        return product
+    }
+
+    /// `H = H·(n/(n+1)) + term`, element by element in float32 (torch's `H *= …; H += …`).
+    public mutating func fold(_ term: Matrix) {
+        precondition(term.cols == hessian.cols && term.rows == hessian.rows,
+                     "HessianStatistic: term is \(term.rows)x\(term.cols), expected \(hessian.rows)x\(hessian.cols)")
         let rescale = Float(Double(windowCount) / Double(windowCount + 1))
         windowCount += 1
-        // Y = sqrt(2/n)·Xᵀ rounded to float32 first, as the reference does, then H += Y·Yᵀ.
-        let factor = Float((2.0 / Double(windowCount)).squareRoot())
-        let y = Matrix(rows: x.rows, cols: x.cols, elements: x.elements.map { $0 * factor })
-        hessian.symmetricRankUpdate(with: y, scale: rescale, gain: 1)
+        hessian.scaleAndAdd(term, scale: rescale)
     }
 }
 
@@ -72,20 +96,35 @@ public struct DSnoTStatistic: Sendable, Equatable {
         tokenCount = 0
     }
 
-    public mutating func add(window x: Matrix) {
-        precondition(x.cols == sumMetric.count, "DSnoTStatistic: window has \(x.cols) columns, expected \(sumMetric.count)")
+    /// One window's column sums and population variances, the costly part of its update.
+    public struct Term: Sendable, Equatable {
+        public var sums: [Float]
+        public var variances: [Float]
+        public var tokens: Int
+    }
+
+    public mutating func add(window x: Matrix) { fold(Self.term(window: x)) }
+
+    public static func term(window x: Matrix) -> Term {
         let sums = x.columnSums()
         let tokens = Float(x.rows)
         let means = sums.map { $0 / tokens }
-        let windowVariance = x.columnPopulationVariances(means: means)
+        return Term(sums: sums, variances: x.columnPopulationVariances(means: means), tokens: x.rows)
+    }
+
+    /// The reference's running updates of `v` and `m` for one window, in window order.
+    public mutating func fold(_ term: Term) {
+        precondition(term.sums.count == sumMetric.count, "DSnoTStatistic: term has \(term.sums.count) columns, expected \(sumMetric.count)")
+        let sums = term.sums, windowVariance = term.variances
+        let tokens = Float(term.tokens)
         if tokenCount == 0 {
             variance = windowVariance
         } else {
             let old = Float(tokenCount)
-            let total = Float(tokenCount + x.rows)
+            let total = Float(tokenCount + term.tokens)
             for j in variance.indices { variance[j] = (variance[j] * old + windowVariance[j] * tokens) / total }
         }
-        tokenCount += x.rows
+        tokenCount += term.tokens
         let rescale = Float(Double(windowCount) / Double(windowCount + 1))
         windowCount += 1
         let n = Float(windowCount)
@@ -117,9 +156,33 @@ public struct LinearStatistics: Sendable, Equatable {
 
     public var columns: Int { wanda.scalerRow.count }
 
-    public mutating func add(window x: Matrix) {
-        wanda.add(window: x)
-        hessian?.add(window: x)
-        dsnot?.add(window: x)
+    public mutating func add(window x: Matrix) { fold(Self.term(window: x, index: wanda.windowCount, collecting: kinds)) }
+
+    /// What this statistic collects.
+    public var kinds: StatisticKinds {
+        var k: StatisticKinds = []
+        if hessian != nil { k.insert(.hessian) }
+        if dsnot != nil { k.insert(.dsnot) }
+        return k
+    }
+
+    /// Everything window number `index` contributes, computed from that window alone.
+    public struct Term: Sendable {
+        public var wanda: [Float]
+        public var hessian: Matrix?
+        public var dsnot: DSnoTStatistic.Term?
+    }
+
+    public static func term(window x: Matrix, index: Int, collecting kinds: StatisticKinds) -> Term {
+        Term(wanda: WandaStatistic.term(window: x),
+             hessian: kinds.contains(.hessian) ? HessianStatistic.term(window: x, index: index) : nil,
+             dsnot: kinds.contains(.dsnot) ? DSnoTStatistic.term(window: x) : nil)
+    }
+
+    /// Applies the next window's term; terms must arrive in window order (`index` = windows seen).
+    public mutating func fold(_ term: Term) {
+        wanda.fold(term.wanda)
+        if let h = term.hessian { hessian!.fold(h) }
+        if let d = term.dsnot { dsnot!.fold(d) }
     }
 }

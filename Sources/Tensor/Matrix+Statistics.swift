@@ -34,6 +34,18 @@ extension Matrix {
         }
     }
 
+    /// `self ← self · scale + other`, element by element in float32, rounding after the product
+    /// and after the sum (torch's `H *= scale; H += other`). The order of elements is irrelevant:
+    /// each element is its own computation.
+    public mutating func scaleAndAdd(_ other: Matrix, scale: Float) {
+        precondition(rows == other.rows && cols == other.cols, "scaleAndAdd: \(rows)x\(cols) and \(other.rows)x\(other.cols)")
+        other.elements.withUnsafeBufferPointer { po in
+            elements.withUnsafeMutableBufferPointer { ph in
+                for i in 0..<ph.count { ph[i] = ph[i] * scale + po[i] }
+            }
+        }
+    }
+
     /// `Σ_r self[r, j]²` for every column `j` (float32, rows visited in order).
     public func columnSquaredSums() -> [Float] {
         var out = [Float](repeating: 0, count: cols)

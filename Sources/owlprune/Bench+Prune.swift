@@ -26,7 +26,7 @@ extension OwlPrune.Bench {
             if comm.rank == 0 { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) }
             for method in methods.split(separator: ",").map(String.init) {
                 let t0 = Communicator.wallTime
-                var methodOptions = try MethodOptions.parse(["--method", method, "--sparsity", String(sparsity)])
+                let methodOptions = try MethodOptions.parse(["--method", method, "--sparsity", String(sparsity)])
                 try methodOptions.validate()
                 let calibration = try CalibrationOptions.parse(["--calib", calib, "--nsamples", String(nsamples),
                                                                 "--seqlen", String(seqlen)])
@@ -36,7 +36,13 @@ extension OwlPrune.Bench {
                 let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID(), lock: setup.comm.rank == 0)
                 let job = try setup.makeJob()
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
-                                             staged: staged, arguments: [:])
+                                             staged: staged, arguments: PruneArguments(
+                                                model: model, out: out.path, sparsity: sparsity, method: method,
+                                                allocation: methodOptions.allocation, pattern: methodOptions.pattern,
+                                                propagation: methodOptions.propagation, split: nil, threads: nil,
+                                                nsamples: nsamples, seqlen: seqlen, seed: calibration.seed,
+                                                damp: methodOptions.damp, owlM: nil, owlLambda: nil, atpBeta: nil,
+                                                calib: calib, calibTokens: nil, dsnot: nil, dass: false))
                 try output.begin()
                 let plan = try job.run(sink: output.write(block:))
                 try output.finish(job: job, plan: plan)

@@ -9,7 +9,7 @@ extension OwlPrune {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure throughput (prints rates and ratios).",
-            subcommands: [Forward.self, Prune.self, ClusterScaling.self])
+            subcommands: [Forward.self, Prune.self, ClusterScaling.self, Link.self])
     }
 }
 

@@ -21,12 +21,15 @@ extension OwlPrune {
         @Flag(help: "Reuse blocks finished by an interrupted run (journal in OUT.partial/).") var resume = false
         @Option(help: "Threads per rank for independent calibration windows (default: the node's cores in sequential propagation, where ranks take turns; cores / ranks on the node in dense). Results do not depend on it.")
         var threads: Int?
+        @Option(help: "windows (every rank on every block, each on its share of the calibration windows) | blocks (each rank its own blocks, windows streamed rank to rank). Default: windows for sequential propagation, blocks for dense. Results do not depend on it.")
+        var split: String?
         @OptionGroup var method: MethodOptions
         @OptionGroup var calibration: CalibrationOptions
         @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
+            if let s = split, WorkSplit(rawValue: s) == nil { throw ValidationError("--split \(s): expected windows or blocks") }
         }
 
         func run() throws {
@@ -36,9 +39,10 @@ extension OwlPrune {
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
                                              runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)
             do {
+                let split = split.flatMap(WorkSplit.init(rawValue:))
                 let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm,
-                                           memory: memory, threads: threads)
-                let job = try setup.makeJob(threads: threads)
+                                           memory: memory, threads: threads, split: split)
+                let job = try setup.makeJob(threads: threads, split: split)
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
                                              staged: staged, arguments: arguments)
                 try output.begin()
@@ -46,7 +50,7 @@ extension OwlPrune {
                                        resume: resume, sink: output.write(block:))
                 if comm.rank == 0 { progress(PlanTable(plan: plan).render()) }
                 if let report = try output.finish(job: job, plan: plan) {
-                    let achieved = report["achieved_sparsity"] as! Double
+                    let achieved = report.achievedSparsity
                     printResult(String(format: "pruned %@ → %@: %@ %@, target %.4f, achieved %.4f over the 7 linears of %d blocks, %d ranks",
                                        model, out, plan.method.rawValue, method.allocation, plan.targetSparsity, achieved,
                                        plan.blockSparsities.count, comm.size))
@@ -64,20 +68,17 @@ extension OwlPrune {
                    calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 }
         }
 
-        /// The command line as given, for the report.
-        private var arguments: [String: String] {
-            var a: [String: String] = ["model": model, "out": out, "sparsity": String(method.sparsity), "method": method.method,
-                                       "allocation": method.allocation, "pattern": method.pattern,
-                                       "propagation": method.propagation, "nsamples": String(calibration.nsamples),
-                                       "seed": String(calibration.seed), "damp": String(method.damp)]
-            if method.allocation == "owl" { a["owl_m"] = String(method.owlM); a["owl_lambda"] = String(method.owlLambda) }
-            if let b = method.atpBeta { a["atp_beta"] = String(b) }
-            if let c = calibration.calib { a["calib"] = c }
-            if let c = calibration.calibTokens { a["calib_tokens"] = c }
-            if let s = calibration.seqlen { a["seqlen"] = String(s) }
-            if method.dsnot { a["dsnot"] = "sign-constraint \(method.dsnotSignConstraint)" + (method.dsnotAllLayers ? ", all layers" : "") }
-            if method.dass { a["dass"] = "on" }
-            return a
+        /// The command line as typed values, for the report.
+        private var arguments: PruneArguments {
+            let owl = method.allocation == "owl"
+            return PruneArguments(
+                model: model, out: out, sparsity: method.sparsity, method: method.method, allocation: method.allocation,
+                pattern: method.pattern, propagation: method.propagation, split: split, threads: threads,
+                nsamples: calibration.nsamples, seqlen: calibration.seqlen, seed: calibration.seed, damp: method.damp,
+                owlM: owl ? method.owlM : nil, owlLambda: owl ? method.owlLambda : nil, atpBeta: method.atpBeta,
+                calib: calibration.calib, calibTokens: calibration.calibTokens,
+                dsnot: method.dsnot ? .init(signConstraint: method.dsnotSignConstraint == "on", allLayers: method.dsnotAllLayers) : nil,
+                dass: method.dass)
         }
     }
 }
@@ -92,7 +93,7 @@ struct PruneSetup {
 
     /// - Parameter memory: when given, the memory check runs before the windows are drawn.
     init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator,
-         memory: MemoryOptions? = nil, threads: Int? = nil) throws {
+         memory: MemoryOptions? = nil, threads: Int? = nil, split: WorkSplit? = nil) throws {
         self.comm = comm
         let url = URL(fileURLWithPath: model)
         checkpoint = try CheckpointDirectory(url: url)
@@ -114,7 +115,7 @@ struct PruneSetup {
         if let memory {
             try MemoryCheck.checkPrune(architecture: architecture, checkpoint: checkpoint, comm: comm,
                                        nsamples: calibration.nsamples, seqlen: length,
-                                       threads: try Self.workerCount(threads: threads, propagation: planned.propagation, comm: comm),
+                                       threads: try Self.workerCount(threads: threads, propagation: planned.propagation, split: split, comm: comm),
                                        statistics: requiredStatistics(method: planned.method, options: planned.options),
                                        maxMemory: memory.maxMemoryBytes)
         }
@@ -147,18 +148,21 @@ struct PruneSetup {
         return String(decoding: try comm.broadcast(bytes, root: 0), as: UTF8.self)
     }
 
-    static func workerCount(threads: Int?, propagation: Propagation, comm: Communicator) throws -> Int {
+    /// Default, one BLAS thread per worker: in sequential propagation with the blocks split the
+    /// ranks take turns (block i waits for the pruned outputs of block i-1, and a waiting rank
+    /// sleeps instead of spinning), so the working rank may use every core of its node; otherwise
+    /// (windows split, dense propagation) all ranks work at once and share the node's cores.
+    static func workerCount(threads: Int?, propagation: Propagation, split: WorkSplit?, comm: Communicator) throws -> Int {
+        let split = split ?? WorkSplit.defaultSplit(for: propagation)
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        return try threads ?? (propagation == .sequential ? cores : max(1, cores / comm.ranksOnThisNode()))
+        let takesTurns = propagation == .sequential && split == .blocks
+        return try threads ?? (takesTurns ? cores : max(1, cores / comm.ranksOnThisNode()))
     }
 
-    func makeJob(threads: Int? = nil) throws -> PruneJob {
-        // Default, one BLAS thread per worker: in sequential propagation the ranks take turns (block
-        // i waits for the pruned outputs of block i-1, and a waiting rank sleeps instead of
-        // spinning), so the working rank may use every core of its node; in dense propagation all
-        // ranks work at once and share the node's cores.
-        let workers = try Self.workerCount(threads: threads, propagation: configuration.propagation, comm: comm)
+    func makeJob(threads: Int? = nil, split: WorkSplit? = nil) throws -> PruneJob {
+        let workers = try Self.workerCount(threads: threads, propagation: configuration.propagation, split: split, comm: comm)
+        let split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
         return try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
-                            windows: windows, threads: workers, progress: progress)
+                            windows: windows, threads: workers, split: split, progress: progress)
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 /// Issue 5 item 7: SmolLM2 pruned over 3 "hosts" — network namespaces joined by a bridge, with
 /// their own hostnames and IPC, so MPI really talks TCP between them (deploy/netns-cluster) — and
-/// byte-identical to a plain one-process run. Needs root, as CI has.
+/// byte-identical to a plain one-process run, in both `--split` modes. Needs root, as CI has.
 @Suite(.serialized) struct MultiHostTests {
     func script(_ args: [String], timeout: Int = 600) throws -> (Int32, String) {
         let p = Process()
@@ -41,12 +41,17 @@ import Testing
 
         let (upStatus, upText) = try script(["up", "3"])
         #expect(upStatus == 0, "netns-cluster up: \(upText)")
-        let multi = scratch.appendingPathComponent("multi")
-        let (status, text) = try script(["run", "-n", "3", "--", MPIRun.binary.path] + args + ["--out", multi.path])
-        #expect(status == 0, "3-host prune exited \(status): \(text)")
-        #expect(try differingTensors(single, multi).isEmpty, "3-host output differs from one process")
-        #expect(try Data(contentsOf: single.appendingPathComponent("owlprune-plan.json"))
-                == Data(contentsOf: multi.appendingPathComponent("owlprune-plan.json")))
+        // The default split (windows: the statistics chain and every broadcast cross the hosts)
+        // and the blocks split (windows streamed host to host).
+        for split in ["windows", "blocks"] {
+            let out = scratch.appendingPathComponent("multi-\(split)")
+            let (status, text) = try script(["run", "-n", "3", "--", MPIRun.binary.path] + args + ["--split", split, "--out", out.path])
+            #expect(status == 0, "3-host prune (--split \(split)) exited \(status): \(text)")
+            #expect(try differingTensors(single, out).isEmpty, "3-host output (--split \(split)) differs from one process")
+            #expect(try Data(contentsOf: single.appendingPathComponent("owlprune-plan.json"))
+                    == Data(contentsOf: out.appendingPathComponent("owlprune-plan.json")))
+        }
+        let multi = scratch.appendingPathComponent("multi-windows")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: multi.appendingPathComponent("owlprune-report.json"))) as! [String: Any]
         let hosts = (report["per_rank"] as! [[String: Any]]).map { $0["host"] as! String }
         #expect(Set(hosts) == ["owl-h1", "owl-h2", "owl-h3"], "ranks ran on \(hosts)")

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// docs/design.md §3: the written tensors and `owlprune-plan.json` are byte-identical for any rank
-/// count and thread count, in both propagation modes. Small calibration (4 windows of 128) keeps each run to seconds;
+/// count, thread count and `--split`, in both propagation modes. Small calibration (4 windows of 128) keeps each run to seconds;
 /// OWL + Wanda exercises the dense statistics pass, the all-reduce and sequential streaming.
 @Suite(.serialized) struct PruneIdentityTests {
     func prune(ranks: Int?, mode: String, out: URL, extra: [String] = []) throws -> MPIRun.Outcome {
@@ -14,24 +14,31 @@ import Testing
                                "--propagation", mode] + extra, ranks: ranks, timeout: 600)
     }
 
+    /// Each rank count runs with both `--split` values (the default for the mode and the other
+    /// one); two ranks also run two window threads each: results must not depend on threads either.
     @Test(arguments: ["sequential", "dense"])
     func outputIsByteIdenticalForOneToFourRanks(mode: String) throws {
         let scratch = try scratchDirectory("identity-\(mode)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let reference = scratch.appendingPathComponent("plain")
-        let first = try prune(ranks: nil, mode: mode, out: reference, extra: ["--threads", "1"])
+        let first = try prune(ranks: nil, mode: mode, out: reference, extra: ["--threads", "1", "--split", "blocks"])
         #expect(first.status == 0, "plain run failed: \(first.stderr)")
         let plan = try Data(contentsOf: reference.appendingPathComponent("owlprune-plan.json"))
-        for r in 2...4 {
-            let out = scratch.appendingPathComponent("r\(r)")
-            // Two ranks also run two window threads each: results must not depend on threads either.
-            let run = try prune(ranks: r, mode: mode, out: out, extra: r == 2 ? ["--threads", "2"] : [])
-            #expect(run.status == 0, "\(r) ranks failed: \(run.stderr)")
-            #expect(try differingTensors(reference, out).isEmpty, "\(mode), \(r) ranks: tensors differ from one rank")
-            #expect(try Data(contentsOf: out.appendingPathComponent("owlprune-plan.json")) == plan,
-                    "\(mode), \(r) ranks: plan differs from one rank")
+        // Sequential: every rank count in both splits. Dense: its default split at every rank
+        // count and the windows split once (WindowSplitIdentityTests covers it further, faster).
+        let runs: [(Int?, String, [String])] = mode == "sequential"
+            ? [(nil, "windows", ["--threads", "1"]), (2, "windows", ["--threads", "2"]), (3, "windows", []), (4, "windows", []),
+               (2, "blocks", ["--threads", "2"]), (3, "blocks", []), (4, "blocks", [])]
+            : [(2, "blocks", ["--threads", "2"]), (3, "blocks", []), (4, "blocks", []), (3, "windows", [])]
+        for (r, split, extra) in runs {
+            let out = scratch.appendingPathComponent("r\(r ?? 1)-\(split)")
+            let run = try prune(ranks: r, mode: mode, out: out, extra: extra + ["--split", split])
+            let what = "\(mode), \(r ?? 1) ranks, --split \(split)"
+            #expect(run.status == 0, "\(what) failed: \(run.stderr)")
+            #expect(try differingTensors(reference, out).isEmpty, "\(what): tensors differ from one rank")
+            #expect(try Data(contentsOf: out.appendingPathComponent("owlprune-plan.json")) == plan, "\(what): plan differs from one rank")
             let shards = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".safetensors") }
-            #expect(shards.count == r, "one shard per rank expected, found \(shards)")
+            #expect(shards.count == (r ?? 1), "one shard per rank expected, found \(shards)")
             #expect(!FileManager.default.fileExists(atPath: out.path + ".tmp"), "staging left behind")
         }
     }

@@ -1,0 +1,161 @@
+import Foundation
+
+/// `owlprune-report.json`: what a prune did, typed end to end (numbers are numbers), written by
+/// rank 0 from every rank's `RankReport`. Keys are snake_case (`JSONEncoder.keyEncodingStrategy`).
+public struct PruneReport: Codable, Sendable {
+    /// The owlprune release that wrote the report, and the report layout's own version.
+    public static let toolVersion = "0.9.0"
+    public static let formatVersion = 2
+
+    public var owlpruneVersion = Self.toolVersion
+    public var reportVersion = Self.formatVersion
+    /// ISO 8601, UTC.
+    public var startedAt: String
+    public var finishedAt: String
+    public var wallSeconds: Double
+    public var method: String
+    public var pattern: String
+    public var targetSparsity: Double
+    public var achievedSparsity: Double
+    public var arguments: PruneArguments
+    public var ranks: Int
+    public var propagation: String
+    public var split: String
+    public var calibration: Calibration
+    public var linears: [Linear]
+    public var perRank: [RankReport]
+
+    public struct Calibration: Codable, Sendable {
+        public var windows: Int
+        public var seqlen: Int
+        public var tokensHash: String
+        public var starts: [Int]?
+    }
+
+    public struct Linear: Codable, Sendable, Equatable {
+        public var name: String
+        public var plannedSparsity: Double
+        public var pruned: Int
+        public var rows: Int
+        public var cols: Int
+        public var total: Int
+        public var achievedSparsity: Double
+
+        init(_ o: LinearOutcome) {
+            name = o.name
+            plannedSparsity = o.plannedSparsity
+            pruned = o.prunedCount
+            rows = o.rows
+            cols = o.cols
+            total = o.total
+            achievedSparsity = o.achievedSparsity
+        }
+    }
+
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return e
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }
+}
+
+/// The command line of a prune as typed values, for the report (and to rerun it).
+public struct PruneArguments: Codable, Sendable {
+    public var model: String
+    public var out: String
+    public var sparsity: Double
+    public var method: String
+    public var allocation: String
+    public var pattern: String
+    public var propagation: String
+    public var split: String?
+    public var threads: Int?
+    public var nsamples: Int
+    public var seqlen: Int?
+    public var seed: UInt64
+    public var damp: Double
+    public var owlM: Double?
+    public var owlLambda: Double?
+    public var atpBeta: Double?
+    public var calib: String?
+    public var calibTokens: String?
+    public var dsnot: DSnoTArguments?
+    public var dass: Bool
+
+    public struct DSnoTArguments: Codable, Sendable {
+        public var signConstraint: Bool
+        public var allLayers: Bool
+        public init(signConstraint: Bool, allLayers: Bool) {
+            self.signConstraint = signConstraint
+            self.allLayers = allLayers
+        }
+    }
+
+    public init(model: String, out: String, sparsity: Double, method: String, allocation: String, pattern: String,
+                propagation: String, split: String?, threads: Int?, nsamples: Int, seqlen: Int?, seed: UInt64, damp: Double,
+                owlM: Double?, owlLambda: Double?, atpBeta: Double?, calib: String?, calibTokens: String?,
+                dsnot: DSnoTArguments?, dass: Bool) {
+        self.model = model
+        self.out = out
+        self.sparsity = sparsity
+        self.method = method
+        self.allocation = allocation
+        self.pattern = pattern
+        self.propagation = propagation
+        self.split = split
+        self.threads = threads
+        self.nsamples = nsamples
+        self.seqlen = seqlen
+        self.seed = seed
+        self.damp = damp
+        self.owlM = owlM
+        self.owlLambda = owlLambda
+        self.atpBeta = atpBeta
+        self.calib = calib
+        self.calibTokens = calibTokens
+        self.dsnot = dsnot
+        self.dass = dass
+    }
+}
+
+/// One rank's part of the report.
+public struct RankReport: Codable, Sendable {
+    public var rank: Int
+    public var host: String
+    /// The blocks whose shard this rank wrote, [lower, upper).
+    public var blocks: [Int]
+    /// The windows this rank held in the windows split, [lower, upper).
+    public var windows: [Int]
+    public var peakRssBytes: Int
+    public var memoryBudget: Budget
+    public var busySeconds: Double
+    public var idleSeconds: Double
+    public var commSeconds: Double
+    public var solveSeconds: Double
+    public var bytesSent: Int
+    public var threads: Int
+    public var resumedBlocks: [Int]
+    public var phaseSeconds: PhaseTimes
+
+    public struct Budget: Codable, Sendable {
+        public var blockBytes: Int
+        public var activationBytes: Int
+        public var statisticsBytes: Int
+        public var blockFactor: Double
+        public var boundBytes: Int
+        public var peakWithinBound: Bool
+    }
+}
+
+/// What a rank sends rank 0 for the report: its `RankReport` and its blocks' linears.
+struct RankFragment: Codable {
+    var rank: RankReport
+    var linears: [PruneReport.Linear]
+}
