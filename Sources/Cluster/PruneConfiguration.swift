@@ -46,6 +46,12 @@ public struct PruneConfiguration: Sendable {
 
     var needsOutlierRatios: Bool { blockScorer != nil }
 
+    /// Names what the dense statistics pass computes for this configuration (nil: nothing), so
+    /// configurations with the same key can share one pass (`owlprune sweep`, issue 14 item 2):
+    /// the scores depend on the dense model, the windows and this key only, never on the method,
+    /// the target or the spread.
+    public var blockScoreKey: String? { blockScorer.map { "\($0)" } }
+
     /// OWL's outlier threshold multiple `M` when the allocation is OWL.
     var owlM: Double? {
         if case let .owl(m, _) = allocation { return m }

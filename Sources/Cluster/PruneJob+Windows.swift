@@ -35,8 +35,10 @@ extension PruneJob {
                            sink: (DecoderBlock) throws -> Void) throws -> SparsityPlan {
         var t = Communicator.wallTime
         let loadBefore = times.load
-        var ratios: [Double]? = nil
-        if let scorer = configuration.blockScorer { ratios = try windowParallelPass(plan: nil, scorer: scorer, sink: { _ in }) }
+        var ratios: [Double]? = precomputedBlockScores
+        if let scorer = configuration.blockScorer, ratios == nil {
+            ratios = try windowParallelPass(plan: nil, scorer: scorer, sink: { _ in })
+        }
         times.statistics = Communicator.wallTime - t - (times.load - loadBefore)
         t = Communicator.wallTime
         let plan = try agreePlan(localRatios: nil, allRatios: ratios)

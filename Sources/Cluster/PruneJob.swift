@@ -54,6 +54,10 @@ public final class PruneJob {
     /// When the job was created (the origin of progress ETAs).
     let startedAt = Communicator.wallTime
     var resume = false
+    /// The allocation's block scores from an earlier dense statistics pass over the same model and
+    /// windows with the same `PruneConfiguration.blockScoreKey` (every rank the same vector); when
+    /// set, the job skips that pass. `owlprune sweep` computes them once for its whole grid.
+    public var precomputedBlockScores: [Double]?
     var journalCache: [Int: (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])?] = [:]
     let progress: (String) -> Void
     /// Threads that run independent calibration windows of one block at once (results do not
@@ -101,13 +105,16 @@ public final class PruneJob {
             let kinds: StatisticKinds = planOnly ? [] : configuration.statisticKinds
             let stats = try windowMajorPass(resident, collecting: kinds)
             statistics = stats
-            if let scorer = configuration.blockScorer { ratios = zip(resident, stats).map { scorer.score(of: $0, statistics: $1) } }
-        } else if let scorer = configuration.blockScorer {
+            if let scorer = configuration.blockScorer, precomputedBlockScores == nil {
+                ratios = zip(resident, stats).map { scorer.score(of: $0, statistics: $1) }
+            }
+        } else if let scorer = configuration.blockScorer, precomputedBlockScores == nil {
             ratios = try blockMajorRatios(scorer: scorer)
         }
         times.statistics = Communicator.wallTime - t - times.load
         t = Communicator.wallTime
-        let plan = try agreePlan(localRatios: ratios)
+        let plan = try precomputedBlockScores.map { try agreePlan(localRatios: nil, allRatios: $0) }
+            ?? agreePlan(localRatios: ratios)
         times.plan = Communicator.wallTime - t
         if planOnly { return plan }
         if let dir = journalDirectory { try openJournal(dir, plan: plan, resume: resume) }

@@ -70,15 +70,7 @@ extension OwlPrune {
 
         /// The command line as typed values, for the report.
         private var arguments: PruneArguments {
-            let owl = method.allocation == "owl"
-            return PruneArguments(
-                model: model, out: out, sparsity: method.sparsity, method: method.method, allocation: method.allocation,
-                pattern: method.pattern, propagation: method.propagation, split: split, threads: threads,
-                nsamples: calibration.nsamples, seqlen: calibration.seqlen, seed: calibration.seed, damp: method.damp,
-                owlM: owl ? method.owlM : nil, owlLambda: owl ? method.owlLambda : nil, atpBeta: method.atpBeta,
-                calib: calibration.calib, calibTokens: calibration.calibTokens,
-                dsnot: method.dsnot ? .init(signConstraint: method.dsnotSignConstraint == "on", allLayers: method.dsnotAllLayers) : nil,
-                dass: method.dass)
+            PruneArguments(method: method, calibration: calibration, model: model, out: out, split: split, threads: threads)
         }
     }
 }

@@ -1,0 +1,294 @@
+import ArgumentParser
+import Checkpoint
+import Cluster
+import Diagnostics
+import Evaluation
+import Foundation
+import MPIKit
+import Model
+import Pruning
+import Tensor
+import Tokenizer
+
+extension OwlPrune {
+    /// `owlprune sweep`: a grid of prunes, each evaluated, as one job (issue 14; docs/sweep.md).
+    ///
+    /// Shared work is done once for the whole grid: the calibration windows, the tokenized
+    /// evaluation text and, per kind of block score (OWL's outlier ratios for a given M, DLP's
+    /// scores), one dense statistics pass over the whole world. Cells then run on groups of
+    /// `--ranks-per-cell` ranks (`MPI_Comm_split`), dealt by estimated cost; a cell on a group of
+    /// G ranks is the same computation as `owlprune prune` + `owlprune eval` on G ranks, which is
+    /// bit-identical to any other rank count, so the sweep's numbers do not depend on R or G.
+    struct Sweep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prune and evaluate a grid of methods × allocations × sparsities; cells spread over the ranks.")
+
+        @Option(help: "Hugging Face checkpoint directory.") var model: String
+        @Option(help: "Sweep directory: sweep.json, sweep.csv, sweep.svg (and models/ with --keep-models).") var out: String
+        @Option(help: "Methods, comma-separated (magnitude, wanda, sparsegpt, ria).") var method: String?
+        @Option(help: "Allocations, comma-separated (uniform, owl, atp, dlp).") var allocation: String?
+        @Option(help: "Target sparsities, comma-separated, each in [0, 1).") var sparsity: String?
+        @Option(help: "A YAML grid (method, allocation, sparsity lists; options: prune flags). Flags given too override its lists.")
+        var grid: String?
+        @Option(parsing: .unconditionalSingleValue,
+                help: "A prune flag every cell shares, repeatable, e.g. --prune-option=--owl-lambda=0.1 --prune-option=--dsnot.")
+        var pruneOption: [String] = []
+        @OptionGroup var calibration: CalibrationOptions
+        @Option(help: "Evaluation text (tokenized once with the model's tokenizer).") var eval: String?
+        @Option(name: .customLong("eval-tokens"), help: "Pre-tokenized evaluation stream: little-endian uint32 ids.")
+        var evalTokens: String?
+        @Option(name: .customLong("eval-seqlen"), help: "Evaluation window length (default: the calibration --seqlen).")
+        var evalSeqlen: Int?
+        @Option(name: .customLong("eval-windows"), help: "Evaluate only the first K windows.") var evalWindows: Int?
+        @Option(name: .customLong("ranks-per-cell"), help: "Ranks that run one cell together (must divide the rank count).")
+        var ranksPerCell: Int = 1
+        @Option(help: "Threads per rank for calibration windows (results do not depend on it).") var threads: Int?
+        @Flag(name: .customLong("keep-models"), help: "Keep every pruned checkpoint under OUT/models/ (they are large).")
+        var keepModels = false
+        @Flag(help: "Keep the cells an interrupted sweep finished (OUT.partial/) and run only the rest.") var resume = false
+        @Flag(help: "Replace an existing sweep directory (and discard an interrupted one).") var force = false
+        @Flag(help: "Print sweep.json on stdout instead of the table.") var json = false
+        @OptionGroup var memory: MemoryOptions
+
+        func validate() throws {
+            if grid == nil, method == nil || allocation == nil || sparsity == nil {
+                throw ValidationError("give --method, --allocation and --sparsity lists, or --grid FILE.yaml")
+            }
+            guard (eval == nil) != (evalTokens == nil) else { throw ValidationError("give exactly one of --eval FILE or --eval-tokens FILE.ids") }
+            if let s = evalSeqlen, s < 2 { throw ValidationError("--eval-seqlen \(s): a window needs at least 2 tokens") }
+            if let k = evalWindows, k < 1 { throw ValidationError("--eval-windows \(k): must be at least 1") }
+            guard ranksPerCell >= 1 else { throw ValidationError("--ranks-per-cell \(ranksPerCell): must be at least 1") }
+            if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
+            _ = try resolvedGrid().cells.map { try resolvedGrid().methodOptions(for: $0) }
+        }
+
+        func resolvedGrid() throws -> SweepGrid {
+            var g = try grid.map(SweepGrid.read(file:)) ?? SweepGrid(methods: [], allocations: [], sparsities: [], options: [])
+            if let m = method { g.methods = try SweepGrid.parseList(m, flag: "--method") }
+            if let a = allocation { g.allocations = try SweepGrid.parseList(a, flag: "--allocation") }
+            if let s = sparsity { g.sparsities = try SweepGrid.parseSparsities(s) }
+            g.options += pruneOption.flatMap { option -> [String] in
+                // `--owl-lambda=0.1` and `--owl-lambda 0.1` both name one flag and its value.
+                let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+                return parts.count == 2 && parts[0].hasPrefix("--") ? parts : option.split(separator: " ").map(String.init)
+            }
+            guard !g.cells.isEmpty else { throw ValidationError("the sweep grid has no cells") }
+            return g
+        }
+
+        func run() throws {
+            let world = try Runtime.communicator()
+            setBLASThreads(1)
+            let started = Date()
+            let grid = try resolvedGrid()
+            let cells = grid.cells
+            guard world.size % ranksPerCell == 0 else {
+                throw ValidationError("--ranks-per-cell \(ranksPerCell) does not divide the \(world.size) ranks")
+            }
+            let outURL = URL(fileURLWithPath: out)
+            let staged = try StagedDirectory(destination: outURL, force: force, runID: try PruneSetup.runID(comm: world),
+                                             inputs: inputs, lock: world.rank == 0)
+            do {
+                try runCells(world: world, grid: grid, cells: cells, staged: staged, started: started)
+            } catch {
+                Runtime.onFailure { staged.discard() }
+                throw error
+            }
+        }
+
+        private func runCells(world: Communicator, grid: SweepGrid, cells: [SweepCell], staged: StagedDirectory,
+                              started: Date) throws {
+            // --- shared work, once: windows, evaluation tokens, dense block scores ---
+            var t = Date()
+            let template = try grid.methodOptions(for: cells[0])
+            let setup = try PruneSetup(model: model, method: template, calibration: calibration, comm: world, memory: memory,
+                                       threads: threads)
+            let calibrationSeconds = Date().timeIntervalSince(t)
+            let architecture = setup.architecture
+            let length = evalSeqlen ?? setup.windows.length
+            t = Date()
+            let tokens = try sharedEvalTokens(world: world, architecture: architecture)
+            let evalTokenSeconds = Date().timeIntervalSince(t)
+            let settings = try fingerprint(grid: grid, windowsHash: setup.windows.hash, evalLength: length, tokens: tokens)
+            let partial = SweepJournal(directory: URL(fileURLWithPath: out + ".partial"), settings: settings)
+            if world.rank == 0 { try partial.open(resume: resume, force: force, out: out) }
+            try world.barrier()
+
+            let configurations = try cells.map { try grid.methodOptions(for: $0).configuration(
+                modelID: URL(fileURLWithPath: model).standardizedFileURL.lastPathComponent,
+                seed: calibration.calib == nil ? nil : calibration.seed) }
+            let done = partial.finishedCells()
+            let pending = cells.indices.filter { done[cells[$0].id] == nil }
+            var scores: [String: [Double]] = [:]
+            var statisticsSeconds: [String: Double] = [:]
+            for i in pending {
+                guard let key = configurations[i].blockScoreKey, scores[key] == nil else { continue }
+                t = Date()
+                progress("sweep: dense statistics pass for \(key), shared by every cell that needs it")
+                let planJob = try PruneJob(comm: world, configuration: configurations[i], source: setup.checkpoint,
+                                           architecture: architecture, windows: setup.windows,
+                                           threads: try PruneSetup.workerCount(threads: threads, propagation: configurations[i].propagation,
+                                                                               split: nil, comm: world),
+                                           progress: progress)
+                scores[key] = try planJob.run(planOnly: true).outlierRatios
+                statisticsSeconds[key] = Date().timeIntervalSince(t)
+            }
+
+            // --- cells, dealt to groups by cost ---
+            let groups = world.size / ranksPerCell
+            let color = world.rank / ranksPerCell
+            let group = try world.split(color: color, key: world.rank)
+            let costs = cells.map { SweepDealer.cost(of: $0, options: grid.options, calibrationTokens: setup.windows.tokens.count,
+                                                     evalTokens: min(tokens.count, (evalWindows ?? Int.max / length) * length)) }
+            let mine = SweepDealer.deal(costs: pending.map { costs[$0] }, groups: groups)[color].map { pending[$0] }
+            if world.rank == 0 {
+                progress("sweep: \(cells.count) cells (\(done.count) kept from an interrupted sweep), \(groups) group(s) of \(ranksPerCell) rank(s)")
+            }
+            for (k, i) in mine.enumerated() {
+                let result = try runCell(cells[i], configuration: configurations[i], group: group, color: color, setup: setup,
+                                         scores: configurations[i].blockScoreKey.flatMap { scores[$0] }, tokens: tokens,
+                                         length: length, partial: partial, settings: settings)
+                if group.rank == 0 {
+                    try partial.record(result)
+                    let line = String(format: "sweep: group %d cell %d/%d %@: perplexity %.4f, achieved %.4f (prune %.1f s, eval %.1f s)",
+                                      color, k + 1, mine.count, cells[i].id, result.perplexity, result.achievedSparsity,
+                                      result.pruneSeconds, result.evalSeconds)
+                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                }
+            }
+            try world.barrier()
+
+            // --- results, by rank 0 ---
+            guard world.rank == 0 else { try world.barrier(); return }
+            let finished = partial.finishedCells()
+            let results = try cells.map { cell -> SweepCellResult in
+                guard let r = finished[cell.id] else { throw ClusterError.disagreement(what: "sweep cell \(cell.id) has no result") }
+                return r
+            }
+            let uses = Dictionary(grouping: pending.compactMap { configurations[$0].blockScoreKey }, by: { $0 }).mapValues(\.count)
+            let saved = Double(pending.count - 1) * (calibrationSeconds + evalTokenSeconds)
+                + statisticsSeconds.reduce(0) { $0 + Double(max(0, (uses[$1.key] ?? 1) - 1)) * $1.value }
+            let summary = SweepSummary(
+                owlpruneVersion: PruneReport.toolVersion, model: model,
+                calibration: calibration.calib ?? calibration.calibTokens ?? "", evaluation: eval ?? evalTokens ?? "",
+                settings: settings, ranks: world.size, ranksPerCell: ranksPerCell,
+                shared: .init(calibrationSeconds: calibrationSeconds, evaluationTokensSeconds: evalTokenSeconds,
+                              statisticsSeconds: statisticsSeconds, savedSeconds: max(0, saved)),
+                wallSeconds: Date().timeIntervalSince(started), cells: results,
+                resumedCells: cells.filter { done[$0.id] != nil }.map(\.id))
+            try staged.create()
+            let json = try SweepSummary.encoder().encode(summary)
+            try json.write(to: staged.file("sweep.json"))
+            try Data(summary.csv.utf8).write(to: staged.file("sweep.csv"))
+            try Data(SweepPicture(summary: summary).svg.utf8).write(to: staged.file("sweep.svg"))
+            if keepModels { try partial.moveModels(into: staged.file("models")) }
+            try staged.commit()
+            partial.remove()
+            if self.json {
+                printResult(String(decoding: json, as: UTF8.self))
+            } else {
+                progress(summary.table)
+                printResult(String(format: "sweep %@: %d cells on %d ranks in %.1f s; shared work done once saved ~%.1f s",
+                                   out, cells.count, world.size, summary.wallSeconds, summary.shared.savedSeconds))
+            }
+            try world.barrier()
+        }
+
+        /// One cell on its group: `prune` into a directory under OUT.partial/, then `eval` of that
+        /// directory (the same code path as the two commands).
+        private func runCell(_ cell: SweepCell, configuration: PruneConfiguration, group: Communicator, color: Int,
+                             setup: PruneSetup, scores: [Double]?, tokens: [Int], length: Int,
+                             partial: SweepJournal, settings: String) throws -> SweepCellResult {
+            let t0 = Date()
+            let destination = partial.modelDirectory(cell.id, kept: keepModels)
+            let staged = try StagedDirectory(destination: destination, force: true,
+                                             runID: try PruneSetup.runID(comm: group), lock: group.rank == 0)
+            let workers = try PruneSetup.workerCount(threads: threads, propagation: configuration.propagation, split: nil, comm: group)
+            let job = try PruneJob(comm: group, configuration: configuration, source: setup.checkpoint,
+                                   architecture: setup.architecture, windows: setup.windows, threads: workers,
+                                   progress: color == 0 ? { progress($0) } : { _ in })
+            job.precomputedBlockScores = scores
+            let output = try PruneOutput(comm: group, architecture: setup.architecture, input: setup.checkpoint, staged: staged,
+                                         arguments: try arguments(for: cell, grid: configuration, out: destination.path))
+            try output.begin()
+            let plan = try job.run(sink: output.write(block:))
+            let report = try output.finish(job: job, plan: plan)
+            let pruneSeconds = Date().timeIntervalSince(t0)
+            let t1 = Date()
+            let evaluator = try DistributedPerplexity(comm: group, architecture: setup.architecture, seqlen: length)
+            let result = try evaluator.run(source: try CheckpointDirectory(url: destination), tokens: group.rank == 0 ? tokens : [],
+                                           maxWindows: evalWindows, dataName: eval ?? evalTokens ?? "", progress: { _ in })
+            let evalSeconds = Date().timeIntervalSince(t1)
+            try group.barrier()
+            if !keepModels, group.rank == 0 { try? FileManager.default.removeItem(at: destination) }
+            return SweepCellResult(cell: cell, settings: settings, pattern: "\(configuration.pattern)",
+                                   achievedSparsity: report?.achievedSparsity ?? 0, perplexity: result.perplexity,
+                                   nllSum: result.nllSum, tokensScored: result.tokensScored, evalWindows: result.windows,
+                                   pruneSeconds: pruneSeconds, evalSeconds: evalSeconds, ranks: group.size, group: color,
+                                   plan: plan, model: keepModels ? "models/\(cell.id)" : nil)
+        }
+
+        /// The evaluation stream on every rank (each group's first rank hands it to its evaluator).
+        private func sharedEvalTokens(world: Communicator, architecture: Architecture) throws -> [Int] {
+            var ids: [Int64] = []
+            if world.rank == 0 {
+                if let file = evalTokens {
+                    ids = try readTokenIDs(URL(fileURLWithPath: file), vocabulary: architecture.vocabularySize).map(Int64.init)
+                } else if let file = eval {
+                    let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
+                    ids = tokenizer.encode(try readTextFile(URL(fileURLWithPath: file))).map(Int64.init)
+                    progress("sweep: \(file) → \(ids.count) evaluation tokens, tokenized once for every cell")
+                }
+            }
+            var count = [Int64(ids.count)]
+            try world.broadcast(&count, root: 0)
+            if world.rank != 0 { ids = [Int64](repeating: 0, count: Int(count[0])) }
+            try world.broadcast(&ids, root: 0)
+            return ids.map(Int.init)
+        }
+
+        /// Everything but the grid's lists that decides a cell's bits; a resumed sweep keeps only
+        /// cells recorded under the same fingerprint.
+        private func fingerprint(grid: SweepGrid, windowsHash: String, evalLength: Int, tokens: [Int]) throws -> String {
+            var h = Hasher64()
+            for part in [model, windowsHash, grid.options.joined(separator: "\u{1}"), "\(evalLength)", "\(evalWindows ?? 0)",
+                         "\(tokens.count)"] { h.combine(part) }
+            for t in tokens { h.combine(UInt64(t)) }
+            return String(h.value, radix: 16)
+        }
+
+        private var inputs: [(flag: String, url: URL)] {
+            [("--model", URL(fileURLWithPath: model))]
+                + [calibration.calib.map { ("--calib", URL(fileURLWithPath: $0)) },
+                   calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) },
+                   eval.map { ("--eval", URL(fileURLWithPath: $0)) },
+                   evalTokens.map { ("--eval-tokens", URL(fileURLWithPath: $0)) },
+                   grid.map { ("--grid", URL(fileURLWithPath: $0)) }].compactMap { $0 }
+        }
+
+        private func arguments(for cell: SweepCell, grid configuration: PruneConfiguration, out: String) throws -> PruneArguments {
+            let options = try resolvedGrid().methodOptions(for: cell)
+            return PruneArguments(method: options, calibration: calibration, model: model, out: out, split: nil, threads: threads)
+        }
+    }
+}
+
+/// FNV-1a over strings and integers: a fingerprint that is the same on every machine and run
+/// (Swift's `Hasher` is seeded per process).
+struct Hasher64 {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func combine(_ byte: UInt8) {
+        value ^= UInt64(byte)
+        value &*= 0x0000_0100_0000_01b3
+    }
+
+    mutating func combine(_ text: String) {
+        for b in text.utf8 { combine(b) }
+        combine(UInt8(0))
+    }
+
+    mutating func combine(_ n: UInt64) {
+        for i in 0..<8 { combine(UInt8(truncatingIfNeeded: n >> (8 * UInt64(i)))) }
+    }
+}

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Diagnostics
+import Foundation
+import Pruning
+import Yams
+
+/// One cell of a sweep: a method, an allocation and a target sparsity; everything else is the
+/// sweep's shared settings.
+struct SweepCell: Codable, Hashable, Sendable {
+    var method: String
+    var allocation: String
+    var sparsity: Double
+
+    /// Stable, file-name safe, sortable: `wanda-owl-0.70`.
+    var id: String { "\(method)-\(allocation)-\(String(format: "%.4g", sparsity))" }
+    /// The line of a plot: one per method × allocation.
+    var series: String { "\(method) \(allocation)" }
+}
+
+/// The grid of `owlprune sweep` (issue 14 item 1), from comma lists on the command line or a YAML
+/// file (docs/sweep.md). Cells run in method-major order; the dealing over groups is by cost.
+struct SweepGrid: Equatable {
+    var methods: [String]
+    var allocations: [String]
+    var sparsities: [Double]
+    /// Extra `prune` flags every cell shares (`--owl-lambda 0.1`, `--pattern 2:4`, `--dsnot` ...),
+    /// in the order given.
+    var options: [String]
+
+    var cells: [SweepCell] {
+        methods.flatMap { m in allocations.flatMap { a in sparsities.map { SweepCell(method: m, allocation: a, sparsity: $0) } } }
+    }
+
+    /// The keys a grid file may hold; anything else is an error naming it.
+    static let fileKeys: Set<String> = ["method", "allocation", "sparsity", "options"]
+
+    static func parseList(_ text: String, flag: String) throws -> [String] {
+        let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
+            throw ValidationError("\(flag) \(text): expected a comma-separated list such as a,b,c")
+        }
+        guard Set(items).count == items.count else { throw ValidationError("\(flag) \(text): a value appears twice") }
+        return items
+    }
+
+    static func parseSparsities(_ text: String, flag: String = "--sparsity") throws -> [Double] {
+        try parseList(text, flag: flag).map {
+            guard let s = Double($0), s.isFinite, s >= 0, s < 1 else { throw ValidationError("\(flag) \($0): each must be in [0, 1)") }
+            return s
+        }
+    }
+
+    /// A YAML grid: `method`, `allocation`, `sparsity` as lists (or one scalar), `options` as a map
+    /// of `prune` flag names (without `--`) to values (`true` for a flag without a value).
+    static func read(file: String) throws -> SweepGrid {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ValidationError("--grid \(file): cannot read it (\(fileErrorCause(error)))")
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw ValidationError("--grid \(file): not YAML (\(printableLine(String(describing: error))))")
+        }
+        guard let root = node?.mapping else { throw ValidationError("--grid \(file): expected a mapping with method, allocation, sparsity") }
+        for (key, _) in root {
+            guard let name = key.string, fileKeys.contains(name) else {
+                let line = key.mark.map { " (line \($0.line))" } ?? ""
+                throw ValidationError("--grid \(file)\(line): unknown key '\(printableLine(key.string ?? "?"))' (expected \(fileKeys.sorted().joined(separator: ", ")))")
+            }
+        }
+        func strings(_ key: String) throws -> [String]? {
+            guard let value = root[Node(key)] else { return nil }
+            let line = value.mark.map { " (line \($0.line))" } ?? ""
+            if let list = value.sequence {
+                let items = list.compactMap(\.string)
+                guard items.count == list.count, !items.isEmpty else { throw ValidationError("--grid \(file)\(line): \(key) must list scalars") }
+                return items
+            }
+            guard let one = value.string else { throw ValidationError("--grid \(file)\(line): \(key) must be a list or a scalar") }
+            return [one]
+        }
+        guard let methods = try strings("method"), let allocations = try strings("allocation"),
+              let sparsityTexts = try strings("sparsity") else {
+            throw ValidationError("--grid \(file): needs method, allocation and sparsity")
+        }
+        var options: [String] = []
+        if let map = root[Node("options")] {
+            guard let pairs = map.mapping else { throw ValidationError("--grid \(file): options must be a mapping of prune flags") }
+            for (key, value) in pairs {
+                guard let flag = key.string, let v = value.string else {
+                    throw ValidationError("--grid \(file): options: every flag and value must be a scalar")
+                }
+                if v == "true" { options.append("--\(flag)") } else if v != "false" { options += ["--\(flag)", v] }
+            }
+        }
+        return SweepGrid(methods: methods, allocations: allocations,
+                         sparsities: try parseSparsities(sparsityTexts.joined(separator: ","), flag: "--grid \(file): sparsity"),
+                         options: options)
+    }
+
+    /// A cell's `MethodOptions`, parsed exactly as `prune` would parse the same flags, so every
+    /// check of `prune` applies and a cell equals `owlprune prune` with those flags.
+    func methodOptions(for cell: SweepCell) throws -> MethodOptions {
+        let arguments = ["--method", cell.method, "--allocation", cell.allocation,
+                         "--sparsity", String(cell.sparsity)] + options
+        do { return try MethodOptions.parse(arguments) } catch {
+            throw ValidationError("sweep cell \(cell.id): \(MethodOptions.message(for: error))")
+        }
+    }
+}
+
+/// How cells are dealt to rank groups: longest expected time first, each to the least-loaded
+/// group (ties to the lower index), the same on every rank. The cost is a relative estimate in
+/// units of one dense forward over the calibration tokens: propagation costs one pass per cell
+/// (none for magnitude), SparseGPT's solver about one and a half more, DSnoT half, evaluation its
+/// share of tokens.
+enum SweepDealer {
+    static func cost(of cell: SweepCell, options: [String], calibrationTokens: Int, evalTokens: Int) -> Double {
+        var passes: Double = switch cell.method {
+        case "magnitude": 0.1
+        case "sparsegpt": 2.5
+        default: 1
+        }
+        if options.contains("--dsnot") { passes += 0.5 }
+        return passes + Double(evalTokens) / Double(max(1, calibrationTokens))
+    }
+
+    /// The cells of every group, in grid order within a group.
+    static func deal(costs: [Double], groups: Int) -> [[Int]] {
+        var load = [Double](repeating: 0, count: groups)
+        var owned = [[Int]](repeating: [], count: groups)
+        let order = costs.indices.sorted { costs[$0] != costs[$1] ? costs[$0] > costs[$1] : $0 < $1 }
+        for cell in order {
+            let g = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
+            load[g] += costs[cell]
+            owned[g].append(cell)
+        }
+        return owned.map { $0.sorted() }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Pruning
+
+/// What one finished cell records; written by its group's first rank as
+/// `OUT.partial/cells/<id>.json` the moment it is done (that file is the resume journal of the
+/// sweep), and gathered into `sweep.json` at the end.
+struct SweepCellResult: Codable, Sendable {
+    var cell: SweepCell
+    /// The settings fingerprint the cell was run under; a resumed sweep keeps the cell only if it matches.
+    var settings: String
+    var pattern: String
+    var achievedSparsity: Double
+    var perplexity: Double
+    var nllSum: Double
+    var tokensScored: Int
+    var evalWindows: Int
+    var pruneSeconds: Double
+    var evalSeconds: Double
+    /// Ranks that ran the cell (its group's size) and which group.
+    var ranks: Int
+    var group: Int
+    /// The whole plan, as in the cell's `owlprune-plan.json`.
+    var plan: SparsityPlan
+    /// The kept checkpoint, relative to the sweep directory (`--keep-models`), else nil.
+    var model: String?
+}
+
+/// `sweep.json`: the grid, the shared settings, what the shared work cost, and every cell.
+struct SweepSummary: Codable, Sendable {
+    var owlpruneVersion: String
+    var model: String
+    var calibration: String
+    var evaluation: String
+    var settings: String
+    var ranks: Int
+    var ranksPerCell: Int
+    var shared: SharedWork
+    var wallSeconds: Double
+    var cells: [SweepCellResult]
+    /// Cells taken from an interrupted sweep (`--resume`) instead of being run again.
+    var resumedCells: [String]
+
+    struct SharedWork: Codable, Sendable {
+        /// Calibration windows (tokenize + draw), evaluation text (tokenize), dense statistics passes.
+        var calibrationSeconds: Double
+        var evaluationTokensSeconds: Double
+        var statisticsSeconds: [String: Double]
+        /// What running each cell alone would have spent again on the same work.
+        var savedSeconds: Double
+    }
+
+    static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+
+    /// One row per cell, grid order; numbers with full precision so the file can be re-plotted.
+    var csv: String {
+        var lines = ["method,allocation,target_sparsity,achieved_sparsity,perplexity,prune_seconds,eval_seconds,ranks,group"]
+        for r in cells {
+            lines.append([r.cell.method, r.cell.allocation, "\(r.cell.sparsity)", "\(r.achievedSparsity)", "\(r.perplexity)",
+                          String(format: "%.3f", r.pruneSeconds), String(format: "%.3f", r.evalSeconds), "\(r.ranks)", "\(r.group)"]
+                .joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The screen table: one row per method × allocation, one column per sparsity.
+    var table: String {
+        let sparsities = Array(Set(cells.map(\.cell.sparsity))).sorted()
+        var series: [String] = []
+        for r in cells where !series.contains(r.cell.series) { series.append(r.cell.series) }
+        let head = "perplexity".padding(toLength: 22, withPad: " ", startingAt: 0)
+            + sparsities.map { leftPadded(String(format: "s=%.2f", $0), 12) }.joined()
+        var rows = [head]
+        for s in series {
+            var row = s.padding(toLength: 22, withPad: " ", startingAt: 0)
+            for sp in sparsities {
+                let r = cells.first { $0.cell.series == s && $0.cell.sparsity == sp }
+                row += leftPadded(r.map { String(format: "%.4f", $0.perplexity) } ?? "-", 12)
+            }
+            rows.append(row)
+        }
+        return rows.joined(separator: "\n")
+    }
+}
+
+private func leftPadded(_ text: String, _ width: Int) -> String {
+    String(repeating: " ", count: max(0, width - text.count)) + text
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Tensor
+import TestSupport
+import Testing
+
+/// `owlprune sweep` (issue 14): a 2 × 2 × 2 grid on a tiny transformers-built Llama gives the
+/// same cells — perplexity bits, plans and kept tensors — on 1 rank, on 2 ranks of one rank per
+/// cell and on 4 ranks of two ranks per cell, and a cell equals a plain `owlprune prune` with the
+/// same flags; a grid file with an unknown key is refused naming it and its line.
+@Suite(.serialized) struct SweepTests {
+    static let model = RepoPaths.root.appendingPathComponent("Tests/Fixtures/transformers/llama3")
+
+    static func ids(_ url: URL, count: Int, seed: UInt64) throws {
+        var g = SplitMix64(seed: seed)
+        var bytes = Data()
+        for _ in 0..<count {
+            var id = UInt32(3 + g.next() % 1000).littleEndian
+            withUnsafeBytes(of: &id) { bytes.append(contentsOf: $0) }
+        }
+        try bytes.write(to: url)
+    }
+
+    struct Cell: Decodable, Equatable {
+        struct Key: Decodable, Equatable { var method: String; var allocation: String; var sparsity: Double }
+        var cell: Key
+        var nllSum: Double
+        var perplexity: Double
+        var achievedSparsity: Double
+        var ranks: Int
+    }
+    struct Summary: Decodable { var cells: [Cell]; var ranks: Int; var ranksPerCell: Int }
+
+    @Test func sameCellsForAnyRankCountAndGroupSize() throws {
+        let model = try RepoPaths.require(Self.model)
+        let scratch = try scratchDirectory("sweep")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let calib = scratch.appendingPathComponent("calib.ids"), evalIDs = scratch.appendingPathComponent("eval.ids")
+        try Self.ids(calib, count: 4 * 32, seed: 5)
+        try Self.ids(evalIDs, count: 3 * 32, seed: 9)
+        let common = ["--model", model.path, "--method", "wanda,sparsegpt", "--allocation", "uniform,owl",
+                      "--sparsity", "0.5,0.7", "--calib-tokens", calib.path, "--nsamples", "4", "--seqlen", "32",
+                      "--eval-tokens", evalIDs.path, "--keep-models", "--threads", "1"]
+        var summaries: [Summary] = []
+        for (ranks, perCell) in [(nil, 1), (2, 1), (4, 2)] as [(Int?, Int)] {
+            let out = scratch.appendingPathComponent("sweep-\(ranks ?? 1)")
+            let run = try MPIRun.run(["sweep", "--out", out.path, "--ranks-per-cell", "\(perCell)"] + common,
+                                     ranks: ranks, timeout: 300)
+            #expect(run.status == 0, "sweep on \(ranks ?? 1) rank(s): \(run.stderr)")
+            guard run.status == 0 else { return }
+            for file in ["sweep.json", "sweep.csv", "sweep.svg"] {
+                #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file) missing")
+            }
+            #expect(!FileManager.default.fileExists(atPath: out.path + ".partial"), "the sweep journal outlived a finished sweep")
+            let csvLines = try String(contentsOf: out.appendingPathComponent("sweep.csv"), encoding: .utf8).split(separator: "\n")
+            #expect(csvLines.count == 9, "sweep.csv: a header and 8 cells, got \(csvLines.count) lines")
+            summaries.append(try JSONDecoder().decode(Summary.self, from: Data(contentsOf: out.appendingPathComponent("sweep.json"))))
+        }
+        #expect(summaries.map(\.cells.count) == [8, 8, 8])
+        #expect(summaries[2].cells.allSatisfy { $0.ranks == 2 }, "4 ranks with --ranks-per-cell 2 ran cells on 2 ranks each")
+        for s in summaries.dropFirst() {
+            for (a, b) in zip(summaries[0].cells, s.cells) {
+                #expect(a.cell == b.cell && a.nllSum.bitPattern == b.nllSum.bitPattern
+                        && a.achievedSparsity == b.achievedSparsity,
+                        "cell \(a.cell): \(a.nllSum) on 1 rank, \(b.nllSum) with \(s.ranks) ranks")
+            }
+        }
+        // The orderings a sweep exists to show hold on the tiny model too: 70 % is not better than dense.
+        let ppl = Set(summaries[0].cells.map(\.perplexity))
+        #expect(ppl.count == 8, "8 different configurations gave only \(ppl.count) different perplexities")
+        for name in ["wanda-owl-0.7", "sparsegpt-uniform-0.5"] {
+            let tensors = try differingTensors(scratch.appendingPathComponent("sweep-1/models/\(name)"),
+                                               scratch.appendingPathComponent("sweep-4/models/\(name)"))
+            #expect(tensors.isEmpty, "\(name): kept tensors differ between 1 and 4 ranks: \(tensors.prefix(3))")
+        }
+        // A cell is `owlprune prune` with the same flags.
+        let alone = scratch.appendingPathComponent("alone")
+        let prune = try MPIRun.run(["prune", "--model", model.path, "--out", alone.path, "--method", "wanda",
+                                    "--allocation", "owl", "--sparsity", "0.7", "--calib-tokens", calib.path,
+                                    "--nsamples", "4", "--seqlen", "32", "--threads", "1"], ranks: nil, timeout: 300)
+        #expect(prune.status == 0, "\(prune.stderr)")
+        #expect(try differingTensors(alone, scratch.appendingPathComponent("sweep-1/models/wanda-owl-0.7")).isEmpty,
+                "the sweep's wanda-owl-0.7 differs from a plain prune with the same flags")
+    }
+
+    @Test func gridFileWithUnknownKeyIsRefusedByName() throws {
+        let scratch = try scratchDirectory("sweep-grid")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let grid = scratch.appendingPathComponent("grid.yaml")
+        try Data("method: [wanda]\nallocation: [uniform]\nsparsity: [0.5]\nsparsities: [0.6]\n".utf8).write(to: grid)
+        let run = try MPIRun.run(["sweep", "--model", Self.model.path, "--out", scratch.appendingPathComponent("o").path,
+                                  "--grid", grid.path, "--calib-tokens", "x.ids", "--eval-tokens", "y.ids"], ranks: nil, timeout: 60)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("unknown key 'sparsities'") && run.stderr.contains("line 4"), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1, "one line: \(run.stderr)")
+    }
+}
