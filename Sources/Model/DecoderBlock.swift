@@ -145,9 +145,12 @@ public struct DecoderBlock: Sendable {
     /// Runs the block on one window's hidden states (tokens × hidden, positions 0…tokens-1).
     /// `observe` sees each distinct linear input once, in block order, before it is multiplied —
     /// the hook through which calibration statistics are gathered (docs/design.md §3 "Statistics").
-    public func forward(_ h: Matrix, rope: RoPETable, observe: ((LinearInput, Matrix) -> Void)? = nil) -> Matrix {
-        var (h1, z) = residualAndIntermediate(h, rope: rope, observe: observe)
-        h1.add(z.linear(weight(.down)))
+    /// `profile` (bench forward --breakdown) collects wall time per kernel.
+    public func forward(_ h: Matrix, rope: RoPETable, observe: ((LinearInput, Matrix) -> Void)? = nil,
+                        profile: KernelProfile? = nil) -> Matrix {
+        var (h1, z) = residualAndIntermediate(h, rope: rope, observe: observe, profile: profile)
+        let y = profile.time(BlockLinear.down.rawValue) { z.linear(weight(.down)) }
+        profile.time("residual add") { h1.add(y) }
         return h1
     }
 
@@ -155,39 +158,49 @@ public struct DecoderBlock: Sendable {
     /// pass whose output is discarded skips the down projection and the last residual (~20% of
     /// the block's FLOPs at SmolLM2's shapes).
     public func observeInputs(_ h: Matrix, rope: RoPETable, observe: (LinearInput, Matrix) -> Void) {
-        _ = withoutActuallyEscaping(observe) { f in residualAndIntermediate(h, rope: rope, observe: f) }
+        _ = withoutActuallyEscaping(observe) { f in residualAndIntermediate(h, rope: rope, observe: f, profile: nil) }
     }
 
     /// Everything up to the down projection: the attention residual h' and the SwiGLU output z.
-    private func residualAndIntermediate(_ h: Matrix, rope: RoPETable,
-                                         observe: ((LinearInput, Matrix) -> Void)?) -> (Matrix, Matrix) {
-        let a = h.rmsNormalized(weight: inputNorm, epsilon: shape.rmsNormEpsilon)
-        observe?(.attention, a)
-        var q = projection(.q, a)
-        var k = projection(.k, a)
-        let v = projection(.v, a)
+    private func residualAndIntermediate(_ h: Matrix, rope: RoPETable, observe: ((LinearInput, Matrix) -> Void)?,
+                                         profile: KernelProfile?) -> (Matrix, Matrix) {
+        let a = profile.time("norms") { h.rmsNormalized(weight: inputNorm, epsilon: shape.rmsNormEpsilon) }
+        if let observe { profile.time("observe") { observe(.attention, a) } }
+        var q = projection(.q, a, profile)
+        var k = projection(.k, a, profile)
+        let v = projection(.v, a, profile)
         if let queryNorm, let keyNorm {
-            q = q.headwiseRMSNormalized(headDim: shape.headDim, weight: queryNorm, epsilon: shape.rmsNormEpsilon)
-            k = k.headwiseRMSNormalized(headDim: shape.headDim, weight: keyNorm, epsilon: shape.rmsNormEpsilon)
+            profile.time("norms") {
+                q = q.headwiseRMSNormalized(headDim: shape.headDim, weight: queryNorm, epsilon: shape.rmsNormEpsilon)
+                k = k.headwiseRMSNormalized(headDim: shape.headDim, weight: keyNorm, epsilon: shape.rmsNormEpsilon)
+            }
         }
-        rope.apply(to: &q, heads: shape.heads)
-        rope.apply(to: &k, heads: shape.kvHeads)
+        profile.time("rope") {
+            rope.apply(to: &q, heads: shape.heads)
+            rope.apply(to: &k, heads: shape.kvHeads)
+        }
         let attended = Attention.causal(q: q, k: k, v: v, heads: shape.heads, kvHeads: shape.kvHeads,
-                                        headDim: shape.headDim, window: shape.attentionWindow(block: index))
-        observe?(.attentionOutput, attended)
-        var h1 = h
-        h1.add(attended.linear(weight(.o)))
-        let b = h1.rmsNormalized(weight: postAttentionNorm, epsilon: shape.rmsNormEpsilon)
-        observe?(.mlp, b)
-        let z = Matrix.swiglu(gate: b.linear(weight(.gate)), up: b.linear(weight(.up)))
-        observe?(.down, z)
+                                        headDim: shape.headDim, window: shape.attentionWindow(block: index),
+                                        profile: profile)
+        if let observe { profile.time("observe") { observe(.attentionOutput, attended) } }
+        let projected = profile.time(BlockLinear.o.rawValue) { attended.linear(weight(.o)) }
+        // projected + h is h + projected bit for bit (IEEE addition commutes), and adding into the
+        // product's own buffer saves copying the window's hidden state.
+        var h1 = projected
+        profile.time("residual add") { h1.add(h) }
+        let b = profile.time("norms") { h1.rmsNormalized(weight: postAttentionNorm, epsilon: shape.rmsNormEpsilon) }
+        if let observe { profile.time("observe") { observe(.mlp, b) } }
+        let gate = profile.time(BlockLinear.gate.rawValue) { b.linear(weight(.gate)) }
+        let up = profile.time(BlockLinear.up.rawValue) { b.linear(weight(.up)) }
+        let z = profile.time("activation") { Matrix.swiglu(gate: gate, up: up) }
+        if let observe { profile.time("observe") { observe(.down, z) } }
         return (h1, z)
     }
 
     /// `x · Wᵀ (+ b)`, the bias added after the product as torch's `addmm` does.
-    private func projection(_ linear: BlockLinear, _ x: Matrix) -> Matrix {
-        var y = x.linear(weight(linear))
-        if let b = biases[linear] { y.addToEveryRow(b) }
+    private func projection(_ linear: BlockLinear, _ x: Matrix, _ profile: KernelProfile?) -> Matrix {
+        var y = profile.time(linear.rawValue) { x.linear(weight(linear)) }
+        if let b = biases[linear] { profile.time("bias") { y.addToEveryRow(b) } }
         return y
     }
 

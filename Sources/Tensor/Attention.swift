@@ -1,4 +1,5 @@
 import CBLAS
+import Dispatch
 
 /// Causal grouped-query attention, one head at a time, so no more than one head's scores are
 /// alive (issue 3: memory must not grow with the number of heads). Matches transformers'
@@ -19,7 +20,8 @@ public enum Attention {
     public static let defaultQueryChunk = 128
 
     public static func causal(q: Matrix, k: Matrix, v: Matrix, heads: Int, kvHeads: Int, headDim: Int,
-                              window: Int? = nil, queryChunk: Int = defaultQueryChunk) -> Matrix {
+                              window: Int? = nil, queryChunk: Int = defaultQueryChunk,
+                              profile: KernelProfile? = nil) -> Matrix {
         let tokens = q.rows
         precondition(q.cols == heads * headDim && k.cols == kvHeads * headDim && v.cols == kvHeads * headDim,
                       "attention: projection widths do not match \(heads)/\(kvHeads) heads of \(headDim)")
@@ -45,32 +47,31 @@ public enum Attention {
                                     let lo = window.map { max(0, first - $0 + 1) } ?? 0
                                     let span = keys - lo
                                     let ld = Int32(span)
+                                    var clock = profile.map { _ in DispatchTime.now().uptimeNanoseconds } ?? 0
                                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                                                 Int32(rows), Int32(span), Int32(headDim), 1,
                                                 qp.baseAddress! + first * q.cols + h * headDim, ldq,
                                                 kp.baseAddress! + lo * k.cols + kvh * headDim, ldk,
                                                 0, sp.baseAddress!, ld)
+                                    if let profile { profile.add("attention scores", seconds: Self.lap(&clock)) }
                                     for r in 0..<rows {
                                         let i = first + r
                                         let row = sp.baseAddress! + r * span
                                         let start = window.map { max(0, i - $0 + 1 - lo) } ?? 0, end = i - lo
-                                        var m = -Float.infinity
-                                        for j in start...end {
-                                            row[j] *= scale
-                                            if row[j] > m { m = row[j] }
-                                        }
                                         let live = UnsafeMutableBufferPointer(start: row + start, count: end - start + 1)
+                                        let m = FastMath.scaleAndMaximum(live, scale: scale)
                                         let sum = FastMath.expSubtractInPlace(live, shift: m)
-                                        let inv = 1 / sum
-                                        for j in start...end { row[j] *= inv }
+                                        FastMath.scale(live, by: 1 / sum)
                                         if start > 0 { row.update(repeating: 0, count: start) }
                                         if end + 1 < span { (row + end + 1).update(repeating: 0, count: span - end - 1) }
                                     }
+                                    if let profile { profile.add("softmax", seconds: Self.lap(&clock)) }
                                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                                                 Int32(rows), Int32(headDim), ld, 1,
                                                 sp.baseAddress!, ld,
                                                 vp.baseAddress! + lo * v.cols + kvh * headDim, ldk,
                                                 0, op.baseAddress! + first * out.cols + h * headDim, ldo)
+                                    if let profile { profile.add("attention weighted sum", seconds: Self.lap(&clock)) }
                                 }
                             }
                         }
@@ -79,6 +80,13 @@ public enum Attention {
             }
         }
         return out
+    }
+
+    /// Seconds since `clock` (nanoseconds), and `clock` moved to now.
+    private static func lap(_ clock: inout UInt64) -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { clock = now }
+        return Double(now - clock) * 1e-9
     }
 
     /// Multiply-add pairs of both attention products of one head over `tokens` tokens, as

@@ -7,7 +7,7 @@ extension Matrix {
     /// `x · Wᵀ` for `x` (tokens × in) and a checkpoint weight `W` (out × in): a linear layer.
     public func linear(_ weight: Matrix) -> Matrix {
         precondition(cols == weight.cols, "linear: input has \(cols) features, weight expects \(weight.cols)")
-        var out = Matrix(rows: rows, cols: weight.rows)
+        var out = Matrix(uninitializedRows: rows, cols: weight.rows)
         Matrix.gemm(self, transposeA: false, weight, transposeB: true, into: &out)
         return out
     }

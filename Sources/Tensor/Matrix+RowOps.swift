@@ -41,22 +41,13 @@ extension Matrix {
         gate.elements.withUnsafeBufferPointer { g in
             up.elements.withUnsafeBufferPointer { u in
                 out.elements.withUnsafeMutableBufferPointer { o in
+                    // One vectorised pass (FastMath.exp is branch-free scalar code), the same
+                    // operations in the same order as silu(x)·y lane by lane.
                     let n = o.count
-                    let gp = UnsafeRawPointer(g.baseAddress!)
-                    let up = UnsafeRawPointer(u.baseAddress!)
-                    var i = 0
-                    while i + 8 <= n {
-                        let x = gp.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                        let y = up.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                        let s = x / (1 + FastMath.exp(-x))
-                        let z = s * y
-                        for k in 0..<8 { o[i + k] = z[k] }
-                        i += 8
-                    }
-                    while i < n {
-                        let x = g[i]
-                        o[i] = x / (1 + FastMath.exp(-x)) * u[i]
-                        i += 1
+                    guard let gp = g.baseAddress, let up = u.baseAddress, let op = o.baseAddress else { return }
+                    for i in 0..<n {
+                        let x = gp[i]
+                        op[i] = x / (1 + FastMath.exp(-x)) * up[i]
                     }
                 }
             }

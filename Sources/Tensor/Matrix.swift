@@ -22,6 +22,15 @@ public struct Matrix: Sendable, Equatable {
         self.elements = elements
     }
 
+    /// A matrix whose elements are about to be overwritten whole (an sgemm output with β = 0,
+    /// which OpenBLAS clears itself before accumulating): skips zero-filling the buffer.
+    init(uninitializedRows rows: Int, cols: Int) {
+        precondition(rows >= 0 && cols >= 0, "Matrix: negative shape \(rows)x\(cols)")
+        self.rows = rows
+        self.cols = cols
+        self.elements = [Float](unsafeUninitializedCapacity: rows * cols) { _, count in count = rows * cols }
+    }
+
     /// Builds a matrix from nested rows; handy for hand-computed test cases.
     public init(_ nested: [[Float]]) {
         let r = nested.count
