@@ -138,14 +138,19 @@ import Testing
         #expect(outputsBeside(out, in: scratch) == ["out"], "left \(entries(scratch))")
     }
 
-    /// Inserts `"__metadata__":{"note":"re-export"}` into a safetensors header (padded with spaces
-    /// to a multiple of 8), leaving every tensor's bytes as they were.
+    /// Adds `"note":"re-export"` to a safetensors header's `__metadata__` (padded with spaces to a
+    /// multiple of 8), leaving every tensor's bytes as they were.
     private func addHeaderMetadata(_ url: URL) throws {
         let bytes = try Data(contentsOf: url)
         let n = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         var header = String(decoding: bytes[8..<(8 + n)], as: UTF8.self).trimmingCharacters(in: .whitespaces)
-        header.removeFirst()  // "{"
-        header = "{\"__metadata__\":{\"note\":\"re-export\"}," + header
+        let key = "\"__metadata__\":{"
+        if header.contains(key) {
+            header = header.replacingOccurrences(of: key, with: key + "\"note\":\"re-export\",")
+        } else {
+            header.removeFirst()  // "{"
+            header = "{\"__metadata__\":{\"note\":\"re-export\"}," + header
+        }
         while (8 + header.utf8.count) % 8 != 0 { header += " " }
         var out = Data()
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { out.append(contentsOf: $0) }
