@@ -52,6 +52,17 @@ extension BlockJournal {
     }
 }
 
+extension BlockJournal {
+    /// After a failure: a journal holding no finished block (only `run.json`) is worth nothing,
+    /// so it goes too and the failed run leaves nothing behind; one with blocks stays for `--resume`.
+    public static func removeIfNoBlocks(_ directory: URL) {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: directory.path),
+              !entries.contains(where: { $0.hasPrefix("block-") }) else { return }
+        try? fm.removeItem(at: directory)
+    }
+}
+
 public enum JournalError: Error, LocalizedError {
     case found(path: String, finished: Int)
     case changed(path: String, finished: Int, changes: [String])

@@ -38,11 +38,11 @@ extension OwlPrune {
             // The output is checked and locked before any file is read, so a bad --out costs nothing.
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
                                              runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)
+            let journal = BlockJournal.directory(forOutput: URL(fileURLWithPath: out))
             do {
                 let split = split.flatMap(WorkSplit.init(rawValue:))
                 let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm,
                                            memory: memory, threads: threads, split: split)
-                let journal = BlockJournal.directory(forOutput: URL(fileURLWithPath: out))
                 if comm.rank == 0 {
                     // Issue 10 item 4: the journal is bound to this run's settings and input before any work.
                     for line in staged.removeStaleStaging() { progress(line) }
@@ -66,7 +66,7 @@ extension OwlPrune {
                                        plan.blockSparsities.count, comm.size))
                 }
             } catch {
-                Runtime.onFailure { staged.discard() }
+                Runtime.onFailure { staged.discard(); BlockJournal.removeIfNoBlocks(journal) }
                 throw error
             }
         }
