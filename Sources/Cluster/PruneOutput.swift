@@ -42,6 +42,7 @@ public final class PruneOutput {
     }
 
     public func write(block: DecoderBlock) throws {
+        FaultInjection.point("write block \(block.index)", rank: comm.rank)
         try timed { try stream!.write(block: block) }
     }
 
@@ -68,12 +69,14 @@ public final class PruneOutput {
         try comm.barrier()
         if comm.rank == 0 {
             try staged.commit()
+            FaultInjection.point("renamed", rank: comm.rank)
             if let journal = job.journal { try? FileManager.default.removeItem(at: journal.directory) }
         }
         return report
     }
 
     private func timed(_ body: () throws -> Void) rethrows {
+        FailureNotice.stopIfPeerFailed()  // issue 10 item 5: nothing is written after a peer's error
         let t = Communicator.wallTime
         try body()
         writeSeconds += Communicator.wallTime - t

@@ -23,6 +23,7 @@ public struct Communicator: Sendable {
         var s: Int32 = 0
         try check(MPI_Comm_rank(MPI_COMM_WORLD, &r), "MPI_Comm_rank")
         try check(MPI_Comm_size(MPI_COMM_WORLD, &s), "MPI_Comm_size")
+        FailureNotice.setUp()
         return Communicator(handle: MPI_COMM_WORLD, rank: Int(r), size: Int(s))
     }
 

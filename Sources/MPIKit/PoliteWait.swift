@@ -17,15 +17,19 @@ import Foundation
 func pollUntilDone(_ request: inout MPI_Request) -> Int32 {
     var flag: Int32 = 0
     let spinUntil = MPI_Wtime() + 0.02
+    var spins = 0
     while MPI_Wtime() < spinUntil {
         let rc = MPI_Test(&request, &flag, cmpi_status_ignore())
         if rc != MPI_SUCCESS || flag != 0 { return rc }
+        spins += 1
+        if spins % 64 == 0 { FailureNotice.checkWhileWaiting() }
         sched_yield()
     }
     var pause: UInt32 = 20
     while true {
         let rc = MPI_Test(&request, &flag, cmpi_status_ignore())
         if rc != MPI_SUCCESS || flag != 0 { return rc }
+        FailureNotice.checkWhileWaiting()  // a peer that failed never completes this wait: stop here
         usleep(pause)
         pause = min(pause * 2, 1000)
     }

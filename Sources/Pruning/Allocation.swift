@@ -54,6 +54,18 @@ public func owlSparsities(outlierRatios d: [Double], target s: Double, lambda: D
             owlFormula(d, lo: lo, hi: hi, target: s, lambda: candidate).allSatisfy { $0 < 1 }
         })
     }
+    // The reference raises a block whose s_l ≤ 0 to 0.01, so a λ large for a low target gives a
+    // plan that prunes more than asked; the realized plan's mean is checked, not a bound (issue 10
+    // item 6): s_l > 0 ⇔ λ < s / (2·(1 − mean(n))).
+    let mean = sparsities.reduce(0, +) / Double(sparsities.count)
+    if abs(mean - s) > 1e-9, let raised = d.firstIndex(of: hi) {  // the lowest s_l is at the largest ratio
+        let meanNormalized = d.map { ($0 - lo) / (hi - lo) }.reduce(0, +) / Double(d.count)
+        throw PruningError.owlMeanDeparts(lambda: lambda, target: s, mean: mean, block: raised,
+                                          largestValid: largestValue(near: s / (2 * (1 - meanNormalized))) { candidate in
+            let x = owlFormula(d, lo: lo, hi: hi, target: s, lambda: candidate)
+            return x.allSatisfy { $0 < 1 } && abs(x.reduce(0, +) / Double(x.count) - s) <= 1e-9
+        })
+    }
     return sparsities
 }
 

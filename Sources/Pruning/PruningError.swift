@@ -18,6 +18,8 @@ public enum PruningError: Error, LocalizedError, Equatable {
     case incompatibleOptions(String)
     /// OWL λ too large: a block would reach sparsity ≥ 1.
     case owlLambdaTooLarge(lambda: Double, block: Int, sparsity: Double, largestValid: Double)
+    /// OWL λ so large for the target that the 0.01 floor raised a block and the plan's mean is not the target.
+    case owlMeanDeparts(lambda: Double, target: Double, mean: Double, block: Int, largestValid: Double)
     /// ATP β outside `[0, β_max]`.
     case atpBetaInvalid(beta: Double, block: Int, sparsity: Double, largestValid: Double)
     /// A hyper-parameter outside its domain (`--owl-m`, `--owl-lambda`, block count, ratios).
@@ -41,6 +43,8 @@ public enum PruningError: Error, LocalizedError, Equatable {
             what
         case let .owlLambdaTooLarge(lambda, block, s, valid):
             "--owl-lambda \(lambda) pushes block \(block) to sparsity \(format(s)); the largest valid value is \(valid)"
+        case let .owlMeanDeparts(lambda, target, mean, block, valid):
+            "--owl-lambda \(lambda) at --sparsity \(format(target)) pushes block \(block) below sparsity 0 (raised to 0.01), so the plan's mean sparsity is \(format(mean)), not the target; the largest valid value is \(valid)"
         case let .atpBetaInvalid(beta, block, s, valid):
             beta < 0
                 ? "--atp-beta \(beta) is negative; it must be in [0, \(valid)]"

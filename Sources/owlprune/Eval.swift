@@ -29,6 +29,8 @@ extension OwlPrune {
         @Flag(help: "Print one JSON object on stdout.")
         var json = false
 
+        @OptionGroup var memory: MemoryOptions
+
         func validate() throws {
             if let s = seqlen, s < 2 { throw ValidationError("--seqlen \(s): a window needs at least 2 tokens") }
             if let k = maxWindows, k < 1 { throw ValidationError("--max-windows \(k): must be at least 1") }
@@ -41,6 +43,9 @@ extension OwlPrune {
             let architecture = try Architecture(config: checkpoint.config)
             let length = seqlen ?? min(2048, architecture.maxPositions)
             if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
+            let textBytes = (try? FileManager.default.attributesOfItem(atPath: data)[.size] as? Int) ?? 0
+            try MemoryCheck.checkEval(architecture: architecture, comm: comm, seqlen: length, textBytes: textBytes,
+                                      maxMemory: memory.maxMemoryBytes)
             var tokens: [Int] = []
             if comm.rank == 0 {
                 let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))

@@ -38,16 +38,26 @@ extension OwlPrune {
             // The output is checked and locked before any file is read, so a bad --out costs nothing.
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
                                              runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)
+            let journal = BlockJournal.directory(forOutput: URL(fileURLWithPath: out))
             do {
                 let split = split.flatMap(WorkSplit.init(rawValue:))
                 let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm,
                                            memory: memory, threads: threads, split: split)
+                if comm.rank == 0 {
+                    // Issue 10 item 4: the journal is bound to this run's settings and input before any work.
+                    for line in staged.removeStaleStaging() { progress(line) }
+                    let fingerprint = try RunFingerprint(configuration: setup.configuration, windows: setup.windows,
+                                                         checkpoint: setup.checkpoint)
+                    for line in try BlockJournal.bind(directory: journal, fingerprint: fingerprint, resume: resume, force: force) {
+                        progress(line)
+                    }
+                }
                 let job = try setup.makeJob(threads: threads, split: split)
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
                                              staged: staged, arguments: arguments)
                 try output.begin()
-                let plan = try job.run(journalDirectory: BlockJournal.directory(forOutput: URL(fileURLWithPath: out)),
-                                       resume: resume, sink: output.write(block:))
+                // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
+                let plan = try job.run(journalDirectory: journal, resume: true, sink: output.write(block:))
                 if comm.rank == 0 { progress(PlanTable(plan: plan).render()) }
                 if let report = try output.finish(job: job, plan: plan) {
                     let achieved = report.achievedSparsity
@@ -56,7 +66,7 @@ extension OwlPrune {
                                        plan.blockSparsities.count, comm.size))
                 }
             } catch {
-                Runtime.onFailure { staged.discard() }
+                Runtime.onFailure { staged.discard(); BlockJournal.removeIfNoBlocks(journal) }
                 throw error
             }
         }
@@ -155,6 +165,7 @@ struct PruneSetup {
         let workers = try Self.workerCount(threads: threads, propagation: configuration.propagation, split: split, comm: comm)
         let split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
         return try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
-                            windows: windows, threads: workers, split: split, progress: progress)
+                            windows: windows, threads: workers, split: split,
+                            progress: { [rank = comm.rank] in FaultInjection.point($0, rank: rank); progress($0) })
     }
 }

@@ -14,10 +14,9 @@ enum Runtime {
     /// Run by `fail` just before the job is stopped (removing a staging directory).
     nonisolated(unsafe) private static var cleanups: [() -> Void] = []
 
-    /// Registers `body` to run when this rank fails. A rank other than 0 runs it only after its
-    /// grace period, right before it aborts the job: removing the shared staging directory at once
-    /// would make rank 0's next write fail with "no such file" and rank 0, reporting first, would
-    /// print that instead of the real cause.
+    /// Registers `body` to run when this rank fails, after its peers have stopped (see `fail`):
+    /// removing the shared staging directory while a peer still writes would leave files behind
+    /// or make the peer's next write fail with "no such file", a wrong second cause.
     static func onFailure(_ body: @escaping () -> Void) { cleanups.append(body) }
 
     static var launchedByMPI: Bool {
@@ -36,20 +35,22 @@ enum Runtime {
 
     /// Prints `owlprune: rank k: <message>` as one write and stops every rank.
     ///
-    /// Once per job (issue 10 item 5): an error every rank meets (a bad config, a usage error) is
-    /// reported by rank 0, whose `MPI_Abort` stops the others before they print; so any other rank
-    /// waits `peerGrace` seconds first and prints only if it is still alive, i.e. if the error was
-    /// its own. A plain process (singleton MPI, not started by mpiexec) has no peers and no
-    /// process manager to tell, so it leaves with `_exit` instead of `MPI_Abort` and the user sees
-    /// one line, not MPICH's `Abort(1) on node 0 …` banner after it.
+    /// Once per job and nothing written after it (issue 10 item 5): the failing rank first tells
+    /// every peer (`FailureNotice.announce`), which stop where they are — at their next MPI wait
+    /// or output write — and acknowledge; only then does it print, remove the staging directory
+    /// and abort. An error every rank meets (a bad config, a usage error) is reported by the
+    /// lowest rank that meets it, rank 0 in practice: a failing rank that hears of a lower
+    /// rank's failure stays silent. A peer that does not acknowledge within `peerGrace` seconds
+    /// (deep in a computation, so not writing) is stopped by the abort. A plain process
+    /// (singleton MPI, not started by mpiexec) has no peers and no process manager to tell, so it
+    /// leaves with `_exit` instead of `MPI_Abort` and the user sees one line, not MPICH's
+    /// `Abort(1) on node 0 …` banner after it.
     static func fail(_ error: Error, isUsage: Bool = false) -> Never {
         let code: Int32 = isUsage ? 64 : 1
         let message = describe(error)
-        if rank != 0 {
-            // Every rank parsed the same arguments, so for a usage error rank 0 fails too: wait
-            // long enough that only a missing rank-0 abort lets this rank speak.
-            sleep(isUsage ? 5 : peerGrace)
-        }
+        // Every rank parsed the same arguments, so for a usage error rank 0 fails too: give it
+        // long enough to announce first.
+        if world != nil { FailureNotice.announce(timeout: isUsage ? 5 : Double(peerGrace)) }
         FileHandle.standardError.write(Data("owlprune: rank \(rank): \(message)\n".utf8))
         for body in cleanups { body() }
         if let w = world, launchedByMPI || w.size > 1 { w.abort(code: code) }

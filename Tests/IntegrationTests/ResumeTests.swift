@@ -26,7 +26,7 @@ import Testing
         let killed = try prune(out: out, ranks: 2, environment: ["OWLPRUNE_FAULT_KILL_AFTER_BLOCK": "20"])
         #expect(killed.status != 0 && !killed.timedOut, "killed run: status \(killed.status)")
         #expect(!FileManager.default.fileExists(atPath: out.path), "OUT/ appeared after a killed rank")
-        let journal = try FileManager.default.contentsOfDirectory(atPath: out.path + ".partial").filter { $0.hasSuffix(".json") }
+        let journal = try FileManager.default.contentsOfDirectory(atPath: out.path + ".partial").filter { $0.hasPrefix("block-") && $0.hasSuffix(".json") }
         #expect(journal.count == 21, "expected blocks 0…20 journaled, found \(journal.sorted())")
 
         let resumed = try prune(out: out, ranks: 3, extra: ["--resume"])

@@ -25,7 +25,18 @@ import TestSupport
 
     @Test func owlClampDegenerateAndTooLargeLambda() throws {
         // s = 0.05: s_l = 0.13 − r_l with r = [0, .12, .04, .16] → block 3 would be −0.03 → 0.01.
-        #expect(try owlSparsities(outlierRatios: [2, 5, 3, 6], target: 0.05, lambda: 0.08)[3] == 0.01)
+        // The reference would raise it to 0.01, making the mean 0.06 instead of 0.05: refused
+        // (issue 10 item 6), naming the block and the largest λ that keeps every s_l > 0
+        // (s_3 = 0.05 − λ, so λ < 0.05, reported as 0.049).
+        #expect {
+            _ = try owlSparsities(outlierRatios: [2, 5, 3, 6], target: 0.05, lambda: 0.08)
+        } throws: { error in
+            guard case let .owlMeanDeparts(_, _, mean, block, valid) = error as? PruningError else { return false }
+            return block == 3 && abs(mean - 0.06) < 1e-12 && valid == 0.049
+        }
+        // λ = 0.049: s_3 = 0.001 > 0, so the realized mean is the target.
+        let kept = try owlSparsities(outlierRatios: [2, 5, 3, 6], target: 0.05, lambda: 0.049)
+        #expect(abs(kept.reduce(0, +) / 4 - 0.05) < 1e-12 && kept.allSatisfy { $0 > 0 })
         #expect(try owlSparsities(outlierRatios: [4, 4, 4], target: 0.7, lambda: 0.08) == [0.7, 0.7, 0.7])
         // λ = 0.35: block 0 reaches 0.7 + 2·0.35·mean(n) = 0.7 + 0.35 = 1.05; λ must stay below 0.3.
         do {
