@@ -23,6 +23,9 @@ public final class PruneOutput {
     private let output: ShardedOutput
     private var stream: ShardedOutput.ShardStream?
     private var writeSeconds = 0.0
+    /// Rank 0 only: more files for the output directory, made from the merged report just before
+    /// the rename (the CLI's `owlprune-plan.svg`), so they appear with the shards or not at all.
+    public var extraFiles: ((SparsityPlan, PruneReport) throws -> [String: Data])?
 
     public init(comm: Communicator, architecture: Architecture, input: CheckpointDirectory, staged: StagedDirectory,
                 arguments: PruneArguments) throws {
@@ -63,6 +66,7 @@ public final class PruneOutput {
             let merged = try mergedReport(fragments.map { try JSONDecoder().decode(RankFragment.self, from: Data($0)) },
                                           job: job, plan: plan)
             try PruneReport.encoder().encode(merged).write(to: staged.file(Self.reportFileName))
+            for (name, data) in try extraFiles?(plan, merged) ?? [:] { try data.write(to: staged.file(name)) }
             report = merged
         }
         try comm.barrier()

@@ -45,6 +45,7 @@ extension OwlPrune {
                 let job = try setup.makeJob(threads: threads, split: split)
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
                                              staged: staged, arguments: arguments)
+                output.extraFiles = { plan, report in [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data] }
                 try output.begin()
                 let plan = try job.run(journalDirectory: BlockJournal.directory(forOutput: URL(fileURLWithPath: out)),
                                        resume: resume, sink: output.write(block:))
