@@ -79,7 +79,7 @@ struct SparsitySummary: Codable {
         lines.append("per kind: " + LinearKind.allCases.compactMap { k in
             kinds[k.rawValue].map { String(format: "%@ %.4f", k.shortName, $0) }
         }.joined(separator: "  "))
-        lines.append("block  sparsity")
+        lines.append("block  sparsity  (│ marks the overall sparsity)")
         let target = Int(overall * Double(PlanTable.barWidth))
         for b in blocks { lines.append(String(format: "%5d  %8.4f  ", b.block, b.sparsity) + PlanTable.bar(b.sparsity, target: target)) }
         return lines
