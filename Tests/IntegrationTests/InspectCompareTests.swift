@@ -27,13 +27,15 @@ import Testing
         // (random weights have no zeros of their own).
         let perBlock = blocks.map { $0["sparsity"] as! Double }
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("owlprune-report.json"))) as! [String: Any]
-        var counts = [(pruned: 0, total: 0)](repeating: (0, 0), count: 3)
+        var counts: [(pruned: Int, total: Int)] = Array(repeating: (0, 0), count: 3)
         for linear in report["linears"] as! [[String: Any]] {
             let b = Int((linear["name"] as! String).split(separator: ".")[2])!
             counts[b].pruned += linear["pruned"] as! Int
             counts[b].total += linear["total"] as! Int
         }
-        #expect(perBlock == counts.map { Double($0.pruned) / Double($0.total) }, "inspect \(perBlock) vs report \(counts)")
+        let read = blocks.map { ($0["zeros"] as! Int, $0["elements"] as! Int) }
+        #expect(read.map(\.0) == counts.map(\.pruned) && read.map(\.1) == counts.map(\.total), "inspect \(read) vs report \(counts)")
+        #expect(zip(perBlock, counts).allSatisfy { abs($0 - Double($1.pruned) / Double($1.total)) < 1e-12 }, "\(perBlock)")
         #expect(perBlock[0] < perBlock[1] && perBlock[1] < perBlock[2], "ATP rises with depth: \(perBlock)")
         let kinds = summary["kinds"] as! [String: Double]
         #expect(Set(kinds.keys) == ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
