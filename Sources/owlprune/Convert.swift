@@ -20,7 +20,12 @@ extension OwlPrune {
         var ggufPre: String?
         @Flag(help: "Replace an existing output.") var force = false
 
-        var toGGUF: Bool { (to ?? (gguf.hasSuffix(".gguf") ? "hf" : "gguf")) == "gguf" }
+        /// Without --to: a directory goes to GGUF, a file to a directory.
+        var toGGUF: Bool {
+            var isDirectory: ObjCBool = false
+            let directory = FileManager.default.fileExists(atPath: gguf, isDirectory: &isDirectory) && isDirectory.boolValue
+            return (to ?? (directory ? "gguf" : "hf")) == "gguf"
+        }
 
         var storageType: SafetensorsDType? {
             switch dtype ?? "f32" {
