@@ -23,16 +23,19 @@ public final class PruneOutput {
     private let output: ShardedOutput
     private var stream: ShardedOutput.ShardStream?
     private var writeSeconds = 0.0
+    /// Rank 0 only: more files for the output directory, made from the merged report just before
+    /// the rename (the CLI's `owlprune-plan.svg`), so they appear with the shards or not at all.
+    public var extraFiles: ((SparsityPlan, PruneReport) throws -> [String: Data])?
 
     public init(comm: Communicator, architecture: Architecture, input: CheckpointDirectory, staged: StagedDirectory,
-                arguments: PruneArguments) throws {
+                arguments: PruneArguments, dtype: SafetensorsDType? = nil) throws {
         self.comm = comm
         self.input = input
         self.staged = staged
         self.arguments = arguments
         let ranges = try partition(parameterCounts: Array(repeating: architecture.shape.parameterCount,
                                                           count: architecture.blockCount), ranks: comm.size)
-        output = ShardedOutput(ranges: ranges, input: input)
+        output = ShardedOutput(ranges: ranges, input: input, dtype: dtype)
     }
 
     public func begin() throws {
@@ -54,6 +57,7 @@ public final class PruneOutput {
             if comm.rank == 0 {
                 try output.writeIndex(into: staged)
                 try output.copyAuxiliaryFiles(into: staged)
+                if let dtype = output.dtype { try Self.setTorchDType(dtype, in: staged.file("config.json")) }
                 try plan.canonicalJSON().write(to: staged.file(Self.planFileName))
             }
         }
@@ -64,6 +68,7 @@ public final class PruneOutput {
             let merged = try mergedReport(fragments.map { try JSONDecoder().decode(RankFragment.self, from: Data($0)) },
                                           job: job, plan: plan)
             try PruneReport.encoder().encode(merged).write(to: staged.file(Self.reportFileName))
+            for (name, data) in try extraFiles?(plan, merged) ?? [:] { try data.write(to: staged.file(name)) }
             report = merged
         }
         try comm.barrier()
@@ -73,6 +78,18 @@ public final class PruneOutput {
             if let journal = job.journal { try? FileManager.default.removeItem(at: journal.directory) }
         }
         return report
+    }
+
+    /// After `--dtype`: config.json says the dtype the shards now hold (`torch_dtype`, and `dtype`
+    /// where transformers 5 wrote it); otherwise the file stays byte for byte the input's.
+    static func setTorchDType(_ dtype: SafetensorsDType, in url: URL) throws {
+        let name = [SafetensorsDType.f32: "float32", .f16: "float16", .bf16: "bfloat16"][dtype] ?? "float32"
+        guard var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else { return }
+        let stated = [object["torch_dtype"], object["dtype"]].compactMap { $0 as? String }
+        if !stated.isEmpty, stated.allSatisfy({ $0 == name }) { return }
+        if object["dtype"] != nil { object["dtype"] = name }
+        if object["torch_dtype"] != nil || object["dtype"] == nil { object["torch_dtype"] = name }
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: url, options: .atomic)
     }
 
     private func timed(_ body: () throws -> Void) rethrows {

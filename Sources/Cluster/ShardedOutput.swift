@@ -10,10 +10,21 @@ import Tensor
 public struct ShardedOutput: Sendable {
     public let ranges: [Range<Int>]
     public let input: CheckpointDirectory
+    /// `prune --dtype`: every floating-point tensor is written in this dtype (nil: each in the
+    /// input's). Integer tensors are always copied as they are.
+    public let dtype: SafetensorsDType?
 
-    public init(ranges: [Range<Int>], input: CheckpointDirectory) {
+    public init(ranges: [Range<Int>], input: CheckpointDirectory, dtype: SafetensorsDType? = nil) {
         self.ranges = ranges
         self.input = input
+        self.dtype = dtype
+    }
+
+    /// The dtype `name` is written in.
+    public func outputDType(_ name: String) throws -> SafetensorsDType {
+        let stored = try input.info(name).dtype
+        guard let dtype, stored.isFloatConvertible else { return stored }
+        return dtype
     }
 
     public var shardCount: Int { ranges.count }
@@ -55,15 +66,21 @@ public struct ShardedOutput: Sendable {
             names = output.tensors(of: rank)
             let entries = try names.map { name in
                 let info = try output.input.info(name)
-                return SafetensorsWriter.Entry(name: name, dtype: info.dtype, shape: info.shape)
+                return SafetensorsWriter.Entry(name: name, dtype: try output.outputDType(name), shape: info.shape)
             }
             writer = try SafetensorsWriter(url: dir.file(output.shardName(rank: rank)), entries: entries,
                                            metadata: ["format": "pt"])
             while position < names.count, ShardedOutput.block(of: names[position]) == nil { try copy(names[position]) }
         }
 
+        /// Byte for byte when the dtype is kept; through float32 (exact for a wider dtype,
+        /// round-to-nearest-even for a narrower one) when `--dtype` changes it.
         private func copy(_ name: String) throws {
-            try output.input.shard(containing: name).withRawBytes(name) { try writer.write(name, rawBuffer: $0) }
+            if try output.outputDType(name) == output.input.info(name).dtype {
+                try output.input.shard(containing: name).withRawBytes(name) { try writer.write(name, rawBuffer: $0) }
+            } else {
+                try writer.write(name, try output.input.matrix(name))
+            }
             position += 1
         }
 
@@ -99,7 +116,7 @@ public struct ShardedOutput: Sendable {
         var total = 0
         for name in input.tensorNames {
             map[name] = shardName(rank: owner(of: name))
-            total += try input.info(name).byteCount
+            total += try input.info(name).shape.reduce(try outputDType(name).byteSize, *)
         }
         try ShardIndex(totalSize: total, weightMap: map).write(to: dir.file(ShardIndex.fileName))
     }

@@ -9,15 +9,26 @@ extension OwlPrune {
     /// `tokenizer.ggml.pre` names — transformers' own GGUF converter ignores that key and splits
     /// digits wrongly for SmolLM2 (see Tests/Fixtures/smollm2/README.md).
     struct Convert: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Convert a GGUF checkpoint to a Hugging Face directory.")
+        static let configuration = CommandConfiguration(
+            abstract: "Convert a GGUF checkpoint to a Hugging Face directory, or a directory to GGUF (--to gguf).")
 
-        @Argument(help: "The .gguf file.") var gguf: String
-        @Option(help: "Output directory (created atomically).") var out: String
-        @Option(help: "Weight dtype: f32, bf16 or f16.") var dtype: String = "f32"
-        @Flag(help: "Replace an existing output directory.") var force = false
+        @Argument(help: "The .gguf file, or with --to gguf a Hugging Face directory.") var gguf: String
+        @Option(help: "Output directory (created atomically), or with --to gguf the .gguf file.") var out: String
+        @Option(help: "hf (default for a .gguf input) or gguf (default for a directory).") var to: String?
+        @Option(help: "Weight dtype: f32, bf16 or f16; for --to gguf also q8_0 (default f32, f16 for gguf).") var dtype: String?
+        @Option(help: "tokenizer.ggml.pre for --to gguf when owlprune cannot identify the tokenizer (e.g. smollm, llama-bpe).")
+        var ggufPre: String?
+        @Flag(help: "Replace an existing output.") var force = false
+
+        /// Without --to: a directory goes to GGUF, a file to a directory.
+        var toGGUF: Bool {
+            var isDirectory: ObjCBool = false
+            let directory = FileManager.default.fileExists(atPath: gguf, isDirectory: &isDirectory) && isDirectory.boolValue
+            return (to ?? (directory ? "gguf" : "hf")) == "gguf"
+        }
 
         var storageType: SafetensorsDType? {
-            switch dtype {
+            switch dtype ?? "f32" {
             case "f32": .f32
             case "bf16": .bf16
             case "f16": .f16
@@ -26,10 +37,25 @@ extension OwlPrune {
         }
 
         func validate() throws {
-            guard storageType != nil else { throw ValidationError("--dtype \(dtype): expected f32, bf16 or f16") }
+            if let to, to != "hf", to != "gguf" { throw ValidationError("--to \(to): expected hf or gguf") }
+            if toGGUF {
+                guard GGUFExport.ggmlType(dtype ?? "f16") != nil else {
+                    throw ValidationError("--dtype \(dtype ?? ""): expected f32, f16, bf16 or q8_0")
+                }
+            } else {
+                guard storageType != nil else { throw ValidationError("--dtype \(dtype ?? ""): expected f32, bf16 or f16") }
+            }
         }
 
         func run() throws {
+            if toGGUF {
+                let export = GGUFExport(input: URL(fileURLWithPath: gguf), output: URL(fileURLWithPath: out),
+                                        type: GGUFExport.ggmlType(dtype ?? "f16")!, force: force, pre: ggufPre)
+                let (count, fallbacks) = try export.run()
+                if !fallbacks.isEmpty { progress("note: \(fallbacks.count) tensors kept in F16 (rows not a multiple of 32): \(fallbacks.joined(separator: ", "))") }
+                printResult("converted \(gguf) → \(out) (\(count) tensors, \(dtype ?? "f16"), GGUF v3)")
+                return
+            }
             let source = try GGUFCheckpoint(url: URL(fileURLWithPath: gguf))
             try source.checkConsistency()
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
@@ -43,12 +69,12 @@ extension OwlPrune {
                 staged.discard()
                 throw error
             }
-            printResult("converted \(gguf) → \(out) (\(source.tensorNames.count) tensors, \(dtype))")
+            printResult("converted \(gguf) → \(out) (\(source.tensorNames.count) tensors, \(dtype ?? "f32"))")
         }
 
         private func write(_ source: GGUFCheckpoint, into dir: StagedDirectory) throws {
             var config = source.config
-            config.torchDtype = ["f32": "float32", "bf16": "bfloat16", "f16": "float16"][dtype]
+            config.torchDtype = ["f32": "float32", "bf16": "bfloat16", "f16": "float16"][dtype ?? "f32"]
             try config.jsonData().write(to: dir.file("config.json"))
             try tokenizerFiles(source.file, into: dir)
             try generationConfig(config).write(to: dir.file("generation_config.json"))

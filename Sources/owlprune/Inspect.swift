@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Pruning
 
 extension OwlPrune {
     /// `owlprune inspect`: what a checkpoint holds and how sparse each tensor is — the quickest check
@@ -31,8 +32,10 @@ extension OwlPrune {
                 encoder.outputFormatting = [.sortedKeys]
                 let doc = ["path": path]
                 var text = String(decoding: try encoder.encode(rows), as: UTF8.self)
-                text = "{\"path\":\(String(decoding: try encoder.encode(doc["path"]!), as: UTF8.self)),\"tensors\":\(text)}"
-                printResult(text)
+                text = "{\"path\":\(String(decoding: try encoder.encode(doc["path"]!), as: UTF8.self)),\"tensors\":\(text)"
+                if let summary = summary(rows) { text += ",\"summary\":" + String(decoding: try encoder.encode(summary), as: UTF8.self) }
+                if let plan = try plan() { text += ",\"plan\":" + String(decoding: try plan.canonicalJSON(), as: UTF8.self) }
+                printResult(text + "}")
                 return
             }
             let width = rows.map(\.name.count).max() ?? 0
@@ -42,6 +45,21 @@ extension OwlPrune {
                 printResult("\(name)  \(r.dtype.padding(toLength: 5, withPad: " ", startingAt: 0))  \(r.shape)  \(zeros)")
             }
             printResult("\(rows.count) tensors")
+            if let summary = summary(rows) { summary.textLines().forEach { printResult($0) } }
+            if let plan = try plan() {
+                printResult("plan (\(SparsitySummary.planFileName)):")
+                printResult(PlanTable(plan: plan).render())
+            }
+        }
+
+        /// Block and kind sparsity of a directory (a GGUF's zeros are not counted: quantized blocks).
+        private func summary(_ rows: [Row]) -> SparsitySummary? {
+            guard !path.hasSuffix(".gguf") else { return nil }
+            return SparsitySummary(tensors: rows.map { ($0.name, $0.shape.reduce(1, *), $0.zeroFraction) })
+        }
+
+        private func plan() throws -> SparsityPlan? {
+            path.hasSuffix(".gguf") ? nil : try SparsitySummary.plan(in: URL(fileURLWithPath: path))
         }
 
         private func directoryRows(_ url: URL) throws -> [Row] {

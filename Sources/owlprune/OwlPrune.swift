@@ -7,7 +7,7 @@ struct OwlPrune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "owlprune",
         abstract: "One-shot pruning of LLaMA-family models across MPI ranks.",
-        subcommands: [Prune.self, Plan.self, Eval.self, Convert.self, Inspect.self, Tokenize.self, Synth.self, Bench.self, Sweep.self])
+        subcommands: [Prune.self, Plan.self, Eval.self, Convert.self, Inspect.self, Compare.self, Tokenize.self, Synth.self, Bench.self, Sweep.self])
 }
 
 @main

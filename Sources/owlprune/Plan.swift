@@ -31,7 +31,13 @@ extension OwlPrune {
             progress(PlanTable(plan: plan).render())
             let json = try plan.canonicalJSON()
             if let out {
-                try json.write(to: URL(fileURLWithPath: out), options: .atomic)
+                let url = URL(fileURLWithPath: out)
+                try json.write(to: url, options: .atomic)
+                // The picture beside the plan file (no --out, no file: stdout holds only the JSON).
+                let picture = url.deletingLastPathComponent().appendingPathComponent(PlanPicture.fileName)
+                try PlanPicture(plan: plan, achieved: nil, title: URL(fileURLWithPath: model).lastPathComponent).data
+                    .write(to: picture, options: .atomic)
+                progress("plan picture: \(picture.path)")
             } else {
                 printResult(String(decoding: json, as: UTF8.self))
             }

@@ -23,6 +23,8 @@ extension OwlPrune {
         var threads: Int?
         @Option(help: "windows (every rank on every block, each on its share of the calibration windows) | blocks (each rank its own blocks, windows streamed rank to rank). Default: windows for sequential propagation, blocks for dense. Results do not depend on it.")
         var split: String?
+        @Option(help: "Dtype of the written weights: f32, bf16 or f16 (default: each tensor's dtype in the input).")
+        var dtype: String?
         @OptionGroup var method: MethodOptions
         @OptionGroup var calibration: CalibrationOptions
         @OptionGroup var memory: MemoryOptions
@@ -30,6 +32,7 @@ extension OwlPrune {
         func validate() throws {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
             if let s = split, WorkSplit(rawValue: s) == nil { throw ValidationError("--split \(s): expected windows or blocks") }
+            if let d = dtype, Self.outputDType(d) == nil { throw ValidationError("--dtype \(d): expected f32, bf16 or f16") }
         }
 
         func run() throws {
@@ -54,7 +57,8 @@ extension OwlPrune {
                 }
                 let job = try setup.makeJob(threads: threads, split: split)
                 let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
-                                             staged: staged, arguments: arguments)
+                                             staged: staged, arguments: arguments, dtype: dtype.flatMap(Self.outputDType))
+                output.extraFiles = { plan, report in [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data] }
                 try output.begin()
                 // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
                 let plan = try job.run(journalDirectory: journal, resume: true, sink: output.write(block:))
@@ -70,6 +74,8 @@ extension OwlPrune {
                 throw error
             }
         }
+
+        static func outputDType(_ name: String) -> SafetensorsDType? { ["f32": .f32, "bf16": .bf16, "f16": .f16][name] }
 
         /// What the run reads, for the `--out` overlap checks.
         private var inputs: [(flag: String, url: URL)] {

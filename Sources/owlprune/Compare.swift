@@ -1,0 +1,93 @@
+import ArgumentParser
+import Checkpoint
+import Evaluation
+import Foundation
+import Model
+import Tensor
+import Tokenizer
+
+extension OwlPrune {
+    /// `owlprune compare A B`: a dense model and its pruned copy (or two pruned ones) side by side —
+    /// block sparsity, parameter counts and, with `--data`, perplexity by the same code path and
+    /// protocol as `owlprune eval` (docs/algorithms.md §11), each model with its own tokenizer.
+    struct Compare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Two checkpoints side by side: sparsity per block, parameter counts, perplexity on a text.")
+
+        @Argument(help: "First Hugging Face checkpoint directory (e.g. the dense model).") var first: String
+        @Argument(help: "Second Hugging Face checkpoint directory (e.g. the pruned model).") var second: String
+        @Option(help: "Evaluation text; without it no perplexity is computed.") var data: String?
+        @Option(help: "Window length in tokens (default: min(2048, max_position_embeddings)).") var seqlen: Int?
+        @Option(help: "Evaluate only the first K windows.") var maxWindows: Int?
+        @Flag(help: "Print one JSON object on stdout.") var json = false
+
+        struct Side: Codable {
+            var path: String
+            var summary: SparsitySummary
+            var perplexity: PerplexityResult?
+        }
+
+        func validate() throws {
+            if let s = seqlen, s < 2 { throw ValidationError("--seqlen \(s): a window needs at least 2 tokens") }
+            if let k = maxWindows, k < 1 { throw ValidationError("--max-windows \(k): must be at least 1") }
+        }
+
+        func run() throws {
+            let comm = try Runtime.communicator()
+            setBLASThreads(1)
+            var sides: [Side] = []
+            for path in [first, second] {
+                let url = URL(fileURLWithPath: path)
+                let checkpoint = try CheckpointDirectory(url: url)
+                let summary = comm.rank == 0 ? try SparsitySummary(directory: checkpoint) : SparsitySummary(tensors: [])
+                var result: PerplexityResult? = nil
+                if let data {
+                    let architecture = try Architecture(config: checkpoint.config)
+                    let length = seqlen ?? min(2048, architecture.maxPositions)
+                    var tokens: [Int] = []
+                    if comm.rank == 0 {
+                        let tokenizer = try Tokenizer.load(directory: url)
+                        tokens = tokenizer.encode(try readTextFile(URL(fileURLWithPath: data))).map(Int.init)
+                    }
+                    let evaluator = try DistributedPerplexity(comm: comm, architecture: architecture, seqlen: length)
+                    result = try evaluator.run(source: checkpoint, tokens: tokens, maxWindows: maxWindows,
+                                               dataName: data, progress: progress)
+                }
+                sides.append(Side(path: path, summary: summary, perplexity: result))
+            }
+            guard comm.rank == 0 else { return }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                printResult(String(decoding: try encoder.encode(["models": sides]), as: UTF8.self))
+            } else {
+                text(sides).forEach { printResult($0) }
+            }
+        }
+
+        private func text(_ sides: [Side]) -> [String] {
+            let (a, b) = (sides[0], sides[1])
+            var lines = ["A: \(a.path)", "B: \(b.path)"]
+            let label = { (s: String) in s.padding(toLength: 22, withPad: " ", startingAt: 0) }
+            lines.append(label("") + "              A              B")
+            lines.append(label("parameters") + String(format: " %14d %14d", a.summary.parameters, b.summary.parameters))
+            lines.append(label("nonzero parameters") + String(format: " %14d %14d", a.summary.nonzeroParameters, b.summary.nonzeroParameters))
+            lines.append(label("block linear sparsity") + String(format: " %14.4f %14.4f", a.summary.overall, b.summary.overall))
+            if let pa = a.perplexity, let pb = b.perplexity {
+                lines.append(label("perplexity") + String(format: " %14.4f %14.4f   (%d windows × %d tokens)", pa.perplexity, pb.perplexity,
+                                                          pa.windows, pa.seqlen))
+            }
+            lines.append("block  sparsity A  sparsity B  difference")
+            let count = max(a.summary.blocks.count, b.summary.blocks.count)
+            for i in 0..<count {
+                let sa = a.summary.blocks.first { $0.block == i }?.sparsity
+                let sb = b.summary.blocks.first { $0.block == i }?.sparsity
+                let fmt = { (v: Double?) in v.map { String(format: "%10.4f", $0) } ?? "         -" }
+                let diff = (sa != nil && sb != nil) ? String(format: "%+10.4f", sb! - sa!) : "         -"
+                lines.append(String(format: "%5d  %@  %@  %@", i, fmt(sa), fmt(sb), diff))
+            }
+            return lines
+        }
+    }
+}
