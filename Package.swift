@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // MARK: - C system libraries
@@ -47,6 +48,7 @@ let package = Package(
             dependencies: [
                 "MPIKit", "Tensor", "Checkpoint", "Tokenizer", "Model", "Pruning", "Cluster", "Evaluation", "Diagnostics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
 
