@@ -56,7 +56,7 @@ public struct SparsityOverrides: Sendable, Hashable, Codable {
         let targetMatchers = try targets.map { try matcher($0, field: "targets") }
         let ignoreMatchers = try ignore.map { try matcher($0, field: "ignore") }
         for (i, rule) in rules.enumerated() {
-            let field = "overrides[\(i)]"
+            let field = "recipe overrides[\(i)]"
             guard rule.sparsity.isFinite, rule.sparsity >= 0, rule.sparsity < 1 else {
                 throw PruningError.invalidArgument(argument: "\(field).sparsity", value: "\(rule.sparsity)", reason: "must be in [0, 1)")
             }

@@ -27,6 +27,7 @@ extension OwlPrune.Bench {
         @Option(help: "Window length.") var seqlen: Int = 512
         @Option(help: "Windows to time (after one warm-up window).") var windows: Int = 4
         @Option(help: "Blocks to run (default: all).") var blocks: Int?
+        @Flag(help: "Print one JSON object on stdout.") var json = false
 
         func run() throws {
             setBLASThreads(1)
@@ -68,6 +69,11 @@ extension OwlPrune.Bench {
             }
             let forwardRate = flops / forwardSeconds / 1e9
             let gemmRate = gemmFlops / gemmSeconds / 1e9
+            if json {
+                try JSONOutput.print(["blocks": count, "seqlen": seqlen, "tokens_per_second": Double(seqlen) / forwardSeconds,
+                                      "forward_gflops": forwardRate, "sgemm_gflops": gemmRate, "ratio": forwardRate / gemmRate])
+                return
+            }
             printResult(String(format: """
                 forward: %d blocks, L=%d: %.0f tokens/s, %.1f GFLOP/s (block FLOPs incl. attention)
                 sgemm, same seven products: %.1f GFLOP/s

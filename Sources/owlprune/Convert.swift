@@ -15,6 +15,7 @@ extension OwlPrune {
         @Option(help: "Output directory (created atomically).") var out: String
         @Option(help: "Weight dtype: f32, bf16 or f16.") var dtype: String = "f32"
         @Flag(help: "Replace an existing output directory.") var force = false
+        @Flag(help: "Print one JSON object on stdout.") var json = false
 
         var storageType: SafetensorsDType? {
             switch dtype {
@@ -43,7 +44,11 @@ extension OwlPrune {
                 staged.discard()
                 throw error
             }
-            printResult("converted \(gguf) → \(out) (\(source.tensorNames.count) tensors, \(dtype))")
+            if json {
+                try JSONOutput.print(["input": gguf, "out": out, "tensors": source.tensorNames.count, "dtype": dtype])
+            } else {
+                printResult("converted \(gguf) → \(out) (\(source.tensorNames.count) tensors, \(dtype))")
+            }
         }
 
         private func write(_ source: GGUFCheckpoint, into dir: StagedDirectory) throws {

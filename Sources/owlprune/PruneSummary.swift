@@ -60,12 +60,13 @@ struct PruneSummary {
         printResult(String(format: "pruned %@ → %@: %@ %@, target %.4f, achieved %.4f over the 7 linears of %d blocks, %d ranks",
                            model, out, plan.method.rawValue, allocation, plan.targetSparsity, report.achievedSparsity,
                            plan.blockSparsities.count, ranks))
-        var line = String(format: "time %.1f s, output %.2f GB, peak memory %.2f GB (largest rank)",
+        var line = String(format: "prune %.1f s, output %.2f GB, peak memory %.2f GB (largest rank)",
                           report.wallSeconds, Double(outputBytes) / 1e9, Double(peakBytes) / 1e9)
         if let p = perplexity {
             let dense = p.dense.map { String(format: "dense %.4f → ", $0.perplexity) } ?? ""
-            line += String(format: "; perplexity on %@: %@pruned %.4f (%d windows × %d)", (p.data as NSString).lastPathComponent,
-                           dense, p.pruned.perplexity, p.pruned.windows, p.pruned.seqlen)
+            let seconds = p.pruned.seconds + (p.dense?.seconds ?? 0)
+            line += String(format: "; perplexity on %@: %@pruned %.4f (%d windows × %d, eval %.1f s)", (p.data as NSString).lastPathComponent,
+                           dense, p.pruned.perplexity, p.pruned.windows, p.pruned.seqlen, seconds)
         }
         printResult(line)
     }
