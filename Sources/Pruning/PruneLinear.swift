@@ -62,9 +62,10 @@ public func pruneLinear(weight: Matrix, id: LinearID, statistics: LinearStatisti
     guard statistics.columns == weight.cols else {
         throw PruningError.shapeMismatch(layer: layer, detail: "statistics have \(statistics.columns) columns, weight has \(weight.cols)")
     }
-    if pattern == .unstructured { try validateSparsity(sparsity, layer: layer) }
-    // Also for N:M, whose plans otherwise hold N/M everywhere: 0 is a recipe's `ignore` (docs/recipes.md).
-    if sparsity == 0 { return PrunedLinear(weight: weight, mask: PruningMask(rows: weight.rows, cols: weight.cols), prunedCount: 0) }
+    if pattern == .unstructured {
+        try validateSparsity(sparsity, layer: layer)
+        if sparsity == 0 { return PrunedLinear(weight: weight, mask: PruningMask(rows: weight.rows, cols: weight.cols), prunedCount: 0) }
+    }
     let scalerRow = statistics.wanda.scalerRow
     // A NaN would sort anywhere and silently decide the mask; refuse it by name instead.
     if let j = scalerRow.firstIndex(where: { !$0.isFinite }) {

@@ -86,6 +86,26 @@ import Testing
         }
     }
 
+    /// Under 2:4 the shipped recipe keeps the first (ignore) and last (override to 0) blocks dense
+    /// and prunes exactly half of every other linear.
+    @Test func nOfMRecipeKeepsChosenBlocksDense() throws {
+        let dir = try scratchDirectory("recipe-2of4")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("tiny")
+        try TinyCheckpoint.write(to: model, blocks: 3)
+        let text = dir.appendingPathComponent("text.txt")
+        try F.calibrationText.write(to: text, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out")
+        let recipe = RepoPaths.root.appendingPathComponent("recipes/sparsegpt-2of4.yaml")
+        let run = try MPIRun.run(["prune", "--recipe", recipe.path, "-m", model.path, "-o", out.path, "--calib", text.path,
+                                  "--nsamples", "4", "--seqlen", "16"], ranks: 2, timeout: 120)
+        #expect(run.status == 0, "\(run.stderr)")
+        for (name, l) in try Self.linears(out) {
+            let dense = name.hasPrefix("model.layers.0.") || name.hasPrefix("model.layers.2.")
+            #expect(l.pruned == (dense ? 0 : l.total / 2), "\(name)")
+        }
+    }
+
     /// A flag typed after `--recipe` overrides the recipe's value.
     @Test func flagsOverrideTheRecipe() throws {
         let dir = try scratchDirectory("recipe-flags")
