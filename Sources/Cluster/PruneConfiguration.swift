@@ -21,6 +21,8 @@ public struct PruneConfiguration: Sendable {
     /// (nil for pre-tokenized windows).
     public var modelID: String
     public var seed: UInt64?
+    /// A recipe's per-block/per-linear sparsities and `targets`/`ignore`, applied to the plan.
+    public var overrides = SparsityOverrides()
 
     public init(method: PruningMethod, pattern: SparsityPattern, sparsity: Double, allocation: Allocation,
                 propagation: Propagation, options: PruningOptions, modelID: String, seed: UInt64?) {

@@ -60,7 +60,8 @@ extension PruneJob {
             let result = try pruneLinear(weight: weight, id: LinearID(block: block.index, kind: linear.kind),
                                          statistics: statistics.statistics(for: linear), intermediate: down,
                                          method: configuration.method, sparsity: sparsity,
-                                         pattern: configuration.pattern, options: configuration.options)
+                                         pattern: plan.pattern(block: block.index, kind: linear.kind),
+                                         options: configuration.options)
             block.weights[linear] = result.weight
             outcomes.append(LinearOutcome(name: linear.weightName(block: block.index), plannedSparsity: sparsity,
                                           prunedCount: result.prunedCount, rows: weight.rows, cols: weight.cols))

@@ -197,7 +197,8 @@ extension PruneJob {
             let result = try pruneLinear(weight: block.weight(linear), id: LinearID(block: block.index, kind: linear.kind),
                                          statistics: statistics.statistics(for: linear), intermediate: down,
                                          method: configuration.method, sparsity: sparsity,
-                                         pattern: configuration.pattern, options: configuration.options)
+                                         pattern: plan.pattern(block: block.index, kind: linear.kind),
+                                         options: configuration.options)
             if sameBits(result.mask.apply(to: block.weight(linear)), result.weight) {
                 maskOnly[i] = 1
                 masks[linear] = result.mask

@@ -60,6 +60,8 @@ public final class PruneJob {
     public var precomputedBlockScores: [Double]?
     var journalCache: [Int: (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])?] = [:]
     let progress: (String) -> Void
+    /// Called on every rank with the agreed plan, before phase 2 starts (the CLI shows it there).
+    public var onPlan: ((SparsityPlan) -> Void)?
     /// Threads that run independent calibration windows of one block at once (results do not
     /// depend on it; see `Parallel`).
     public let threads: Int
@@ -265,6 +267,7 @@ public final class PruneJob {
                                          target: configuration.sparsity, allocation: configuration.allocation,
                                          blocks: blocks, outlierRatios: ratios,
                                          dsnot: configuration.options.dsnot != nil, dass: configuration.options.dass != nil)
+        try configuration.overrides.apply(to: &plan)
         plan.windowsHash = windows.hash
         plan.modelID = configuration.modelID
         plan.seed = configuration.seed
@@ -273,6 +276,7 @@ public final class PruneJob {
         guard low == high else {
             throw ClusterError.disagreement(what: "the sparsity plan (hashes \(String(low[0], radix: 16)) … \(String(high[0], radix: 16)))")
         }
+        onPlan?(plan)
         return plan
     }
 

@@ -65,8 +65,9 @@ public final class PruneOutput {
         let fragments = try comm.gatherBytes(Array(try JSONEncoder().encode(try fragment(job))), root: 0)
         var report: PruneReport? = nil
         if comm.rank == 0 {
-            let merged = try mergedReport(fragments.map { try JSONDecoder().decode(RankFragment.self, from: Data($0)) },
+            var merged = try mergedReport(fragments.map { try JSONDecoder().decode(RankFragment.self, from: Data($0)) },
                                           job: job, plan: plan)
+            merged.warnings = PruneWarnings.of(plan: plan) + PruneWarnings.of(report: merged)
             try PruneReport.encoder().encode(merged).write(to: staged.file(Self.reportFileName))
             for (name, data) in try extraFiles?(plan, merged) ?? [:] { try data.write(to: staged.file(name)) }
             report = merged

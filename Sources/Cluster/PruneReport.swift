@@ -24,6 +24,8 @@ public struct PruneReport: Codable, Sendable {
     public var calibration: Calibration
     public var linears: [Linear]
     public var perRank: [RankReport]
+    /// Every warning the run printed (`PruneWarnings`); nil in reports older than issue 13.
+    public var warnings: [String]?
 
     public struct Calibration: Codable, Sendable {
         public var windows: Int

@@ -92,4 +92,10 @@ public struct SparsityPlan: Sendable, Equatable {
     public func sparsity(block: Int, kind: LinearKind) -> Double {
         linearSparsities[block][kind] ?? blockSparsities[block]
     }
+
+    /// The pattern to prune one linear with: a linear a recipe keeps dense (sparsity 0, e.g.
+    /// `ignore`) is pruned as unstructured at 0, which returns it unchanged even under N:M.
+    public func pattern(block: Int, kind: LinearKind) -> SparsityPattern {
+        sparsity(block: block, kind: kind) == 0 ? .unstructured : pattern
+    }
 }

@@ -17,6 +17,7 @@ extension OwlPrune.Bench {
         @Option(help: "Window length.") var seqlen: Int = 512
         @Option(help: "Methods to time, comma separated.") var methods: String = "wanda,sparsegpt"
         @Option(help: "Target sparsity.") var sparsity: Double = 0.5
+        @Flag(help: "Print one JSON object {runs: [...]} on stdout.") var json = false
 
         func run() throws {
             let comm = try Runtime.communicator()
@@ -24,6 +25,8 @@ extension OwlPrune.Bench {
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("owlprune-bench-\(getpid())")
             defer { if comm.rank == 0 { try? FileManager.default.removeItem(at: scratch) } }
             if comm.rank == 0 { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) }
+            var runs: [[String: Any]] = []
+            defer { if json && comm.rank == 0 { try? JSONOutput.print(["ranks": comm.size, "runs": runs]) } }
             for method in methods.split(separator: ",").map(String.init) {
                 let t0 = Communicator.wallTime
                 let methodOptions = try MethodOptions.parse(["--method", method, "--sparsity", String(sparsity)])
@@ -50,6 +53,13 @@ extension OwlPrune.Bench {
                 guard comm.rank == 0 else { continue }
                 let t = job.times
                 let calibrationTokens = Double(nsamples * seqlen)
+                if json {
+                    runs.append(["method": method, "sparsity": sparsity, "nsamples": nsamples, "seqlen": seqlen,
+                                 "total_seconds": total, "tokenize_seconds": tokenize, "load_seconds": t.load,
+                                 "statistics_seconds": t.statistics, "plan_seconds": t.plan, "prune_seconds": t.prune,
+                                 "write_seconds": t.write, "calibration_tokens_per_second": calibrationTokens / (t.statistics + t.prune)])
+                    continue
+                }
                 printResult(String(format: """
                     %@ %.0f%%, %d×%d calibration tokens, %d rank(s): total %.1f s
                       tokenize+sample %.2f s | load %.2f s | statistics %.2f s | plan %.3f s | prune (incl. sequential calibration) %.2f s | write %.2f s

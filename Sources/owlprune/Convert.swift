@@ -26,6 +26,7 @@ extension OwlPrune {
             let directory = FileManager.default.fileExists(atPath: gguf, isDirectory: &isDirectory) && isDirectory.boolValue
             return (to ?? (directory ? "gguf" : "hf")) == "gguf"
         }
+        @Flag(help: "Print one JSON object on stdout.") var json = false
 
         var storageType: SafetensorsDType? {
             switch dtype ?? "f32" {
@@ -69,7 +70,11 @@ extension OwlPrune {
                 staged.discard()
                 throw error
             }
-            printResult("converted \(gguf) → \(out) (\(source.tensorNames.count) tensors, \(dtype ?? "f32"))")
+            if json {
+                try JSONOutput.print(["input": gguf, "out": out, "tensors": source.tensorNames.count, "dtype": dtype ?? "f32"])
+            } else {
+                printResult("converted \(gguf) → \(out) (\(source.tensorNames.count) tensors, \(dtype ?? "f32"))")
+            }
         }
 
         private func write(_ source: GGUFCheckpoint, into dir: StagedDirectory) throws {

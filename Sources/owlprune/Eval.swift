@@ -14,8 +14,8 @@ extension OwlPrune {
         static let configuration = CommandConfiguration(
             abstract: "Perplexity of a checkpoint on a text file, windows streamed through the MPI ranks.")
 
-        @Option(help: "Hugging Face checkpoint directory (config.json, tokenizer.json, safetensors).")
-        var model: String
+        @OptionGroup(title: "Model") var modelOptions: ModelOptions
+        var model: String { modelOptions.model }
 
         @Option(help: "Evaluation text (read as UTF-8 bytes, tokenized as one string).")
         var data: String
@@ -30,6 +30,14 @@ extension OwlPrune {
         var json = false
 
         @OptionGroup var memory: MemoryOptions
+        /// The result with the model and data paths, so a JSON line says what it measured.
+        static func json(_ result: PerplexityResult, model: String, data: String) throws -> String {
+            var object = try JSONSerialization.jsonObject(with: Data(result.jsonString().utf8)) as? [String: Any] ?? [:]
+            object["model"] = model
+            object["data"] = data
+            let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            return String(decoding: bytes, as: UTF8.self)
+        }
 
         func validate() throws {
             if let s = seqlen, s < 2 { throw ValidationError("--seqlen \(s): a window needs at least 2 tokens") }
@@ -60,7 +68,7 @@ extension OwlPrune {
                                            dataName: data, progress: progress)
             guard comm.rank == 0 else { return }
             if json {
-                printResult(result.jsonString())
+                printResult(try Self.json(result, model: model, data: data))
             } else {
                 printResult(String(format: "perplexity %.4f  (%d windows × %d tokens, %d scored, %d ranks, %.0f tokens/s, %.1f s)",
                                    result.perplexity, result.windows, result.seqlen, result.tokensScored,

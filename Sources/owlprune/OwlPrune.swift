@@ -7,6 +7,7 @@ struct OwlPrune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "owlprune",
         abstract: "One-shot pruning of LLaMA-family models across MPI ranks.",
+        version: BuildInfo.versionLine,
         subcommands: [Prune.self, Plan.self, Eval.self, Convert.self, Inspect.self, Compare.self, Tokenize.self, Synth.self, Bench.self, Sweep.self])
 }
 
@@ -18,7 +19,13 @@ enum Main {
         }
         let command: ParsableCommand
         do {
-            command = try OwlPrune.parseAsRoot()
+            let (arguments, notes) = ArgumentAliases.rewrite(Array(CommandLine.arguments.dropFirst()))
+            if Runtime.rank == 0 { for note in notes { FileHandle.standardError.write(Data((note + "\n").utf8)) } }
+            let expanded: [String]
+            do { expanded = try Recipe.expand(arguments) } catch {
+                Runtime.fail(UsageError(message: error.localizedDescription), isUsage: true)
+            }
+            command = try OwlPrune.parseAsRoot(expanded)
         } catch {
             // Help and version requests are not errors: print them and leave normally.
             if OwlPrune.exitCode(for: error) == .success { showHelp(error) }

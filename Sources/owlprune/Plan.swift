@@ -6,40 +6,56 @@ import Pruning
 import Tensor
 
 extension OwlPrune {
-    /// `owlprune plan`: phase 1 only — statistics, the agreed plan, a table on stderr, the plan
-    /// JSON on stdout or in a file. Cheap way to look at OWL's allocation before pruning.
+    /// `owlprune plan`: phase 1 only — statistics, the agreed plan, a table and every warning on
+    /// stderr, the time and memory estimate per rank (`DryRun`), the plan JSON on stdout or in a
+    /// file. Cheap way to look at OWL's allocation, and what the prune would cost, before pruning.
     struct Plan: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Compute and show the layerwise sparsity plan only.")
+        static let configuration = CommandConfiguration(
+            abstract: "Compute and show the layerwise sparsity plan and the run's time and memory estimate only.",
+            discussion: "Same flags and --recipe as prune. Estimate model: docs/recipes.md \"Dry run\".")
 
-        @Option(help: "Hugging Face checkpoint directory.") var model: String
-        @Option(help: "Write the plan JSON here (default: stdout).") var out: String?
-        @OptionGroup var method: MethodOptions
-        @OptionGroup var calibration: CalibrationOptions
+        @OptionGroup(title: "Model") var model: ModelOptions
+        @Option(name: [.short, .long], help: "Write the plan JSON here (default: stdout).") var out: String?
+        @OptionGroup(title: "Recipe") var recipe: RecipeOptions
+        @Option(name: [.short, .long], help: "Threads per rank (as prune), for the estimate.") var threads: Int?
+        @Option(help: "windows | blocks (as prune), for the estimate.") var split: String?
+        @OptionGroup(title: "Method") var method: MethodOptions
+        @OptionGroup(title: "Calibration") var calibration: CalibrationOptions
         @OptionGroup var memory: MemoryOptions
+        @Flag(help: "Print one JSON object {plan, estimate} on stdout.") var json = false
+
+        func validate() throws {
+            if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
+            if let s = split, WorkSplit(rawValue: s) == nil { throw ValidationError("--split \(s): expected windows or blocks") }
+        }
 
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
             if let out {  // checked before any work, so a plan never overwrites an input
-                try OutputPath.check(URL(fileURLWithPath: out), inputs: [("--model", URL(fileURLWithPath: model))]
+                try OutputPath.check(URL(fileURLWithPath: out), inputs: [("--model", URL(fileURLWithPath: model.model))]
                     + [calibration.calib.map { ("--calib", URL(fileURLWithPath: $0)) },
                        calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 })
             }
-            let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm, memory: memory)
-            let plan = try setup.makeJob().run(planOnly: true)
-            guard comm.rank == 0 else { return }
-            progress(PlanTable(plan: plan).render())
-            let json = try plan.canonicalJSON()
+            let split = split.flatMap(WorkSplit.init(rawValue:))
+            let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
+                                       threads: threads, split: split, overrides: try recipe.overrides())
+            guard let result = try DryRun(setup: setup, threads: threads, split: split).run(memory: memory) else { return }
+            progress(DryRun.render(result.estimate))
+            let planJSON = try result.plan.canonicalJSON()
             if let out {
                 let url = URL(fileURLWithPath: out)
-                try json.write(to: url, options: .atomic)
+                try planJSON.write(to: url, options: .atomic)
                 // The picture beside the plan file (no --out, no file: stdout holds only the JSON).
                 let picture = url.deletingLastPathComponent().appendingPathComponent(PlanPicture.fileName)
-                try PlanPicture(plan: plan, achieved: nil, title: URL(fileURLWithPath: model).lastPathComponent).data
+                try PlanPicture(plan: result.plan, achieved: nil, title: URL(fileURLWithPath: model.model).lastPathComponent).data
                     .write(to: picture, options: .atomic)
                 progress("plan picture: \(picture.path)")
-            } else {
-                printResult(String(decoding: json, as: UTF8.self))
+            }
+            if json {
+                printResult(try DryRun.json(result))
+            } else if out == nil {
+                printResult(String(decoding: planJSON, as: UTF8.self))
             }
         }
     }

@@ -10,24 +10,30 @@ import Tokenizer
 
 extension OwlPrune {
     /// `owlprune prune`: the product. One-shot pruning, blocks sharded over the MPI ranks, one
-    /// agreed layerwise plan, a Hugging Face directory out that appears only when complete.
+    /// agreed layerwise plan (shown before phase 2), a Hugging Face directory out that appears
+    /// only when complete, carrying the effective recipe that made it.
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Prune a checkpoint across MPI ranks (magnitude, Wanda, SparseGPT; uniform, OWL, ATP).")
+            abstract: "Prune a checkpoint across MPI ranks (magnitude, Wanda, SparseGPT, RIA; uniform, OWL, ATP, DLP).",
+            discussion: "Algorithms: docs/algorithms.md. Recipes: docs/recipes.md. Distributed protocol: docs/design.md.")
 
-        @Option(help: "Hugging Face checkpoint directory.") var model: String
-        @Option(help: "Output directory (written as OUT.tmp-<runid>, renamed when complete).") var out: String
-        @Flag(help: "Replace an existing output directory.") var force = false
-        @Flag(help: "Reuse blocks finished by an interrupted run (journal in OUT.partial/).") var resume = false
-        @Option(help: "Threads per rank for independent calibration windows (default: the node's cores in sequential propagation, where ranks take turns; cores / ranks on the node in dense). Results do not depend on it.")
+        @OptionGroup(title: "Model") var model: ModelOptions
+        @OptionGroup(title: "Output") var output: OutputOptions
+        @OptionGroup(title: "Recipe") var recipe: RecipeOptions
+        @Option(name: [.short, .long], help: "Threads per rank for independent calibration windows (default: the node's cores in sequential propagation, where ranks take turns; cores / ranks on the node in dense). Results do not depend on it.")
         var threads: Int?
         @Option(help: "windows (every rank on every block, each on its share of the calibration windows) | blocks (each rank its own blocks, windows streamed rank to rank). Default: windows for sequential propagation, blocks for dense. Results do not depend on it.")
         var split: String?
         @Option(help: "Dtype of the written weights: f32, bf16 or f16 (default: each tensor's dtype in the input).")
         var dtype: String?
-        @OptionGroup var method: MethodOptions
-        @OptionGroup var calibration: CalibrationOptions
+        @OptionGroup(title: "Method") var method: MethodOptions
+        @OptionGroup(title: "Calibration") var calibration: CalibrationOptions
         @OptionGroup var memory: MemoryOptions
+        @OptionGroup(title: "Evaluation after pruning") var evaluation: EvalAfterPruneOptions
+        @Flag(name: .customLong("dry-run"), help: "Print the plan and the time and memory estimate per rank, then stop (nothing is written).")
+        var dryRun = false
+        @Flag(help: "Print one JSON object on stdout (progress and logs stay on stderr).")
+        var json = false
 
         func validate() throws {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
@@ -38,36 +44,60 @@ extension OwlPrune {
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
+            let overrides = try recipe.overrides()
+            let split = split.flatMap(WorkSplit.init(rawValue:))
+            if dryRun {
+                // Memory is reported, not refused: finding that out is what a dry run is for.
+                let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
+                                           threads: threads, split: split, overrides: overrides)
+                if let result = try DryRun(setup: setup, threads: threads, split: split).run(memory: memory) {
+                    printResult(json ? try DryRun.json(result) : DryRun.render(result.estimate))
+                }
+                return
+            }
             // The output is checked and locked before any file is read, so a bad --out costs nothing.
-            let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
+            let staged = try StagedDirectory(destination: URL(fileURLWithPath: output.out), force: output.force,
                                              runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)
-            let journal = BlockJournal.directory(forOutput: URL(fileURLWithPath: out))
+            let journal = BlockJournal.directory(forOutput: URL(fileURLWithPath: output.out))
             do {
-                let split = split.flatMap(WorkSplit.init(rawValue:))
-                let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm,
-                                           memory: memory, threads: threads, split: split)
+                let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
+                                           memory: memory, threads: threads, split: split, overrides: overrides)
                 if comm.rank == 0 {
                     // Issue 10 item 4: the journal is bound to this run's settings and input before any work.
                     for line in staged.removeStaleStaging() { progress(line) }
                     let fingerprint = try RunFingerprint(configuration: setup.configuration, windows: setup.windows,
                                                          checkpoint: setup.checkpoint)
-                    for line in try BlockJournal.bind(directory: journal, fingerprint: fingerprint, resume: resume, force: force) {
+                    for line in try BlockJournal.bind(directory: journal, fingerprint: fingerprint, resume: output.resume,
+                                                      force: output.force) {
                         progress(line)
                     }
                 }
                 let job = try setup.makeJob(threads: threads, split: split)
-                let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
-                                             staged: staged, arguments: arguments, dtype: dtype.flatMap(Self.outputDType))
-                output.extraFiles = { plan, report in [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data] }
-                try output.begin()
+                job.onPlan = { plan in
+                    guard comm.rank == 0 else { return }
+                    progress(PlanTable(plan: plan).render())
+                    PruneWarnings.of(plan: plan).forEach(progress)
+                }
+                let out = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
+                                          staged: staged, arguments: arguments, dtype: dtype.flatMap(Self.outputDType))
+                out.extraFiles = { plan, report in [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data] }
+                try out.begin()
+                if comm.rank == 0 {
+                    try Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: self.split,
+                                           threads: threads, overrides: overrides).utf8)
+                        .write(to: staged.file(Recipe.fileName))
+                }
                 // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
-                let plan = try job.run(journalDirectory: journal, resume: true, sink: output.write(block:))
-                if comm.rank == 0 { progress(PlanTable(plan: plan).render()) }
-                if let report = try output.finish(job: job, plan: plan) {
-                    let achieved = report.achievedSparsity
-                    printResult(String(format: "pruned %@ → %@: %@ %@, target %.4f, achieved %.4f over the 7 linears of %d blocks, %d ranks",
-                                       model, out, plan.method.rawValue, method.allocation, plan.targetSparsity, achieved,
-                                       plan.blockSparsities.count, comm.size))
+                let plan = try job.run(journalDirectory: journal, resume: true, sink: out.write(block:))
+                let report = try out.finish(job: job, plan: plan)
+                report.map { PruneWarnings.of(report: $0).forEach(progress) }
+                let perplexity = try evaluation.evalData.map {
+                    try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out,
+                                        options: evaluation).run(data: $0)
+                }
+                if let report {
+                    try PruneSummary(model: model.model, out: output.out, allocation: method.allocation, plan: plan,
+                                     report: report, perplexity: perplexity, ranks: comm.size).print(json: json)
                 }
             } catch {
                 Runtime.onFailure { staged.discard(); BlockJournal.removeIfNoBlocks(journal) }
@@ -79,14 +109,15 @@ extension OwlPrune {
 
         /// What the run reads, for the `--out` overlap checks.
         private var inputs: [(flag: String, url: URL)] {
-            [("--model", URL(fileURLWithPath: model))]
+            [("--model", URL(fileURLWithPath: model.model))]
                 + [calibration.calib.map { ("--calib", URL(fileURLWithPath: $0)) },
-                   calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 }
+                   calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) },
+                   evaluation.evalData.map { ("--eval", URL(fileURLWithPath: $0)) }].compactMap { $0 }
         }
 
         /// The command line as typed values, for the report.
         private var arguments: PruneArguments {
-            PruneArguments(method: method, calibration: calibration, model: model, out: out, split: split, threads: threads)
+            PruneArguments(method: method, calibration: calibration, model: model.model, out: output.out, split: split, threads: threads)
         }
     }
 }
@@ -101,7 +132,8 @@ struct PruneSetup {
 
     /// - Parameter memory: when given, the memory check runs before the windows are drawn.
     init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator,
-         memory: MemoryOptions? = nil, threads: Int? = nil, split: WorkSplit? = nil) throws {
+         memory: MemoryOptions? = nil, threads: Int? = nil, split: WorkSplit? = nil,
+         overrides: SparsityOverrides = SparsityOverrides()) throws {
         self.comm = comm
         let url = URL(fileURLWithPath: model)
         checkpoint = try CheckpointDirectory(url: url)
@@ -118,7 +150,7 @@ struct PruneSetup {
             }
         }
         try CalibrationOptions.checkTokenCount(nsamples: calibration.nsamples, seqlen: length)
-        let planned = method.configuration(modelID: url.standardizedFileURL.lastPathComponent,
+        var planned = method.configuration(modelID: url.standardizedFileURL.lastPathComponent,
                                            seed: calibration.calib == nil ? nil : calibration.seed)
         if let memory {
             try MemoryCheck.checkPrune(architecture: architecture, checkpoint: checkpoint, comm: comm,
@@ -127,6 +159,11 @@ struct PruneSetup {
                                        statistics: requiredStatistics(method: planned.method, options: planned.options),
                                        maxMemory: memory.maxMemoryBytes)
         }
+        planned.overrides = overrides
+        // A recipe's block indices and expressions are checked now, not after the statistics pass.
+        var probe = try SparsityPlan.make(method: planned.method, pattern: planned.pattern, target: planned.sparsity,
+                                          allocation: .uniform, blocks: architecture.blockCount)
+        try overrides.apply(to: &probe)
         var local: CalibrationWindows? = nil
         if comm.rank == 0 {
             if let file = calibration.calibTokens {

@@ -131,9 +131,40 @@ import Testing
             let (model, _) = try F.tiny(in: $0)
             return F.prune(model, $0.appendingPathComponent("nope.txt"), out: $0.appendingPathComponent("out"))
         },
-        BadInput("missing model directory", "{dir}/nope/config.json: cannot read: no such file or directory") {
+        BadInput("missing model directory", "--model {dir}/nope: no such directory") {
             let (_, text) = try F.tiny(in: $0)
             return F.eval($0.appendingPathComponent("nope"), text)
+        },
+        // MARK: issue 13: errors that say what to do, recipes
+        BadInput("a GGUF file as --model", "--model {dir}/m.gguf: a GGUF file; run `owlprune convert {dir}/m.gguf --out DIR` first, then pass DIR") {
+            let (_, text) = try F.tiny(in: $0)
+            try Data([0]).write(to: $0.appendingPathComponent("m.gguf"))
+            return F.eval($0.appendingPathComponent("m.gguf"), text)
+        },
+        BadInput("a hub id as --model",
+                 "--model HuggingFaceTB/SmolLM2-135M: no such directory; if this is a hub id, download it first (e.g. `huggingface-cli download HuggingFaceTB/SmolLM2-135M --local-dir DIR`); owlprune reads local directories") {
+            let (_, text) = try F.tiny(in: $0)
+            return ["eval", "--model", "HuggingFaceTB/SmolLM2-135M", "--data", text.path]
+        },
+        BadInput("a directory without config.json as --model",
+                 "--model {dir}: no config.json; expected a Hugging Face checkpoint directory holding config.json, tokenizer.json and model.safetensors (or model.safetensors.index.json and its shards)") {
+            let (_, text) = try F.tiny(in: $0)
+            return F.eval($0, text)
+        },
+        BadInput("recipe with an unknown key", "recipe {dir}/r.yaml line 2: unknown key 'sparsty' (known: model, calib, calib-tokens, nsamples, seqlen, seed, method, sparsity, pattern, allocation, owl-m, owl-lambda, atp-beta, dlp-alpha, dsnot, dsnot-sign-constraint, dsnot-all-layers, dass, damp, propagation, split, threads, max-memory, overrides, targets, ignore)") {
+            let (model, text) = try F.tiny(in: $0)
+            try "method: wanda\nsparsty: 0.5\n".write(to: $0.appendingPathComponent("r.yaml"), atomically: true, encoding: .utf8)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--recipe", $0.appendingPathComponent("r.yaml").path])
+        },
+        BadInput("recipe override of a block the model lacks", "recipe overrides[0].blocks 7: the model has blocks 0…1") {
+            let (model, text) = try F.tiny(in: $0)
+            try "overrides:\n  - blocks: [7]\n    sparsity: 0.5\n".write(to: $0.appendingPathComponent("r.yaml"), atomically: true, encoding: .utf8)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--recipe", $0.appendingPathComponent("r.yaml").path])
+        },
+        BadInput("recipe ignore that is not a regular expression", "recipe {dir}/r.yaml line 2: '(mlp' is not a valid regular expression") {
+            let (model, text) = try F.tiny(in: $0)
+            try "ignore:\n  - '(mlp'\n".write(to: $0.appendingPathComponent("r.yaml"), atomically: true, encoding: .utf8)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--recipe", $0.appendingPathComponent("r.yaml").path])
         },
 
         BadInput("--max-memory not a size", "--max-memory 12Q: expected a size such as 48G, 512M or a number of bytes") {

@@ -9,10 +9,11 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Target mean sparsity s, 0 ≤ s < 1 (ignored for N:M patterns, which fix N/M).")
     var sparsity: Double = 0.5
 
-    @Option(help: "magnitude | wanda | sparsegpt | ria")
+    @Option(help: "magnitude | wanda | sparsegpt | ria",
+            completion: .list(PruningMethod.allCases.map(\.rawValue)))
     var method: String = "wanda"
 
-    @Option(help: "Layerwise allocation: uniform | owl | atp | dlp")
+    @Option(help: "Layerwise allocation: uniform | owl | atp | dlp", completion: .list(["uniform", "owl", "atp", "dlp"]))
     var allocation: String = "uniform"
 
     @Option(name: .customLong("owl-m"), help: "OWL outlier threshold multiple M (OWL README default 5).")
@@ -27,7 +28,7 @@ struct MethodOptions: ParsableArguments {
     @Option(name: .customLong("dlp-alpha"), help: "DLP spread α (ironartisan/DLP default 0.15).")
     var dlpAlpha: Double = DLP.defaultAlpha
 
-    @Option(help: "unstructured | N:M (e.g. 2:4, 4:8)")
+    @Option(help: "unstructured | N:M (e.g. 2:4, 4:8)", completion: .list(["unstructured", "2:4", "4:8"]))
     var pattern: String = "unstructured"
 
     @Flag(help: "Refine masks with DSnoT (docs/algorithms.md §9).")
@@ -45,7 +46,7 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "SparseGPT relative damping (fraction of mean diag H).")
     var damp: Double = 0.01
 
-    @Option(help: "sequential (default, as the references) | dense")
+    @Option(help: "sequential (default, as the references) | dense", completion: .list(Propagation.allCases.map(\.rawValue)))
     var propagation: String = "sequential"
 
     var parsedMethod: PruningMethod? { PruningMethod(rawValue: method) }
@@ -107,7 +108,7 @@ struct MethodOptions: ParsableArguments {
 
 /// Where the calibration windows come from (docs/algorithms.md §2).
 struct CalibrationOptions: ParsableArguments {
-    @Option(help: "Calibration text; windows are drawn from its tokens with SplitMix64.")
+    @Option(help: "Calibration text; windows are drawn from its tokens with SplitMix64.", completion: .file())
     var calib: String?
 
     @Option(name: .customLong("calib-tokens"), help: "Pre-tokenized windows: nsamples × seqlen little-endian uint32 ids.")

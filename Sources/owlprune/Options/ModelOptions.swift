@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+
+/// `-m/--model`, shared by `prune`, `plan` and `eval`. A wrong kind of path fails in `validate()`
+/// with what to do instead (issue 13 item 6): owlprune reads local Hugging Face directories only.
+struct ModelOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("Hugging Face checkpoint directory (config.json, tokenizer.json, safetensors).",
+                                                      valueName: "dir"),
+            completion: .directory)
+    var model: String
+
+    func validate() throws {
+        if let problem = Self.problem(with: model) { throw ValidationError(problem) }
+    }
+
+    /// Nil when `path` looks like a checkpoint directory; otherwise one line saying what to do.
+    static func problem(with path: String) -> String? {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+        if path.lowercased().hasSuffix(".gguf") {
+            return "--model \(path): a GGUF file; run `owlprune convert \(path) --out DIR` first, then pass DIR"
+        }
+        if !exists {
+            let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+            if parts.count == 2, !path.hasPrefix("."), parts.allSatisfy({ !$0.isEmpty }) {
+                return "--model \(path): no such directory; if this is a hub id, download it first (e.g. `huggingface-cli download \(path) --local-dir DIR`); owlprune reads local directories"
+            }
+            return "--model \(path): no such directory"
+        }
+        guard isDir.boolValue else {
+            return "--model \(path): a file; expected a Hugging Face checkpoint directory holding config.json and model.safetensors (or model.safetensors.index.json and its shards)"
+        }
+        let config = URL(fileURLWithPath: path).appendingPathComponent("config.json").path
+        guard FileManager.default.fileExists(atPath: config) else {
+            return "--model \(path): no config.json; expected a Hugging Face checkpoint directory holding config.json, tokenizer.json and model.safetensors (or model.safetensors.index.json and its shards)"
+        }
+        return nil
+    }
+}

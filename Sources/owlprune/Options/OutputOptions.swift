@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// Where and how `prune` writes its Hugging Face directory.
+struct OutputOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("Output directory (written as OUT.tmp-<runid>, renamed when complete).", valueName: "dir"),
+            completion: .directory)
+    var out: String
+
+    @Flag(help: "Replace an existing output directory.")
+    var force = false
+
+    @Flag(help: "Reuse blocks finished by an interrupted run (journal in OUT.partial/).")
+    var resume = false
+}

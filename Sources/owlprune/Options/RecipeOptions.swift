@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Pruning
+
+/// `--recipe FILE.yaml` (docs/recipes.md). Its flag keys are spliced into the command line by
+/// `Recipe.expand` before parsing; here the command reads the overrides the flags cannot hold.
+struct RecipeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("YAML recipe: any flag under its long name, plus per-block/per-linear overrides, targets and ignore (docs/recipes.md). Flags typed on the command line win.",
+                               valueName: "file.yaml"),
+            completion: .file(extensions: ["yaml", "yml"]))
+    var recipe: String?
+
+    func overrides() throws -> SparsityOverrides {
+        try recipe.map { try Recipe.load($0).overrides } ?? SparsityOverrides()
+    }
+}
+
+extension Recipe {
+    static let fileName = "owlprune-recipe.yaml"
+
+    /// Puts the flags a `--recipe` file holds right after the subcommand, so the typed ones,
+    /// which come later, override them.
+    static func expand(_ arguments: [String]) throws -> [String] {
+        guard let command = arguments.first, ["prune", "plan"].contains(command) else { return arguments }
+        var path: String?
+        for (i, a) in arguments.enumerated() {
+            if a == "--recipe", i + 1 < arguments.count { path = arguments[i + 1] }
+            if a.hasPrefix("--recipe=") { path = String(a.dropFirst("--recipe=".count)) }
+        }
+        guard let path else { return arguments }
+        return [command] + (try load(path).arguments) + arguments.dropFirst()
+    }
+
+    /// The effective recipe of a run: the values every flag had (typed, from a recipe or the
+    /// default) and the overrides. Rank-independent and deterministic, so running it again
+    /// writes the same bytes and the same model.
+    static func render(model: String, method m: MethodOptions, calibration c: CalibrationOptions,
+                       split: String?, threads: Int?, overrides: SparsityOverrides) -> String {
+        var lines = ["# owlprune \(BuildInfo.version): the effective recipe of this model (docs/recipes.md).",
+                     "# Reproduce it with: owlprune prune --recipe \(fileName) --out DIR"]
+        func put(_ key: String, _ value: String) { lines.append("\(key): \(value)") }
+        func put(_ key: String, string value: String) { put(key, quoted(value)) }
+        put("model", string: model)
+        if let f = c.calib { put("calib", string: f) }
+        if let f = c.calibTokens { put("calib-tokens", string: f) }
+        put("nsamples", "\(c.nsamples)")
+        if let s = c.seqlen { put("seqlen", "\(s)") }
+        put("seed", "\(c.seed)")
+        put("method", m.method)
+        put("sparsity", "\(m.sparsity)")
+        put("pattern", quoted(m.pattern))
+        put("allocation", m.allocation)
+        switch m.allocation {
+        case "owl": put("owl-m", "\(m.owlM)"); put("owl-lambda", "\(m.owlLambda)")
+        case "atp": if let b = m.atpBeta { put("atp-beta", "\(b)") }
+        case "dlp": put("dlp-alpha", "\(m.dlpAlpha)")
+        default: break
+        }
+        put("dsnot", "\(m.dsnot)")
+        if m.dsnot {
+            put("dsnot-sign-constraint", quoted(m.dsnotSignConstraint))
+            put("dsnot-all-layers", "\(m.dsnotAllLayers)")
+        }
+        put("dass", "\(m.dass)")
+        if m.method == "sparsegpt" { put("damp", "\(m.damp)") }
+        put("propagation", m.propagation)
+        if let s = split { put("split", s) }
+        if let t = threads { put("threads", "\(t)") }
+        if !overrides.rules.isEmpty {
+            lines.append("overrides:")
+            for r in overrides.rules {
+                var first = true
+                func item(_ text: String) { lines.append((first ? "  - " : "    ") + text); first = false }
+                if let b = r.blocks { item("blocks: [\(b.map(String.init).joined(separator: ", "))]") }
+                if let l = r.linears { item("linears: \(quoted(l))") }
+                item("sparsity: \(r.sparsity)")
+            }
+        }
+        for (key, list) in [("targets", overrides.targets), ("ignore", overrides.ignore)] where !list.isEmpty {
+            lines.append("\(key):")
+            lines += list.map { "  - \(quoted($0))" }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+    static func quoted(_ text: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+}

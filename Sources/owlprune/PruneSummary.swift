@@ -1,0 +1,73 @@
+import Cluster
+import Foundation
+import Pruning
+
+/// The end of a prune: one line (or one JSON object with `--json`) with what was done, the
+/// time, the output's size, the peak memory per rank and, with `--eval`, dense vs pruned perplexity.
+struct PruneSummary {
+    let model: String
+    let out: String
+    let allocation: String
+    let plan: SparsityPlan
+    let report: PruneReport
+    let perplexity: PruneEvaluation.Result?
+    let ranks: Int
+
+    /// Bytes of the files in the output directory.
+    var outputBytes: Int {
+        let url = URL(fileURLWithPath: out)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        return names.reduce(0) { sum, name in
+            let size = (try? FileManager.default.attributesOfItem(atPath: url.appendingPathComponent(name).path)[.size]) as? Int
+            return sum + (size ?? 0)
+        }
+    }
+
+    var peakBytes: Int { report.perRank.map(\.peakRssBytes).max() ?? 0 }
+
+    struct JSON: Codable {
+        var model: String
+        var out: String
+        var method: String
+        var allocation: String
+        var pattern: String
+        var targetSparsity: Double
+        var achievedSparsity: Double
+        var blocks: Int
+        var ranks: Int
+        var wallSeconds: Double
+        var outputBytes: Int
+        var peakRssBytesPerRank: [Int]
+        var warnings: [String]
+        var plan: SparsityPlan
+        var eval: PruneEvaluation.Result?
+    }
+
+    func print(json: Bool) throws {
+        if json {
+            let value = JSON(model: model, out: out, method: plan.method.rawValue, allocation: allocation,
+                             pattern: plan.pattern.description, targetSparsity: plan.targetSparsity,
+                             achievedSparsity: report.achievedSparsity, blocks: plan.blockSparsities.count, ranks: ranks,
+                             wallSeconds: report.wallSeconds, outputBytes: outputBytes,
+                             peakRssBytesPerRank: report.perRank.map(\.peakRssBytes), warnings: report.warnings ?? [],
+                             plan: plan, eval: perplexity)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            printResult(String(decoding: try encoder.encode(value), as: UTF8.self))
+            return
+        }
+        printResult(String(format: "pruned %@ → %@: %@ %@, target %.4f, achieved %.4f over the 7 linears of %d blocks, %d ranks",
+                           model, out, plan.method.rawValue, allocation, plan.targetSparsity, report.achievedSparsity,
+                           plan.blockSparsities.count, ranks))
+        var line = String(format: "prune %.1f s, output %.2f GB, peak memory %.2f GB (largest rank)",
+                          report.wallSeconds, Double(outputBytes) / 1e9, Double(peakBytes) / 1e9)
+        if let p = perplexity {
+            let dense = p.dense.map { String(format: "dense %.4f → ", $0.perplexity) } ?? ""
+            let seconds = p.pruned.seconds + (p.dense?.seconds ?? 0)
+            line += String(format: "; perplexity on %@: %@pruned %.4f (%d windows × %d, eval %.1f s)", (p.data as NSString).lastPathComponent,
+                           dense, p.pruned.perplexity, p.pruned.windows, p.pruned.seqlen, seconds)
+        }
+        printResult(line)
+    }
+}
