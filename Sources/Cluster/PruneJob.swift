@@ -105,6 +105,7 @@ public final class PruneJob {
         } else if let scorer = configuration.blockScorer {
             ratios = try blockMajorRatios(scorer: scorer)
         }
+        if ratios == nil { ratios = try weightOnlyBlockValues() }
         times.statistics = Communicator.wallTime - t - times.load
         t = Communicator.wallTime
         let plan = try agreePlan(localRatios: ratios)

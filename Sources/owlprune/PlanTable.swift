@@ -8,7 +8,8 @@ struct PlanTable {
 
     func render() -> String {
         let isDLP = if case .dlp = plan.allocation { true } else { false }
-        let heading = isDLP ? "block  DLP score  sparsity  " : "block  outliers%  sparsity  "
+        let isAlpha = if case .alpha = plan.allocation { true } else { false }
+        let heading = isDLP ? "block  DLP score  sparsity  " : isAlpha ? "block   mean α    sparsity  " : "block  outliers%  sparsity  "
         var lines = [heading]
         let low = max(0, (plan.blockSparsities.min() ?? 0) - 0.05)
         let high = min(1, (plan.blockSparsities.max() ?? 1) + 0.01)

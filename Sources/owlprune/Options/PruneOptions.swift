@@ -12,7 +12,7 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "magnitude | wanda | sparsegpt | ria")
     var method: String = "wanda"
 
-    @Option(help: "Layerwise allocation: uniform | owl | atp | dlp")
+    @Option(help: "Layerwise allocation: uniform | owl | atp | dlp | alpha")
     var allocation: String = "uniform"
 
     @Option(name: .customLong("owl-m"), help: "OWL outlier threshold multiple M (OWL README default 5).")
@@ -26,6 +26,12 @@ struct MethodOptions: ParsableArguments {
 
     @Option(name: .customLong("dlp-alpha"), help: "DLP spread α (ironartisan/DLP default 0.15).")
     var dlpAlpha: Double = DLP.defaultAlpha
+
+    @Option(name: .customLong("alpha-epsilon"), help: "AlphaPruning sparsity range ±ε (haiquanlu/AlphaPruning default 0.3).")
+    var alphaEpsilon: Double = AlphaPruning.defaultEpsilon
+
+    @Option(name: .customLong("alpha-fit"), help: "AlphaPruning x_min choice: peak (default, alpha_peak) | mid (alpha_mid).")
+    var alphaFit: String = AlphaPruning.Fit.peak.rawValue
 
     @Option(help: "unstructured | N:M (e.g. 2:4, 4:8)")
     var pattern: String = "unstructured"
@@ -63,6 +69,7 @@ struct MethodOptions: ParsableArguments {
         case "owl": .owl(m: owlM, lambda: owlLambda)
         case "atp": atpBeta.map { .atp(beta: $0) }
         case "dlp": .dlp(alpha: dlpAlpha)
+        case "alpha": AlphaPruning.Fit(rawValue: alphaFit).map { .alpha(epsilon: alphaEpsilon, fit: $0) }
         default: nil
         }
     }
@@ -77,10 +84,14 @@ struct MethodOptions: ParsableArguments {
             throw ValidationError("--pattern \(pattern): need 1 ≤ N < M")
         }
         if allocation == "atp" && atpBeta == nil { throw ValidationError("--allocation atp needs --atp-beta") }
-        guard parsedAllocation != nil else { throw ValidationError("--allocation \(allocation): expected uniform, owl, atp or dlp") }
+        guard parsedAllocation != nil else { throw ValidationError("--allocation \(allocation): expected uniform, owl, atp, dlp or alpha") }
         guard owlM.isFinite, owlM > 0 else { throw ValidationError("--owl-m \(owlM): must be positive") }
         guard owlLambda.isFinite, owlLambda >= 0 else { throw ValidationError("--owl-lambda \(owlLambda): must be ≥ 0") }
         guard dlpAlpha.isFinite, dlpAlpha >= 0 else { throw ValidationError("--dlp-alpha \(dlpAlpha): must be ≥ 0") }
+        guard AlphaPruning.Fit(rawValue: alphaFit) != nil else { throw ValidationError("--alpha-fit \(alphaFit): expected peak or mid") }
+        guard alphaEpsilon.isFinite, alphaEpsilon >= 0, alphaEpsilon < 1 else {
+            throw ValidationError("--alpha-epsilon \(alphaEpsilon): must be in [0, 1)")
+        }
         guard ["on", "off"].contains(dsnotSignConstraint) else {
             throw ValidationError("--dsnot-sign-constraint \(dsnotSignConstraint): expected on or off")
         }
