@@ -51,6 +51,21 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "SparseGPT relative damping (fraction of mean diag H).")
     var damp: Double = 0.01
 
+    @Option(help: "Weight update after the mask: none | admm (fmfi-compbio/admm-pruning; with sparsegpt ADMM picks its own mask).")
+    var update: String = "none"
+
+    @Option(name: .customLong("admm-iterations"), help: "ADMM iterations (reference default 20).")
+    var admmIterations: Int = ADMMOptions().iterations
+
+    @Option(name: .customLong("admm-mask-steps"), help: "Iterations during which ADMM re-selects its own mask (reference 15).")
+    var admmMaskSteps: Int = ADMMOptions().maskSteps
+
+    @Option(name: .customLong("admm-rho"), help: "ADMM penalty ρ, constant as in the reference (1).")
+    var admmRho: Double = ADMMOptions().rho
+
+    @Option(name: .customLong("admm-damp"), help: "ADMM relative damping of the normalised Hessian (reference prune_admm 0.1).")
+    var admmDamp: Double = ADMMOptions().percdamp
+
     @Option(help: "sequential (default, as the references) | dense")
     var propagation: String = "sequential"
 
@@ -95,6 +110,10 @@ struct MethodOptions: ParsableArguments {
         guard ["on", "off"].contains(dsnotSignConstraint) else {
             throw ValidationError("--dsnot-sign-constraint \(dsnotSignConstraint): expected on or off")
         }
+        guard ["none", "admm"].contains(update) else { throw ValidationError("--update \(update): expected none or admm") }
+        guard admmIterations >= 0, admmMaskSteps >= 0 else { throw ValidationError("--admm-iterations/--admm-mask-steps: must be ≥ 0") }
+        guard admmRho.isFinite, admmRho > 0 else { throw ValidationError("--admm-rho \(admmRho): must be positive") }
+        guard admmDamp.isFinite, admmDamp >= 0 else { throw ValidationError("--admm-damp \(admmDamp): must be ≥ 0") }
         guard damp.isFinite, damp > 0 else { throw ValidationError("--damp \(damp): must be positive") }
         guard Propagation(rawValue: propagation) != nil else {
             throw ValidationError("--propagation \(propagation): expected sequential or dense")
@@ -110,6 +129,9 @@ struct MethodOptions: ParsableArguments {
             options.dsnot = d
         }
         if dass { options.dass = DaSSOptions() }
+        if update == "admm" {
+            options.admm = ADMMOptions(iterations: admmIterations, maskSteps: admmMaskSteps, rho: admmRho, percdamp: admmDamp)
+        }
         return PruneConfiguration(method: parsedMethod!, pattern: parsedPattern!, sparsity: sparsity,
                                   allocation: parsedAllocation!, propagation: Propagation(rawValue: propagation)!,
                                   options: options, modelID: modelID, seed: seed)
