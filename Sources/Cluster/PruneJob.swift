@@ -262,6 +262,7 @@ public final class PruneJob {
         plan.windowsHash = windows.hash
         plan.modelID = configuration.modelID
         plan.seed = configuration.seed
+        plan.settings = PlanSettings(method: configuration.method, options: configuration.options)
         let hash = try plan.stableHash()
         let low = try comm.allreduceMin([hash]), high = try comm.allreduceMax([hash])
         guard low == high else {

@@ -20,6 +20,7 @@ extension SparsityPlan: Codable {
         case linearSparsities = "linear_sparsities"
         case modelID = "model_id"
         case windowsHash = "windows_hash"
+        case settings
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -61,6 +62,7 @@ extension SparsityPlan: Codable {
         try c.encodeIfPresent(modelID, forKey: .modelID)
         try c.encodeIfPresent(seed, forKey: .seed)
         try c.encodeIfPresent(windowsHash, forKey: .windowsHash)
+        try c.encodeIfPresent(settings, forKey: .settings)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -96,6 +98,7 @@ extension SparsityPlan: Codable {
         modelID = try c.decodeIfPresent(String.self, forKey: .modelID)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
         windowsHash = try c.decodeIfPresent(String.self, forKey: .windowsHash)
+        settings = try c.decodeIfPresent(PlanSettings.self, forKey: .settings)
     }
 
     private static func parsePattern(_ text: String, codingPath: [any CodingKey]) throws -> SparsityPattern {

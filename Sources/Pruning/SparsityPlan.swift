@@ -24,6 +24,8 @@ public struct SparsityPlan: Sendable, Equatable {
     public var modelID: String?
     public var seed: UInt64?
     public var windowsHash: String?
+    /// The method options that change the bits (`PlanSettings`); nil in plans made before them.
+    public var settings: PlanSettings?
 
     public init(method: PruningMethod, pattern: SparsityPattern, targetSparsity: Double, allocation: Allocation,
                 outlierRatios: [Double]?, blockSparsities: [Double], dsnot: Bool = false, dass: Bool = false,

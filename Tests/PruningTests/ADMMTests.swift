@@ -64,3 +64,22 @@ import Testing
         for r in 0..<6 { for g in [0, 4] { #expect((g..<(g + 4)).filter { nm.mask[r, $0] }.count == 2) } }
     }
 }
+
+/// The plan's `"settings"` hold exactly the options the method reads.
+@Suite struct PlanSettingsTests {
+    @Test func settingsNameWhatTheMethodReads() throws {
+        var options = PruningOptions(percdamp: 0.02)
+        options.admm = ADMMOptions(iterations: 7)
+        var plan = try SparsityPlan.make(method: .sparsegpt, pattern: .unstructured, target: 0.5, allocation: .uniform, blocks: 2)
+        plan.settings = PlanSettings(method: .sparsegpt, options: options)
+        let json = try JSONSerialization.jsonObject(with: plan.canonicalJSON()) as? [String: Any]
+        let settings = json?["settings"] as? [String: Any]
+        // ADMM picked its own mask, so SparseGPT's damping was never read.
+        #expect(settings?["sparsegpt_damp"] == nil && settings?["admm_own_mask"] as? Bool == true)
+        #expect((settings?["admm"] as? [String: Any])?["iterations"] as? Int == 7)
+        #expect(try JSONDecoder().decode(SparsityPlan.self, from: plan.canonicalJSON()) == plan)
+        let ria = PlanSettings(method: .ria, options: PruningOptions())
+        #expect(ria.riaExponent == 0.5 && ria.sparsegptDamp == nil && ria.admm == nil)
+        #expect(PlanSettings(method: .sparsegpt, options: PruningOptions(percdamp: 0.02)).sparsegptDamp == 0.02)
+    }
+}
