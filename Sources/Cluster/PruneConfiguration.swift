@@ -42,7 +42,7 @@ public struct PruneConfiguration: Sendable {
         switch allocation {
         case let .owl(m, _): .outlierRatio(m: m)
         case .dlp: .dlpScore
-        case .uniform, .atp: nil
+        case .uniform, .atp, .alpha: nil
         }
     }
 

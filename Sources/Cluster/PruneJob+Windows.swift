@@ -41,7 +41,7 @@ extension PruneJob {
         }
         times.statistics = Communicator.wallTime - t - (times.load - loadBefore)
         t = Communicator.wallTime
-        let plan = try agreePlan(localRatios: nil, allRatios: ratios)
+        let plan = try agreePlan(localRatios: try weightOnlyBlockValues(), allRatios: ratios)
         times.plan = Communicator.wallTime - t
         if planOnly { return plan }
         if let dir = journalDirectory { try openJournal(dir, plan: plan, resume: resume) }

@@ -113,6 +113,7 @@ public final class PruneJob {
         } else if let scorer = configuration.blockScorer, precomputedBlockScores == nil {
             ratios = try blockMajorRatios(scorer: scorer)
         }
+        if ratios == nil { ratios = try weightOnlyBlockValues() }
         times.statistics = Communicator.wallTime - t - times.load
         t = Communicator.wallTime
         let plan = try precomputedBlockScores.map { try agreePlan(localRatios: nil, allRatios: $0) }
@@ -271,6 +272,7 @@ public final class PruneJob {
         plan.windowsHash = windows.hash
         plan.modelID = configuration.modelID
         plan.seed = configuration.seed
+        plan.settings = PlanSettings(method: configuration.method, options: configuration.options)
         let hash = try plan.stableHash()
         let low = try comm.allreduceMin([hash]), high = try comm.allreduceMax([hash])
         guard low == high else {

@@ -33,6 +33,7 @@ public struct RunFingerprint: Codable, Sendable, Equatable {
         case let .owl(m, lambda): "owl (--owl-m \(m), --owl-lambda \(lambda))"
         case let .atp(beta): "atp (--atp-beta \(beta))"
         case let .dlp(alpha): "dlp (--dlp-alpha \(alpha))"
+        case let .alpha(epsilon, fit): "alpha (--alpha-epsilon \(epsilon), --alpha-fit \(fit))"
         }
         let dsnot = c.options.dsnot.map {
             "on (cycles \($0.maxCycles), threshold \($0.updateThreshold), exponent \($0.varianceExponent), sign constraint \($0.signConstraint ? "on" : "off"), all layers \($0.refineMLP))"
@@ -49,6 +50,9 @@ public struct RunFingerprint: Codable, Sendable, Equatable {
             ("--damp", c.method == .sparsegpt ? "\(c.options.percdamp) (block size \(c.options.blocksize))" : "unused"),
             ("--dsnot", dsnot),
             ("--dass", dass),
+            ("--update", c.options.admm.map { "admm (iterations \($0.iterations), mask steps \($0.maskSteps), rho \($0.rho), damping \($0.percdamp))" } ?? "none"),
+            ("recipe overrides", c.overrides == SparsityOverrides() ? "none"
+                : String(decoding: (try? JSONEncoder().encode(c.overrides)) ?? Data(), as: UTF8.self)),
             ("calibration windows", "\(windows.count) × \(windows.length) tokens, hash \(windows.hash)"),
             ("--seed", c.seed.map { "\($0)" } ?? "none (pre-tokenized windows)"),
         ]

@@ -9,14 +9,23 @@ public enum Allocation: Sendable, Hashable {
     case atp(beta: Double)
     /// DLP (`DLP.swift`): spread `alpha` around the target from per-block mean Wanda metrics.
     case dlp(alpha: Double)
+    /// AlphaPruning (`AlphaPruning.swift`, docs/algorithms.md §14): from the weights' spectra
+    /// alone; `epsilon` is the mapping's half-range, `fit` its x_min choice.
+    case alpha(epsilon: Double, fit: AlphaPruning.Fit)
 
     /// Whether the plan needs one value per block from the dense statistics pass (OWL's outlier
     /// ratios, DLP's scores).
     public var needsBlockScores: Bool {
         switch self {
         case .owl, .dlp: true
-        case .uniform, .atp: false
+        case .uniform, .atp, .alpha: false
         }
+    }
+
+    /// Whether the plan is built from one value per block (and records them).
+    public var usesBlockValues: Bool {
+        if case .alpha = self { return true }
+        return needsBlockScores
     }
 
     public static let defaultOWL = Allocation.owl(m: 5, lambda: 0.08)

@@ -10,6 +10,8 @@ public struct PruningOptions: Sendable, Hashable {
     public var dsnot: DSnoTOptions?
     /// DaSS metric for the MLP linears (`--dass`, Wanda only); nil = off.
     public var dass: DaSSOptions?
+    /// ADMM weight reconstruction after the mask (`--update admm`, `ADMM.swift`); nil = none.
+    public var admm: ADMMOptions?
 
     public init(percdamp: Double = 0.01, blocksize: Int = 128, dsnot: DSnoTOptions? = nil, dass: DaSSOptions? = nil) {
         self.percdamp = percdamp
@@ -33,7 +35,7 @@ public struct PrunedLinear: Sendable, Equatable {
 /// seven linears of a block in one forward pass (§3.5).
 public func requiredStatistics(method: PruningMethod, options: PruningOptions) -> StatisticKinds {
     var kinds: StatisticKinds = []
-    if method == .sparsegpt { kinds.insert(.hessian) }
+    if method == .sparsegpt || options.admm != nil { kinds.insert(.hessian) }
     if options.dsnot != nil { kinds.insert(.dsnot) }
     return kinds
 }
@@ -73,6 +75,19 @@ public func pruneLinear(weight: Matrix, id: LinearID, statistics: LinearStatisti
     }
     if let h = statistics.hessian?.hessian, let j = (0..<h.rows).first(where: { !h[$0, $0].isFinite }) {
         throw PruningError.nonFiniteStatistic(layer: layer, statistic: "Hessian", column: j)
+    }
+
+    if let admm = options.admm {
+        // SparseGPT's alternative: ADMM chooses its own mask; otherwise the method's mask is kept.
+        guard let h = statistics.hessian else { throw PruningError.missingStatistic(layer: layer, statistic: "Hessian") }
+        var maskOnly = options
+        maskOnly.admm = nil
+        let ownMask = method == .sparsegpt && options.dsnot == nil
+        if ownMask { try pattern.validate(columns: weight.cols, layer: layer) }
+        let fixed = ownMask ? nil : try pruneLinear(weight: weight, id: id, statistics: statistics, intermediate: intermediate,
+                                                     method: method, sparsity: sparsity, pattern: pattern, options: maskOnly).mask
+        return try ADMM.reconstruct(weight: weight, hessian: h, fixedMask: fixed, sparsity: pattern.fixedSparsity ?? sparsity,
+                                    pattern: pattern, options: admm, layer: layer)
     }
 
     if let dass = options.dass {

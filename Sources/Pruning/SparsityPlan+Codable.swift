@@ -12,11 +12,15 @@ extension SparsityPlan: Codable {
         case atpBeta = "atp_beta"
         case dlpAlpha = "dlp_alpha"
         case dlpScores = "dlp_scores"
+        case alphaEpsilon = "alpha_epsilon"
+        case alphaFit = "alpha_fit"
+        case alphaMetrics = "alpha_metrics"
         case outlierRatios = "outlier_ratios"
         case blockSparsities = "block_sparsities"
         case linearSparsities = "linear_sparsities"
         case modelID = "model_id"
         case windowsHash = "windows_hash"
+        case settings
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -37,10 +41,16 @@ extension SparsityPlan: Codable {
         case let .dlp(alpha):
             try c.encode("dlp", forKey: .allocation)
             try c.encode(alpha, forKey: .dlpAlpha)
+        case let .alpha(epsilon, fit):
+            try c.encode("alpha", forKey: .allocation)
+            try c.encode(epsilon, forKey: .alphaEpsilon)
+            try c.encode(fit, forKey: .alphaFit)
         }
         // The per-block values the plan came from, under the name of what they are.
         if case .dlp = allocation {
             try c.encodeIfPresent(outlierRatios, forKey: .dlpScores)
+        } else if case .alpha = allocation {
+            try c.encodeIfPresent(outlierRatios, forKey: .alphaMetrics)
         } else {
             try c.encodeIfPresent(outlierRatios, forKey: .outlierRatios)
         }
@@ -52,6 +62,7 @@ extension SparsityPlan: Codable {
         try c.encodeIfPresent(modelID, forKey: .modelID)
         try c.encodeIfPresent(seed, forKey: .seed)
         try c.encodeIfPresent(windowsHash, forKey: .windowsHash)
+        try c.encodeIfPresent(settings, forKey: .settings)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -65,11 +76,13 @@ extension SparsityPlan: Codable {
         case "owl": allocation = .owl(m: try c.decode(Double.self, forKey: .owlM), lambda: try c.decode(Double.self, forKey: .owlLambda))
         case "atp": allocation = .atp(beta: try c.decode(Double.self, forKey: .atpBeta))
         case "dlp": allocation = .dlp(alpha: try c.decode(Double.self, forKey: .dlpAlpha))
+        case "alpha": allocation = .alpha(epsilon: try c.decode(Double.self, forKey: .alphaEpsilon),
+                                          fit: try c.decode(AlphaPruning.Fit.self, forKey: .alphaFit))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .allocation, in: c, debugDescription: "unknown allocation '\(other)'")
         }
         outlierRatios = try c.decodeIfPresent([Double].self, forKey: .outlierRatios)
-            ?? c.decodeIfPresent([Double].self, forKey: .dlpScores)
+            ?? c.decodeIfPresent([Double].self, forKey: .dlpScores) ?? c.decodeIfPresent([Double].self, forKey: .alphaMetrics)
         blockSparsities = try c.decode([Double].self, forKey: .blockSparsities)
         let named = try c.decode([[String: Double]].self, forKey: .linearSparsities)
         linearSparsities = try named.map { entry in
@@ -85,6 +98,7 @@ extension SparsityPlan: Codable {
         modelID = try c.decodeIfPresent(String.self, forKey: .modelID)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
         windowsHash = try c.decodeIfPresent(String.self, forKey: .windowsHash)
+        settings = try c.decodeIfPresent(PlanSettings.self, forKey: .settings)
     }
 
     private static func parsePattern(_ text: String, codingPath: [any CodingKey]) throws -> SparsityPattern {

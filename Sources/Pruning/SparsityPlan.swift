@@ -24,6 +24,8 @@ public struct SparsityPlan: Sendable, Equatable {
     public var modelID: String?
     public var seed: UInt64?
     public var windowsHash: String?
+    /// The method options that change the bits (`PlanSettings`); nil in plans made before them.
+    public var settings: PlanSettings?
 
     public init(method: PruningMethod, pattern: SparsityPattern, targetSparsity: Double, allocation: Allocation,
                 outlierRatios: [Double]?, blockSparsities: [Double], dsnot: Bool = false, dass: Bool = false,
@@ -76,9 +78,15 @@ public struct SparsityPlan: Sendable, Equatable {
                                                        reason: "DLP needs one per block (\(blocks))")
                 }
                 sparsities = try DLP.sparsities(scores: d, target: target, alpha: alpha)
+            case let .alpha(epsilon, _):
+                guard let d = outlierRatios, d.count == blocks else {
+                    throw PruningError.invalidArgument(argument: "AlphaPruning metrics", value: "\(outlierRatios?.count ?? 0) values",
+                                                       reason: "AlphaPruning needs one per block (\(blocks))")
+                }
+                sparsities = try AlphaPruning.sparsities(metrics: d, target: target, epsilon: epsilon)
             }
         }
-        let keepRatios = allocation.needsBlockScores
+        let keepRatios = allocation.usesBlockValues
         return SparsityPlan(method: method, pattern: pattern, targetSparsity: pattern.fixedSparsity ?? target,
                             allocation: allocation, outlierRatios: keepRatios ? outlierRatios : nil,
                             blockSparsities: sparsities, dsnot: dsnot, dass: dass)

@@ -75,6 +75,7 @@ struct PlanPicture {
         case let .owl(m, lambda): String(format: "OWL (M=%g, λ=%g)", m, lambda)
         case let .atp(beta): String(format: "ATP (β=%g)", beta)
         case let .dlp(alpha): String(format: "DLP (α=%g)", alpha)
+        case let .alpha(epsilon, fit): String(format: "AlphaPruning (ε=%g, x_min %@)", epsilon, "\(fit)")
         }
     }
 
@@ -121,7 +122,8 @@ struct PlanPicture {
         }
         guard let ratios = plan.outlierRatios, ratios.count == blocks, !ratios.isEmpty else { return out }
         let isDLP = if case .dlp = plan.allocation { true } else { false }
-        let label = isDLP ? "DLP score" : "outlier ratio %"
+        let isAlpha = if case .alpha = plan.allocation { true } else { false }
+        let label = isDLP ? "DLP score" : isAlpha ? "mean α (ESD)" : "outlier ratio %"
         let top = niceCeiling(ratios.max() ?? 1)
         let ry = { (v: Double) in self.barTop + self.barHeight * (1 - v / top) }
         let axisX = left + plotWidth

@@ -10,7 +10,8 @@ struct PlanTable {
 
     func render() -> String {
         let isDLP = if case .dlp = plan.allocation { true } else { false }
-        let heading = isDLP ? "block  DLP score  sparsity  " : "block  outliers%  sparsity  "
+        let isAlpha = if case .alpha = plan.allocation { true } else { false }
+        let heading = isDLP ? "block  DLP score  sparsity  " : isAlpha ? "block   mean α    sparsity  " : "block  outliers%  sparsity  "
         let axis = "0" + String(repeating: " ", count: Self.barWidth / 2 - 2) + "0.5" + String(repeating: " ", count: Self.barWidth / 2 - 2) + "1"
         var lines = [heading + axis]
         let targetColumn = Int((plan.targetSparsity * Double(Self.barWidth)).rounded())

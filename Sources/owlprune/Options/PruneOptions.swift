@@ -13,7 +13,7 @@ struct MethodOptions: ParsableArguments {
             completion: .list(PruningMethod.allCases.map(\.rawValue)))
     var method: String = "wanda"
 
-    @Option(help: "Layerwise allocation: uniform | owl | atp | dlp", completion: .list(["uniform", "owl", "atp", "dlp"]))
+    @Option(help: "Layerwise allocation: uniform | owl | atp | dlp | alpha", completion: .list(["uniform", "owl", "atp", "dlp", "alpha"]))
     var allocation: String = "uniform"
 
     @Option(name: .customLong("owl-m"), help: "OWL outlier threshold multiple M (OWL README default 5).")
@@ -27,6 +27,12 @@ struct MethodOptions: ParsableArguments {
 
     @Option(name: .customLong("dlp-alpha"), help: "DLP spread α (ironartisan/DLP default 0.15).")
     var dlpAlpha: Double = DLP.defaultAlpha
+
+    @Option(name: .customLong("alpha-epsilon"), help: "AlphaPruning sparsity range ±ε (haiquanlu/AlphaPruning default 0.3).")
+    var alphaEpsilon: Double = AlphaPruning.defaultEpsilon
+
+    @Option(name: .customLong("alpha-fit"), help: "AlphaPruning x_min choice: peak (default, alpha_peak) | mid (alpha_mid).")
+    var alphaFit: String = AlphaPruning.Fit.peak.rawValue
 
     @Option(help: "unstructured | N:M (e.g. 2:4, 4:8)", completion: .list(["unstructured", "2:4", "4:8"]))
     var pattern: String = "unstructured"
@@ -46,6 +52,21 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "SparseGPT relative damping (fraction of mean diag H).")
     var damp: Double = 0.01
 
+    @Option(help: "Weight update after the mask: none | admm (fmfi-compbio/admm-pruning; with sparsegpt ADMM picks its own mask).")
+    var update: String = "none"
+
+    @Option(name: .customLong("admm-iterations"), help: "ADMM iterations (reference default 20).")
+    var admmIterations: Int = ADMMOptions().iterations
+
+    @Option(name: .customLong("admm-mask-steps"), help: "Iterations during which ADMM re-selects its own mask (reference 15).")
+    var admmMaskSteps: Int = ADMMOptions().maskSteps
+
+    @Option(name: .customLong("admm-rho"), help: "ADMM penalty ρ, constant as in the reference (1).")
+    var admmRho: Double = ADMMOptions().rho
+
+    @Option(name: .customLong("admm-damp"), help: "ADMM relative damping of the normalised Hessian (reference prune_admm 0.1).")
+    var admmDamp: Double = ADMMOptions().percdamp
+
     @Option(help: "sequential (default, as the references) | dense", completion: .list(Propagation.allCases.map(\.rawValue)))
     var propagation: String = "sequential"
 
@@ -64,6 +85,7 @@ struct MethodOptions: ParsableArguments {
         case "owl": .owl(m: owlM, lambda: owlLambda)
         case "atp": atpBeta.map { .atp(beta: $0) }
         case "dlp": .dlp(alpha: dlpAlpha)
+        case "alpha": AlphaPruning.Fit(rawValue: alphaFit).map { .alpha(epsilon: alphaEpsilon, fit: $0) }
         default: nil
         }
     }
@@ -78,13 +100,21 @@ struct MethodOptions: ParsableArguments {
             throw ValidationError("--pattern \(pattern): need 1 ≤ N < M")
         }
         if allocation == "atp" && atpBeta == nil { throw ValidationError("--allocation atp needs --atp-beta") }
-        guard parsedAllocation != nil else { throw ValidationError("--allocation \(allocation): expected uniform, owl, atp or dlp") }
+        guard parsedAllocation != nil else { throw ValidationError("--allocation \(allocation): expected uniform, owl, atp, dlp or alpha") }
         guard owlM.isFinite, owlM > 0 else { throw ValidationError("--owl-m \(owlM): must be positive") }
         guard owlLambda.isFinite, owlLambda >= 0 else { throw ValidationError("--owl-lambda \(owlLambda): must be ≥ 0") }
         guard dlpAlpha.isFinite, dlpAlpha >= 0 else { throw ValidationError("--dlp-alpha \(dlpAlpha): must be ≥ 0") }
+        guard AlphaPruning.Fit(rawValue: alphaFit) != nil else { throw ValidationError("--alpha-fit \(alphaFit): expected peak or mid") }
+        guard alphaEpsilon.isFinite, alphaEpsilon >= 0, alphaEpsilon < 1 else {
+            throw ValidationError("--alpha-epsilon \(alphaEpsilon): must be in [0, 1)")
+        }
         guard ["on", "off"].contains(dsnotSignConstraint) else {
             throw ValidationError("--dsnot-sign-constraint \(dsnotSignConstraint): expected on or off")
         }
+        guard ["none", "admm"].contains(update) else { throw ValidationError("--update \(update): expected none or admm") }
+        guard admmIterations >= 0, admmMaskSteps >= 0 else { throw ValidationError("--admm-iterations/--admm-mask-steps: must be ≥ 0") }
+        guard admmRho.isFinite, admmRho > 0 else { throw ValidationError("--admm-rho \(admmRho): must be positive") }
+        guard admmDamp.isFinite, admmDamp >= 0 else { throw ValidationError("--admm-damp \(admmDamp): must be ≥ 0") }
         guard damp.isFinite, damp > 0 else { throw ValidationError("--damp \(damp): must be positive") }
         guard Propagation(rawValue: propagation) != nil else {
             throw ValidationError("--propagation \(propagation): expected sequential or dense")
@@ -100,6 +130,9 @@ struct MethodOptions: ParsableArguments {
             options.dsnot = d
         }
         if dass { options.dass = DaSSOptions() }
+        if update == "admm" {
+            options.admm = ADMMOptions(iterations: admmIterations, maskSteps: admmMaskSteps, rho: admmRho, percdamp: admmDamp)
+        }
         return PruneConfiguration(method: parsedMethod!, pattern: parsedPattern!, sparsity: sparsity,
                                   allocation: parsedAllocation!, propagation: Propagation(rawValue: propagation)!,
                                   options: options, modelID: modelID, seed: seed)
