@@ -26,7 +26,7 @@ extension OwlPrune {
                        calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 })
             }
             let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm, memory: memory)
-            let plan = try setup.makeJob().run(planOnly: true)
+            let plan = try setup.makeJob().run(planOnly: true).plan
             guard comm.rank == 0 else { return }
             progress(PlanTable(plan: plan).render())
             let json = try plan.canonicalJSON()

@@ -43,13 +43,14 @@ extension OwlPrune {
                 let setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm,
                                            memory: memory, threads: threads, split: split)
                 let job = try setup.makeJob(threads: threads, split: split)
-                let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
+                let output = PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
                                              staged: staged, arguments: arguments)
                 try output.begin()
-                let plan = try job.run(journalDirectory: BlockJournal.directory(forOutput: URL(fileURLWithPath: out)),
-                                       resume: resume, sink: output.write(block:))
+                let result = try job.run(journalDirectory: BlockJournal.directory(forOutput: URL(fileURLWithPath: out)),
+                                         resume: resume, sink: output.write(block:))
+                let plan = result.plan
                 if comm.rank == 0 { progress(PlanTable(plan: plan).render()) }
-                if let report = try output.finish(job: job, plan: plan) {
+                if let report = try output.finish(job: job, result: result) {
                     let achieved = report.achievedSparsity
                     printResult(String(format: "pruned %@ → %@: %@ %@, target %.4f, achieved %.4f over the 7 linears of %d blocks, %d ranks",
                                        model, out, plan.method.rawValue, method.allocation, plan.targetSparsity, achieved,
@@ -163,6 +164,7 @@ struct PruneSetup {
         let workers = try Self.workerCount(threads: threads, propagation: configuration.propagation, split: split, comm: comm)
         let split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
         return try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
-                            windows: windows, threads: workers, split: split, progress: progress)
+                            windows: windows, threads: workers, split: split, progress: progress,
+                            meter: ProgressMeter.show)
     }
 }

@@ -50,6 +50,7 @@ enum Runtime {
             // long enough that only a missing rank-0 abort lets this rank speak.
             sleep(isUsage ? 5 : peerGrace)
         }
+        ProgressMeter.close()
         FileHandle.standardError.write(Data("owlprune: rank \(rank): \(message)\n".utf8))
         for body in cleanups { body() }
         if let w = world, launchedByMPI || w.size > 1 { w.abort(code: code) }
@@ -106,9 +107,11 @@ enum Runtime {
 /// never interleave mid-line; stdout stays free for results (`--json`).
 func progress(_ line: String) {
     guard Runtime.rank == 0 else { return }
+    ProgressMeter.close()
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
 func printResult(_ text: String) {
+    ProgressMeter.close()
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
