@@ -1,39 +1,54 @@
 import Foundation
 import MPIKit
 
-/// Whole-job progress for rank 0: phase, block k/B, windows, tokens/s and an ETA over all
-/// passes of the job (OWL's statistics pass and the pruning pass each visit every block), not
-/// just the blocks of the rank that prints. In the windows split rank 0 works on every block, so
-/// its view is the job's.
-struct JobProgress {
+/// Whole-job progress for rank 0: phase, unit k/N (blocks, or windows in the dense pipeline),
+/// windows, tokens/s and an ETA over all passes of the job (OWL's statistics pass and the pruning
+/// pass each visit every block), not just the units of the rank that prints. Units are counted as
+/// they finish, in any order: in the blocks split they are reported by the ranks that own them
+/// (`ProgressRelay`).
+final class JobProgress {
     let phase: String
-    let blocks: Int
+    /// What is counted ("block", "window") and how many there are per pass.
+    let unit: String
+    let units: Int
     let windows: Int
-    let tokensPerWindow: Int
-    /// Block passes in the whole job and how many came before this one.
+    /// Tokens processed per finished unit (0: pruning work, no tokens/s shown).
+    let tokensPerUnit: Int
+    /// Passes over the units in the whole job and how many came before this one.
     let passes: Int
     let pass: Int
     let report: (String) -> Void
     let started: Double
+    private(set) var done = 0
 
-    init(phase: String, blocks: Int, windows: Int, tokensPerWindow: Int, passes: Int, pass: Int, started: Double,
-         report: @escaping (String) -> Void) {
+    init(phase: String, unit: String = "block", units: Int, windows: Int, tokensPerUnit: Int, passes: Int = 1, pass: Int = 0,
+         started: Double, report: @escaping (String) -> Void) {
         self.phase = phase
-        self.blocks = blocks
+        self.unit = unit
+        self.units = units
         self.windows = windows
-        self.tokensPerWindow = tokensPerWindow
+        self.tokensPerUnit = tokensPerUnit
         self.passes = passes
         self.pass = pass
         self.started = started
         self.report = report
     }
 
-    func finished(block index: Int) {
-        let elapsed = Communicator.wallTime - started
-        let done = pass * blocks + index + 1, total = passes * blocks
-        let eta = elapsed / Double(done) * Double(total - done)
-        let tokens = Double(done * windows * tokensPerWindow)
-        report(String(format: "%@: block %d/%d (pass %d/%d), %d windows, %.0f tokens/s, elapsed %.1f s, ETA %.1f s",
-                      phase, index + 1, blocks, pass + 1, passes, windows, tokens / max(elapsed, 1e-9), elapsed, eta))
+    /// Unit `index` (0-based) finished.
+    func finished(_ index: Int) {
+        done += 1
+        report(line(index: index, elapsed: Communicator.wallTime - started))
+    }
+
+    /// "prune: block 14/30 (pass 2/2), 128 windows, 5120 tokens/s, elapsed 61.0 s, ETA 70.4 s";
+    /// "(last 12)" follows the count when the unit that finished is not the count's own.
+    func line(index: Int, elapsed: Double) -> String {
+        let overall = pass * units + done, total = passes * units
+        let eta = elapsed / Double(max(overall, 1)) * Double(total - overall)
+        let passText = passes > 1 ? " (pass \(pass + 1)/\(passes))" : ""
+        let last = index + 1 == done ? "" : " (last \(index + 1))"
+        let rate = tokensPerUnit == 0 ? "" : String(format: ", %.0f tokens/s", Double(overall * tokensPerUnit) / max(elapsed, 1e-9))
+        return String(format: "%@: %@ %d/%d%@%@, %d windows%@, elapsed %.1f s, ETA %.1f s",
+                      phase, unit, done, units, last, passText, windows, rate, elapsed, eta)
     }
 }

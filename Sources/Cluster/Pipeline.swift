@@ -17,8 +17,8 @@ public struct PipelineTimings: Sendable, Codable {
 /// Streams windows of hidden states through the ranks, each applying its own contiguous blocks.
 ///
 /// Rank r receives window w from r-1, posts the receive of w+1 before computing, and sends its
-/// result on with a non-blocking send, so rank r+1 works on window w while rank r works on w+1
-/// (docs/design.md §3 "Streaming"). At most two sends are in flight per rank, bounding memory.
+/// result on with a non-blocking send (`WindowStream`), so rank r+1 works on window w while rank
+/// r works on w+1 (docs/design.md §3 "Streaming").
 /// Windows are processed in index order on every rank, so anything accumulated along the way is
 /// summed in the same order for every rank count — the basis of bit-identical results.
 public struct Pipeline {
@@ -44,26 +44,20 @@ public struct Pipeline {
                     process: (Int, Matrix) throws -> Matrix,
                     consume: (Int, Matrix) throws -> Void) throws -> PipelineTimings {
         var timings = PipelineTimings()
-        let count = rowsPerWindow * width
-        var pendingRecv: Request? = nil
-        var pendingSends: [Request] = []
-        if !isFirst && windows > 0 {
-            pendingRecv = try comm.irecv(count: count, from: comm.rank - 1, tag: 0)
-        }
+        var stream = WindowStream(comm: comm, rowsPerWindow: rowsPerWindow, width: width, channel: .dense)
+        var pending: PendingWindow? = nil
+        if !isFirst && windows > 0 { pending = try stream.receive(0) }
         for w in 0..<windows {
             var t0 = Communicator.wallTime
             let input: Matrix
             if isFirst {
                 input = try produce(w)
             } else {
-                let data = try pendingRecv!.wait()
-                if w + 1 < windows {
-                    pendingRecv = try comm.irecv(count: count, from: comm.rank - 1, tag: tag(w + 1))
-                }
+                input = try pending!.wait()
+                if w + 1 < windows { pending = try stream.receive(w + 1) }
                 let t1 = Communicator.wallTime
                 timings.idleSeconds += t1 - t0
                 t0 = t1
-                input = Matrix(rows: rowsPerWindow, cols: width, elements: data)
             }
             let output = try process(w, input)
             if isLast {
@@ -71,20 +65,11 @@ public struct Pipeline {
                 timings.busySeconds += Communicator.wallTime - t0
             } else {
                 timings.busySeconds += Communicator.wallTime - t0
-                let t2 = Communicator.wallTime
-                if pendingSends.count == 2 { _ = try pendingSends.removeFirst().wait() }
-                pendingSends.append(try comm.isend(output.elements, to: comm.rank + 1, tag: tag(w)))
+                timings.idleSeconds += try stream.send(w, output)
                 timings.bytesSent += output.count * MemoryLayout<Float>.size
-                timings.idleSeconds += Communicator.wallTime - t2
             }
         }
-        let t3 = Communicator.wallTime
-        for s in pendingSends { _ = try s.wait() }
-        timings.idleSeconds += Communicator.wallTime - t3
+        timings.idleSeconds += try stream.drain()
         return timings
     }
-
-    /// Tags cycle below MPI's guaranteed minimum upper bound (32767); messages between one pair of
-    /// ranks are non-overtaking, so reuse is safe.
-    private func tag(_ w: Int) -> Int { w % 32_000 }
 }

@@ -3,9 +3,9 @@ import Model
 import Pruning
 import Tensor
 
-/// Phase 2 of a `PruneJob` for one block: take it from the resume journal if it is there,
+/// Phase 2 of a `PruneJob` run for one block: take it from the resume journal if it is there,
 /// otherwise prune its seven linears with the plan's sparsities and journal the result.
-extension PruneJob {
+extension PruneRun {
     func openJournal(_ dir: URL, plan: SparsityPlan, resume: Bool) throws {
         self.resume = resume
         if comm.rank == 0 {

@@ -27,15 +27,14 @@ public final class PruneOutput {
     /// the rename (the CLI's `owlprune-plan.svg`), so they appear with the shards or not at all.
     public var extraFiles: ((SparsityPlan, PruneReport) throws -> [String: Data])?
 
-    public init(comm: Communicator, architecture: Architecture, input: CheckpointDirectory, staged: StagedDirectory,
-                arguments: PruneArguments, dtype: SafetensorsDType? = nil) throws {
+    /// - Parameter layout: the job's rank layout (`PruneJob.layout`): shard r holds rank r's blocks.
+    public init(comm: Communicator, layout: RankLayout, input: CheckpointDirectory, staged: StagedDirectory,
+                arguments: PruneArguments, dtype: SafetensorsDType? = nil) {
         self.comm = comm
         self.input = input
         self.staged = staged
         self.arguments = arguments
-        let ranges = try partition(parameterCounts: Array(repeating: architecture.shape.parameterCount,
-                                                          count: architecture.blockCount), ranks: comm.size)
-        output = ShardedOutput(ranges: ranges, input: input, dtype: dtype)
+        output = ShardedOutput(ranges: layout.blockRanges, input: input, dtype: dtype)
     }
 
     public func begin() throws {
@@ -51,7 +50,8 @@ public final class PruneOutput {
 
     /// Returns the merged report on rank 0 (nil elsewhere).
     @discardableResult
-    public func finish(job: PruneJob, plan: SparsityPlan) throws -> PruneReport? {
+    public func finish(job: PruneJob, result: PruneResult) throws -> PruneReport? {
+        let plan = result.plan
         try timed {
             try stream!.finish()
             if comm.rank == 0 {
@@ -61,8 +61,9 @@ public final class PruneOutput {
                 try plan.canonicalJSON().write(to: staged.file(Self.planFileName))
             }
         }
-        job.recordWrite(seconds: writeSeconds)
-        let fragments = try comm.gatherBytes(Array(try JSONEncoder().encode(try fragment(job))), root: 0)
+        var result = result
+        result.times.write += writeSeconds
+        let fragments = try comm.gather(Array(try JSONEncoder().encode(try fragment(job, result))), root: 0)
         var report: PruneReport? = nil
         if comm.rank == 0 {
             var merged = try mergedReport(fragments.map { try JSONDecoder().decode(RankFragment.self, from: Data($0)) },
@@ -76,7 +77,7 @@ public final class PruneOutput {
         if comm.rank == 0 {
             try staged.commit()
             FaultInjection.point("renamed", rank: comm.rank)
-            if let journal = job.journal { try? FileManager.default.removeItem(at: journal.directory) }
+            if let journal = result.journalDirectory { try? FileManager.default.removeItem(at: journal) }
         }
         return report
     }
@@ -101,8 +102,8 @@ public final class PruneOutput {
     }
 
     /// This rank's part of the report.
-    private func fragment(_ job: PruneJob) throws -> RankFragment {
-        let t = job.pipelineTimings
+    private func fragment(_ job: PruneJob, _ result: PruneResult) throws -> RankFragment {
+        let t = result.timings
         let windows = job.split == .windows ? job.layout.windowShares[comm.rank] : 0..<job.windows.count
         // A rank past the first in the windows split keeps its windows' Hessian products until
         // the statistics chain reaches it (`WindowOrderChain`).
@@ -118,8 +119,8 @@ public final class PruneOutput {
                                 statisticsBytes: budget.statisticsBytes, blockFactor: MemoryBudget.blockFactor,
                                 boundBytes: budget.boundBytes, peakWithinBound: peak <= budget.boundBytes),
             busySeconds: t.busySeconds, idleSeconds: t.idleSeconds, commSeconds: t.commSeconds, solveSeconds: t.solveSeconds,
-            bytesSent: t.bytesSent, threads: job.threads, resumedBlocks: job.resumedBlocks, phaseSeconds: job.times)
-        return RankFragment(rank: rank, linears: job.outcomes.map(PruneReport.Linear.init))
+            bytesSent: t.bytesSent, threads: job.threads, resumedBlocks: result.resumedBlocks, phaseSeconds: result.times)
+        return RankFragment(rank: rank, linears: result.outcomes.map(PruneReport.Linear.init))
     }
 
     private func mergedReport(_ fragments: [RankFragment], job: PruneJob, plan: SparsityPlan) throws -> PruneReport {

@@ -30,7 +30,7 @@ struct WindowOrderChain {
     /// Tokens per window (DSnoT's token count of the incoming state is windows × length).
     let length: Int
 
-    static let tag = 31_000
+    static let tag = MessageTag.statisticsChain
 
     /// - Parameters:
     ///   - statistics: empty statistics of the block (what to collect); replaced by the result.

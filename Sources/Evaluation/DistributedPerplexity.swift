@@ -28,11 +28,12 @@ public struct DistributedPerplexity {
     public func run(source: some WeightSource, tokens: [Int], maxWindows: Int?, dataName: String,
                     progress: (String) -> Void) throws -> PerplexityResult {
         let start = Communicator.wallTime
-        let ranges = try partition(parameterCounts: Array(repeating: architecture.shape.parameterCount,
-                                                          count: architecture.blockCount), ranks: comm.size)
         let windowTokens = try shareWindows(tokens: tokens, maxWindows: maxWindows, dataName: dataName)
         let windows = windowTokens.count / seqlen
-        let slice = try ModelSlice.load(from: source, architecture: architecture, blocks: ranges[comm.rank],
+        // The same layout as a prune's blocks split: one partition rule for shards and pipeline stages.
+        let layout = try RankLayout(blocks: architecture.blockCount, parameterCountPerBlock: architecture.shape.parameterCount,
+                                    windows: windows, ranks: comm.size)
+        let slice = try ModelSlice.load(from: source, architecture: architecture, blocks: layout.blockRanges[comm.rank],
                                         withEmbedding: comm.rank == 0, withHead: comm.rank == comm.size - 1,
                                         positions: seqlen)
         func window(_ w: Int) -> [Int] { Array(windowTokens[(w * seqlen)..<((w + 1) * seqlen)]) }
@@ -55,7 +56,7 @@ public struct DistributedPerplexity {
             consume: { w, h in
                 for nll in slice.head!.windowNLL(hidden: h, tokens: window(w)) { nllSum += Double(nll) }
             })
-        nllSum = try broadcastDouble(nllSum, root: comm.size - 1)
+        nllSum = try comm.broadcast(value: nllSum, root: comm.size - 1)
         let seconds = Communicator.wallTime - start
         let scored = windows * (seqlen - 1)
         return PerplexityResult(
@@ -64,37 +65,15 @@ public struct DistributedPerplexity {
             tokensPerSecond: Double(windows * seqlen) / (Communicator.wallTime - computeStart), seconds: seconds)
     }
 
-    /// Rank 0 cuts the windows and broadcasts their tokens (little-endian UInt32), so no other rank
-    /// needs the text or the tokenizer.
+    /// Rank 0 cuts the windows and broadcasts their tokens, so no other rank needs the text or
+    /// the tokenizer.
     private func shareWindows(tokens: [Int], maxWindows: Int?, dataName: String) throws -> [Int] {
-        var bytes: [UInt8] = []
+        var ids: [Int] = []
         if comm.rank == 0 {
             let n = try PerplexityProtocol.windowCount(tokens: tokens.count, seqlen: seqlen, maxWindows: maxWindows,
                                                        file: dataName)
-            bytes.reserveCapacity(n * seqlen * 4)
-            for t in tokens.prefix(n * seqlen) {
-                let v = UInt32(t)
-                withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
-            }
+            ids = Array(tokens.prefix(n * seqlen))
         }
-        let shared = try comm.broadcast(bytes, root: 0)
-        var ids = [Int](repeating: 0, count: shared.count / 4)
-        for i in 0..<ids.count {
-            var v = UInt32(shared[4 * i])
-            v |= UInt32(shared[4 * i + 1]) << 8
-            v |= UInt32(shared[4 * i + 2]) << 16
-            v |= UInt32(shared[4 * i + 3]) << 24
-            ids[i] = Int(v)
-        }
-        return ids
-    }
-
-    private func broadcastDouble(_ value: Double, root: Int) throws -> Double {
-        let bits = value.bitPattern
-        let bytes = (0..<8).map { UInt8((bits >> (8 * UInt64($0))) & 0xFF) }
-        let shared = try comm.broadcast(bytes, root: root)
-        var back: UInt64 = 0
-        for (i, byte) in shared.enumerated() { back |= UInt64(byte) << (8 * UInt64(i)) }
-        return Double(bitPattern: back)
+        return try comm.broadcast(ids, root: 0)
     }
 }

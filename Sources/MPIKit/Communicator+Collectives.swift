@@ -9,29 +9,29 @@ extension Communicator {
 
     public func allreduceMin(_ values: [UInt64]) throws(MPIError) -> [UInt64] { try allreduce(values, .min) }
 
-    /// Broadcasts raw bytes from `root` (length first, so receivers need not know it).
-    public func broadcast(_ bytes: [UInt8], root: Int) throws(MPIError) -> [UInt8] {
-        var length = [UInt64(bytes.count)]
-        let rc1 = length.withUnsafeMutableBufferPointer { p in
-            startAndPoll { MPI_Ibcast(p.baseAddress, 1, MPI_UINT64_T, Int32(root), handle, &$0) }
-        }
-        try check(rc1, "MPI_Ibcast")
-        var out = rank == root ? bytes : [UInt8](repeating: 0, count: Int(length[0]))
-        if out.isEmpty { return out }
-        let n = Int32(out.count)
-        let rc2 = out.withUnsafeMutableBufferPointer { p in
-            startAndPoll { MPI_Ibcast(p.baseAddress, n, MPI_UINT8_T, Int32(root), handle, &$0) }
-        }
-        try check(rc2, "MPI_Ibcast")
+    /// `root`'s array on every rank, whatever its length (the length goes first, so receivers need
+    /// not know it): token ids, run ids, anything only the root has computed.
+    public func broadcast<T: MPIScalar>(_ values: [T], root: Int) throws(MPIError) -> [T] {
+        var length = [Int64(values.count)]
+        try broadcast(&length, root: root)
+        var out = rank == root ? values : [T](repeating: .zero, count: Int(length[0]))
+        try broadcast(&out, root: root)
         return out
+    }
+
+    /// One number from `root` on every rank.
+    public func broadcast<T: MPIScalar>(value: T, root: Int) throws(MPIError) -> T {
+        var one = [value]
+        try broadcast(&one, root: root)
+        return one[0]
     }
 }
 
 extension Communicator {
-    /// Gathers a variable-length byte string from every rank to `root` (rank order); other ranks
-    /// get an empty array. Used for per-rank report fragments, which are small.
-    public func gatherBytes(_ bytes: [UInt8], root: Int) throws(MPIError) -> [[UInt8]] {
-        var length = [Int32(bytes.count)]
+    /// Gathers a variable-length array from every rank to `root` (rank order); other ranks get an
+    /// empty array. Used for per-rank report fragments, which are small.
+    public func gather<T: MPIScalar>(_ values: [T], root: Int) throws(MPIError) -> [[T]] {
+        var length = [Int32(values.count)]
         var lengths = [Int32](repeating: 0, count: size)
         let rc1 = length.withUnsafeMutableBufferPointer { src in
             lengths.withUnsafeMutableBufferPointer { dst in
@@ -42,14 +42,14 @@ extension Communicator {
         var displacements = [Int32](repeating: 0, count: size)
         for i in 1..<max(size, 1) { displacements[i] = displacements[i - 1] + lengths[i - 1] }
         let total = rank == root ? Int(lengths.reduce(0, +)) : 0
-        var all = [UInt8](repeating: 0, count: max(total, 1))
-        let rc2 = bytes.withUnsafeBufferPointer { src in
+        var all = [T](repeating: .zero, count: max(total, 1))
+        let rc2 = values.withUnsafeBufferPointer { src in
             all.withUnsafeMutableBufferPointer { dst in
                 lengths.withUnsafeBufferPointer { counts in
                     displacements.withUnsafeBufferPointer { displs in
                         startAndPoll {
-                            MPI_Igatherv(src.baseAddress, Int32(bytes.count), MPI_UINT8_T, dst.baseAddress, counts.baseAddress,
-                                         displs.baseAddress, MPI_UINT8_T, Int32(root), handle, &$0)
+                            MPI_Igatherv(src.baseAddress, Int32(values.count), T.mpiDatatype, dst.baseAddress, counts.baseAddress,
+                                         displs.baseAddress, T.mpiDatatype, Int32(root), handle, &$0)
                         }
                     }
                 }

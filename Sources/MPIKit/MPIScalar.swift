@@ -12,6 +12,8 @@ extension UInt64: MPIScalar { public static var mpiDatatype: MPI_Datatype { MPI_
 extension Int64: MPIScalar { public static var mpiDatatype: MPI_Datatype { MPI_INT64_T } }
 extension Int32: MPIScalar { public static var mpiDatatype: MPI_Datatype { MPI_INT32_T } }
 extension UInt8: MPIScalar { public static var mpiDatatype: MPI_Datatype { MPI_UINT8_T } }
+/// Swift's Int is 64 bits on every platform owlprune builds for (Linux x86-64 and arm64).
+extension Int: MPIScalar { public static var mpiDatatype: MPI_Datatype { MPI_INT64_T } }
 
 /// The reductions owlprune uses. Sums are exact only where the design makes them so (each rank
 /// contributes its own entries and zeros elsewhere, or integers).

@@ -38,7 +38,7 @@ extension OwlPrune.Bench {
                 let out = scratch.appendingPathComponent(method)
                 let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID(), lock: setup.comm.rank == 0)
                 let job = try setup.makeJob()
-                let output = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
+                let output = PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
                                              staged: staged, arguments: PruneArguments(
                                                 model: model, out: out.path, sparsity: sparsity, method: method,
                                                 allocation: methodOptions.allocation, pattern: methodOptions.pattern,
@@ -47,11 +47,12 @@ extension OwlPrune.Bench {
                                                 damp: methodOptions.damp, owlM: nil, owlLambda: nil, atpBeta: nil,
                                                 calib: calib, calibTokens: nil, dsnot: nil, dass: false))
                 try output.begin()
-                let plan = try job.run(sink: output.write(block:))
-                try output.finish(job: job, plan: plan)
+                let result = try job.run(sink: output.write(block:))
+                let plan = result.plan
+                try output.finish(job: job, result: result)
                 let total = Communicator.wallTime - t0
                 guard comm.rank == 0 else { continue }
-                let t = job.times
+                let t = result.times
                 let calibrationTokens = Double(nsamples * seqlen)
                 if json {
                     runs.append(["method": method, "sparsity": sparsity, "nsamples": nsamples, "seqlen": seqlen,

@@ -122,7 +122,7 @@ struct DryRun {
         } catch let error as MemoryError {
             warnings.append("warning: memory budget exceeded: \(error.localizedDescription)")
         }
-        let plan = try job.run(planOnly: true)
+        let plan = try job.run(planOnly: true).plan
         var estimate = try estimate(job: job)
         warnings = PruneWarnings.of(plan: plan) + warnings
         estimate.warnings = warnings

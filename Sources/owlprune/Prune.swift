@@ -78,8 +78,8 @@ extension OwlPrune {
                     progress(PlanTable(plan: plan).render())
                     PruneWarnings.of(plan: plan).forEach(progress)
                 }
-                let out = try PruneOutput(comm: comm, architecture: setup.architecture, input: setup.checkpoint,
-                                          staged: staged, arguments: arguments, dtype: dtype.flatMap(Self.outputDType))
+                let out = PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
+                                      staged: staged, arguments: arguments, dtype: dtype.flatMap(Self.outputDType))
                 out.extraFiles = { plan, report in [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data] }
                 try out.begin()
                 if comm.rank == 0 {
@@ -88,8 +88,9 @@ extension OwlPrune {
                         .write(to: staged.file(Recipe.fileName))
                 }
                 // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
-                let plan = try job.run(journalDirectory: journal, resume: true, sink: out.write(block:))
-                let report = try out.finish(job: job, plan: plan)
+                let result = try job.run(journalDirectory: journal, resume: true, sink: out.write(block:))
+                let plan = result.plan
+                let report = try out.finish(job: job, result: result)
                 report.map { PruneWarnings.of(report: $0).forEach(progress) }
                 let perplexity = try evaluation.evalData.map {
                     try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out,
@@ -209,6 +210,7 @@ struct PruneSetup {
         let split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
         return try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
                             windows: windows, threads: workers, split: split,
-                            progress: { [rank = comm.rank] in FaultInjection.point($0, rank: rank); progress($0) })
+                            progress: { [rank = comm.rank] in FaultInjection.point($0, rank: rank); progress($0) },
+                            meter: ProgressMeter.show)
     }
 }

@@ -51,6 +51,7 @@ enum Runtime {
         // Every rank parsed the same arguments, so for a usage error rank 0 fails too: give it
         // long enough to announce first.
         if world != nil { FailureNotice.announce(timeout: isUsage ? 5 : Double(peerGrace)) }
+        ProgressMeter.close()
         FileHandle.standardError.write(Data("owlprune: rank \(rank): \(message)\n".utf8))
         for body in cleanups { body() }
         if let w = world, launchedByMPI || w.size > 1 { w.abort(code: code) }
@@ -107,9 +108,11 @@ enum Runtime {
 /// never interleave mid-line; stdout stays free for results (`--json`).
 func progress(_ line: String) {
     guard Runtime.rank == 0 else { return }
+    ProgressMeter.close()
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
 func printResult(_ text: String) {
+    ProgressMeter.close()
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }

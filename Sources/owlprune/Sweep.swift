@@ -130,7 +130,7 @@ extension OwlPrune {
                                            threads: try PruneSetup.workerCount(threads: threads, propagation: configurations[i].propagation,
                                                                                split: nil, comm: world),
                                            progress: progress)
-                scores[key] = try planJob.run(planOnly: true).outlierRatios
+                scores[key] = try planJob.run(planOnly: true).plan.outlierRatios
                 statisticsSeconds[key] = Date().timeIntervalSince(t)
             }
 
@@ -208,11 +208,12 @@ extension OwlPrune {
                                    architecture: setup.architecture, windows: setup.windows, threads: workers,
                                    progress: color == 0 ? { progress($0) } : { _ in })
             job.precomputedBlockScores = scores
-            let output = try PruneOutput(comm: group, architecture: setup.architecture, input: setup.checkpoint, staged: staged,
+            let output = PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged,
                                          arguments: try arguments(for: cell, grid: configuration, out: destination.path))
             try output.begin()
-            let plan = try job.run(sink: output.write(block:))
-            let report = try output.finish(job: job, plan: plan)
+            let run = try job.run(sink: output.write(block:))
+            let plan = run.plan
+            let report = try output.finish(job: job, result: run)
             let pruneSeconds = Date().timeIntervalSince(t0)
             let t1 = Date()
             let evaluator = try DistributedPerplexity(comm: group, architecture: setup.architecture, seqlen: length)

@@ -10,12 +10,26 @@ import Testing
         #expect(world.rank == 0 && world.size == 1)
         #expect(try world.allreduceSum([1.5, -2]) == [1.5, -2])
         #expect(try world.allreduceMax([7]) == [7] && world.allreduceMin([3]) == [3])
-        #expect(try world.broadcast([1, 2, 3], root: 0) == [1, 2, 3])
-        #expect(try world.gatherBytes([9, 8], root: 0) == [[9, 8]])
+        #expect(try world.broadcast([UInt8(1), 2, 3], root: 0) == [1, 2, 3])
+        #expect(try world.broadcast([Int](), root: 0) == [])
+        #expect(try world.broadcast(value: 2.5, root: 0) == 2.5)
+        #expect(try world.gather([UInt8(9), 8], root: 0) == [[9, 8]])
+        #expect(try world.gather([Int.max, -1], root: 0) == [[Int.max, -1]])
         let receive = try world.irecv(count: 3, from: 0, tag: 5)
-        let send = try world.isend([1, 2, 3], to: 0, tag: 5)
+        let send = try world.isend([Float(1), 2, 3], to: 0, tag: 5)
         #expect(try receive.wait() == [1, 2, 3])
         _ = try send.wait()
+        // Other ranks' progress arrives in no fixed order: probe says who sent, the receive takes it.
+        #expect(try world.probe(tag: 6) == nil)
+        let counts = try world.isend([Int64(4), 7], to: 0, tag: 6)
+        var from: Int? = nil
+        while from == nil { from = try world.probe(tag: 6) }
+        #expect(from == 0)
+        #expect(try world.recv(Int64.self, count: 2, from: 0, tag: 6) == [4, 7])
+        _ = try counts.wait()
+        // A receive dropped before its message arrives is cancelled, never completed into freed memory.
+        do { _ = try world.irecv(count: 8, from: 0, tag: 7) }
+        #expect(try world.probe(tag: 7) == nil)
         #expect(!world.processorName.isEmpty)
     }
 }

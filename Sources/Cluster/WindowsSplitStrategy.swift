@@ -14,8 +14,19 @@ import Tensor
 /// (the same rank as in the blocks split) records outcomes, journals the block and hands it to
 /// the sink, which writes its shard; every rank propagates its own windows. OWL's phase 1 is the
 /// same loop on the dense model, collecting only Wanda's norms.
-extension PruneJob {
-    var myWindows: Range<Int> { layout.windowShares[comm.rank] }
+struct WindowsSplitStrategy: PruneStrategy {
+    mutating func scores(_ run: PruneRun, planOnly: Bool) throws -> BlockScores? {
+        guard let scorer = run.configuration.blockScorer else { return nil }
+        return .all(try windowParallelPass(run, plan: nil, scorer: scorer, sink: { _ in }))
+    }
+
+    mutating func prune(_ run: PruneRun, plan: SparsityPlan, sink: (DecoderBlock) throws -> Void) throws {
+        if run.configuration.needsActivations {
+            _ = try windowParallelPass(run, plan: plan, scorer: nil, sink: sink)
+        } else {
+            try run.pruneWeightsOnly(plan: plan, sink: sink)
+        }
+    }
 
     /// How block weights reach every rank. Measured on SmolLM2-135M (bf16, 30 blocks, 2 ranks on
     /// one 2-vCPU host, Wanda, 2 windows × 32 so that moving weights dominates; 2026-12-01, two runs
@@ -27,130 +38,102 @@ extension PruneJob {
     /// converts in parallel, and a cluster's shared filesystem (or one node's page cache) serves
     /// the same bytes to all ranks. `OWLPRUNE_BLOCK_WEIGHTS=broadcast` is for nodes that do not
     /// share the checkpoint's filesystem.
-    var weightTransport: BlockWeightTransport {
+    static var weightTransport: BlockWeightTransport {
         ProcessInfo.processInfo.environment["OWLPRUNE_BLOCK_WEIGHTS"].flatMap(BlockWeightTransport.init(rawValue:)) ?? .read
-    }
-
-    func runWindowParallel(planOnly: Bool, journalDirectory: URL?, resume: Bool,
-                           sink: (DecoderBlock) throws -> Void) throws -> SparsityPlan {
-        var t = Communicator.wallTime
-        let loadBefore = times.load
-        var ratios: [Double]? = precomputedBlockScores
-        if let scorer = configuration.blockScorer, ratios == nil {
-            ratios = try windowParallelPass(plan: nil, scorer: scorer, sink: { _ in })
-        }
-        times.statistics = Communicator.wallTime - t - (times.load - loadBefore)
-        t = Communicator.wallTime
-        let plan = try agreePlan(localRatios: try weightOnlyBlockValues(), allRatios: ratios)
-        times.plan = Communicator.wallTime - t
-        if planOnly { return plan }
-        if let dir = journalDirectory { try openJournal(dir, plan: plan, resume: resume) }
-        t = Communicator.wallTime
-        let loadBefore2 = times.load
-        if configuration.needsActivations {
-            _ = try windowParallelPass(plan: plan, scorer: nil, sink: sink)
-        } else {
-            // Magnitude pruning reads only the weights: each owner prunes its own blocks.
-            for index in blockRange {
-                var block = try load(index)
-                try prune(&block, statistics: BlockStatistics(shape: block.shape, collecting: []), plan: plan)
-                try sink(block)
-            }
-        }
-        times.prune = Communicator.wallTime - t - (times.load - loadBefore2)
-        return plan
     }
 
     /// One block-major pass over all blocks with this rank's windows.
     /// - `plan == nil`: the dense statistics pass; returns every block's score (OWL outlier ratio, DLP score).
     /// - otherwise: phase 2; blocks are pruned, and the next block's inputs come from the pruned
     ///   block (sequential propagation) or the dense one (dense propagation).
-    private func windowParallelPass(plan: SparsityPlan?, scorer: BlockScorer?, sink: (DecoderBlock) throws -> Void) throws -> [Double] {
+    private func windowParallelPass(_ run: PruneRun, plan: SparsityPlan?, scorer: BlockScorer?, sink: (DecoderBlock) throws -> Void) throws -> [Double] {
         let start = Communicator.wallTime
-        let before = pipelineTimings
+        let before = run.pipelineTimings
         defer {
-            let idle = pipelineTimings.idleSeconds - before.idleSeconds, comm = pipelineTimings.commSeconds - before.commSeconds
-            pipelineTimings.busySeconds += (Communicator.wallTime - start) - idle - comm
+            let idle = run.pipelineTimings.idleSeconds - before.idleSeconds, moving = run.pipelineTimings.commSeconds - before.commSeconds
+            run.pipelineTimings.busySeconds += (Communicator.wallTime - start) - idle - moving
         }
-        let blocks = architecture.blockCount
+        let blocks = run.architecture.blockCount
         let phase = plan == nil ? "statistics" : "prune"
-        let passes = configuration.blockScorer == nil ? 1 : 2
-        let meter = JobProgress(phase: phase, blocks: blocks, windows: windows.count, tokensPerWindow: windows.length,
-                                passes: passes, pass: plan == nil ? 0 : passes - 1, started: startedAt,
-                                report: comm.rank == 0 ? progress : { _ in })
-        var inputs = try myWindows.map(embed)
+        let passes = run.configuration.blockScorer == nil ? 1 : 2
+        // Rank 0 works on every block, so its own count is the job's: nothing to relay.
+        let meter = JobProgress(phase: phase, units: blocks, windows: run.windows.count,
+                                tokensPerUnit: run.windows.count * run.windows.length, passes: passes,
+                                pass: plan == nil ? 0 : passes - 1, started: run.startedAt,
+                                report: run.comm.rank == 0 ? run.job.meter : { _ in })
+        var inputs = try run.myWindows.map(run.embed)
         var ratios: [Double] = []
-        let kinds: StatisticKinds = plan == nil ? [] : configuration.statisticKinds
-        let densePropagation = plan == nil || configuration.propagation == .dense
+        let kinds: StatisticKinds = plan == nil ? [] : run.configuration.statisticKinds
+        let densePropagation = plan == nil || run.configuration.propagation == .dense
         for index in 0..<blocks {
-            let owner = layout.owner(ofBlock: index)
-            var block = try blockOnEveryRank(index, owner: owner)
+            let owner = run.layout.owner(ofBlock: index)
+            var block = try blockOnEveryRank(run, index, owner: owner)
             let needOutputs = index < blocks - 1
             var next: [Matrix]? = nil
             var resumed = [UInt8(0)]
-            if plan != nil, comm.rank == owner, journaled(index) != nil { resumed[0] = 1 }
-            if plan != nil { try comm.broadcast(&resumed, root: owner) }
+            if plan != nil, run.comm.rank == owner, run.journaled(index) != nil { resumed[0] = 1 }
+            if plan != nil { try run.comm.broadcast(&resumed, root: owner) }
             if resumed[0] == 1 {
-                if densePropagation && needOutputs { next = forward(block, inputs) }
-                if comm.rank == owner {
-                    try prune(&block, statistics: BlockStatistics(shape: block.shape, collecting: []), plan: plan!)
+                if densePropagation && needOutputs { next = forward(run, block, inputs) }
+                if run.comm.rank == owner {
+                    try run.prune(&block, statistics: BlockStatistics(shape: block.shape, collecting: []), plan: plan!)
                 }
-                try broadcastLinears(&block, from: { _ in owner })
+                try broadcastLinears(run, &block, from: { _ in owner })
             } else {
                 var stats = BlockStatistics(shape: block.shape, collecting: kinds)
-                next = try windowTerms(block, inputs: inputs, kinds: kinds, outputs: densePropagation && needOutputs, into: &stats)
+                next = try windowTerms(run, block, inputs: inputs, kinds: kinds, outputs: densePropagation && needOutputs, into: &stats)
                 if let scorer { ratios.append(scorer.score(of: block, statistics: stats)) }
-                if let plan { try pruneSpread(&block, statistics: stats, plan: plan, owner: owner) }
+                if let plan { try pruneSpread(run, &block, statistics: stats, plan: plan, owner: owner) }
             }
-            if plan != nil && comm.rank == owner { try sink(block) }
-            if needOutputs { inputs = next ?? forward(block, inputs) }
-            meter.finished(block: index)
+            if plan != nil && run.comm.rank == owner { try sink(block) }
+            if needOutputs { inputs = next ?? forward(run, block, inputs) }
+            meter.finished(index)
         }
         return ratios
     }
 
-    /// The block's weights on every rank, read by each or broadcast by the owner (`weightTransport`).
-    private func blockOnEveryRank(_ index: Int, owner: Int) throws -> DecoderBlock {
-        if weightTransport == .read || comm.size == 1 { return try load(index) }
+    /// The block's weights on every rank, read by each or broadcast by the owner (`Self.weightTransport`).
+    private func blockOnEveryRank(_ run: PruneRun, _ index: Int, owner: Int) throws -> DecoderBlock {
+        if Self.weightTransport == .read || run.comm.size == 1 { return try run.load(index) }
         var block: DecoderBlock
-        if comm.rank == owner {
-            block = try load(index)
+        if run.comm.rank == owner {
+            block = try run.load(index)
         } else {
-            let shape = architecture.shape
+            let shape = run.architecture.shape
             var weights: [BlockLinear: Matrix] = [:]
             for l in BlockLinear.allCases { weights[l] = Matrix(rows: shape.weightShape(l).rows, cols: shape.weightShape(l).cols) }
             let zero = [Float](repeating: 0, count: shape.hiddenSize)
             block = DecoderBlock(index: index, shape: shape, weights: weights, inputNorm: zero, postAttentionNorm: zero)
         }
         let t = Communicator.wallTime
-        try comm.broadcast(&block.inputNorm, root: owner)
-        try comm.broadcast(&block.postAttentionNorm, root: owner)
-        pipelineTimings.commSeconds += Communicator.wallTime - t
-        try broadcastLinears(&block, from: { _ in owner })
+        try run.comm.broadcast(&block.inputNorm, root: owner)
+        try run.comm.broadcast(&block.postAttentionNorm, root: owner)
+        run.pipelineTimings.commSeconds += Communicator.wallTime - t
+        try broadcastLinears(run, &block, from: { _ in owner })
         return block
     }
 
     /// Broadcasts each linear from the rank `root(linear)` to all.
-    private func broadcastLinears(_ block: inout DecoderBlock, from root: (BlockLinear) -> Int) throws {
+    private func broadcastLinears(_ run: PruneRun, _ block: inout DecoderBlock, from root: (BlockLinear) -> Int) throws {
         let t = Communicator.wallTime
         for linear in BlockLinear.allCases {
             var m = block.weights.removeValue(forKey: linear)!
-            try comm.broadcast(&m.elements, root: root(linear))
-            if root(linear) == comm.rank { pipelineTimings.bytesSent += m.count * 4 * (comm.size - 1) }
+            try run.comm.broadcast(&m.elements, root: root(linear))
+            if root(linear) == run.comm.rank { run.pipelineTimings.bytesSent += m.count * 4 * (run.comm.size - 1) }
             block.weights[linear] = m
         }
-        pipelineTimings.commSeconds += Communicator.wallTime - t
+        run.pipelineTimings.commSeconds += Communicator.wallTime - t
     }
 
-    /// This rank's windows through `block`: statistic terms (and, if asked, the block's outputs)
-    /// in parallel over threads, then the window-order chain over ranks.
-    private func windowTerms(_ block: DecoderBlock, inputs: [Matrix], kinds: StatisticKinds, outputs: Bool,
+    /// This rank's run.windows through `block`: statistic terms (and, if asked, the block's outputs)
+    /// in parallel over run.threads, then the window-order chain over ranks.
+    private func windowTerms(_ run: PruneRun, _ block: DecoderBlock, inputs: [Matrix], kinds: StatisticKinds, outputs: Bool,
                              into stats: inout BlockStatistics) throws -> [Matrix]? {
-        let rope = self.rope, first = myWindows.lowerBound
+        let rope = run.rope, first = run.myWindows.lowerBound
         var terms: [BlockStatistics.Term] = []
         var next: [Matrix] = []
-        for chunk in chunks(inputs.count) {
-            let results = Parallel.map(chunk.count, workers: threads) { k -> (BlockStatistics.Term, Matrix?) in
+        for chunk in run.chunks(inputs.count) {
+            let results = Parallel.map(chunk.count, workers: run.threads) { k -> (BlockStatistics.Term, Matrix?) in
                 let w = chunk.lowerBound + k
                 var observed: [(LinearInput, Matrix)] = []
                 var out: Matrix? = nil
@@ -166,39 +149,39 @@ extension PruneJob {
                 if let out { next.append(out) }
             }
         }
-        let chain = WindowOrderChain(comm: comm, length: windows.length)
-        try chain.combine(&stats, terms: terms, firstWindow: first, totalWindows: windows.count, timings: &pipelineTimings)
+        let chain = WindowOrderChain(comm: run.comm, length: run.windows.length)
+        try chain.combine(&stats, terms: terms, firstWindow: first, totalWindows: run.windows.count, timings: &run.pipelineTimings)
         return outputs ? next : nil
     }
 
-    private func forward(_ block: DecoderBlock, _ inputs: [Matrix]) -> [Matrix] {
-        let rope = self.rope
-        return Parallel.map(inputs.count, workers: threads) { block.forward(inputs[$0], rope: rope) }
+    private func forward(_ run: PruneRun, _ block: DecoderBlock, _ inputs: [Matrix]) -> [Matrix] {
+        let rope = run.rope
+        return Parallel.map(inputs.count, workers: run.threads) { block.forward(inputs[$0], rope: rope) }
     }
 
     /// Prunes the block's linears spread over the ranks by cost, then gives every rank all of
-    /// them; the owner records the outcomes (in linear order, as one rank would) and journals.
+    /// them; the owner records the run.outcomes (in linear order, as one rank would) and journals.
     ///
     /// Every rank except the one that pruned it still holds the linear dense, so a linear whose
     /// pruned weight is exactly the dense one with the pruned entries zeroed (Wanda, magnitude,
     /// DSnoT, DaSS — checked bit for bit, not assumed) travels as its packed mask, 1 bit per
     /// weight instead of 32; SparseGPT's updated weights travel whole. No rank keeps a second
     /// copy of the block.
-    private func pruneSpread(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan, owner: Int) throws {
-        let assignment = LinearAssignment(shape: block.shape, method: configuration.method, ranks: comm.size)
+    private func pruneSpread(_ run: PruneRun, _ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan, owner: Int) throws {
+        let assignment = LinearAssignment(shape: block.shape, method: run.configuration.method, ranks: run.comm.size)
         let down = statistics.statistics(for: .down).wanda
         let linears = BlockLinear.allCases
         var counts = [Int64](repeating: 0, count: linears.count)
         var maskOnly = [Int64](repeating: 0, count: linears.count)
         var masks: [BlockLinear: PruningMask] = [:]
         let solveStart = Communicator.wallTime
-        for (i, linear) in linears.enumerated() where assignment.rank(of: linear) == comm.rank {
+        for (i, linear) in linears.enumerated() where assignment.rank(of: linear) == run.comm.rank {
             let sparsity = plan.sparsity(block: block.index, kind: linear.kind)
             let result = try pruneLinear(weight: block.weight(linear), id: LinearID(block: block.index, kind: linear.kind),
                                          statistics: statistics.statistics(for: linear), intermediate: down,
-                                         method: configuration.method, sparsity: sparsity,
+                                         method: run.configuration.method, sparsity: sparsity,
                                          pattern: plan.pattern(block: block.index, kind: linear.kind),
-                                         options: configuration.options)
+                                         options: run.configuration.options)
             if sameBits(result.mask.apply(to: block.weight(linear)), result.weight) {
                 maskOnly[i] = 1
                 masks[linear] = result.mask
@@ -206,30 +189,30 @@ extension PruneJob {
             block.weights[linear] = result.weight
             counts[i] = Int64(result.prunedCount)
         }
-        pipelineTimings.solveSeconds += Communicator.wallTime - solveStart
-        if comm.size > 1 { try sharePruned(&block, assignment: assignment, counts: &counts, maskOnly: maskOnly, masks: masks) }
-        guard comm.rank == owner else { return }
-        let first = outcomes.count
+        run.pipelineTimings.solveSeconds += Communicator.wallTime - solveStart
+        if run.comm.size > 1 { try sharePruned(run, &block, assignment: assignment, counts: &counts, maskOnly: maskOnly, masks: masks) }
+        guard run.comm.rank == owner else { return }
+        let first = run.outcomes.count
         for (i, linear) in linears.enumerated() {
             let w = block.weight(linear)
-            outcomes.append(LinearOutcome(name: linear.weightName(block: block.index),
+            run.outcomes.append(LinearOutcome(name: linear.weightName(block: block.index),
                                           plannedSparsity: plan.sparsity(block: block.index, kind: linear.kind),
                                           prunedCount: Int(counts[i]), rows: w.rows, cols: w.cols))
         }
-        if let journal {
-            try journal.record(block, outcomes: Array(outcomes[first...]))
-            injectFaultIfRequested(afterBlock: block.index)
+        if let journal = run.journal {
+            try journal.record(block, outcomes: Array(run.outcomes[first...]))
+            run.injectFaultIfRequested(afterBlock: block.index)
         }
     }
 
     /// Gives every rank every pruned linear of the block (masks where `maskOnly`) and the counts.
-    private func sharePruned(_ block: inout DecoderBlock, assignment: LinearAssignment, counts: inout [Int64],
+    private func sharePruned(_ run: PruneRun, _ block: inout DecoderBlock, assignment: LinearAssignment, counts: inout [Int64],
                              maskOnly: [Int64], masks: [BlockLinear: PruningMask]) throws {
         let linears = BlockLinear.allCases
         // The small all-reduce completes when the slowest pruner is done: waiting, not transfer.
         let wait = Communicator.wallTime
-        let summary = try comm.allreduce(counts + maskOnly, .sum)
-        pipelineTimings.idleSeconds += Communicator.wallTime - wait
+        let summary = try run.comm.allreduce(counts + maskOnly, .sum)
+        run.pipelineTimings.idleSeconds += Communicator.wallTime - wait
         counts = Array(summary[..<linears.count])
         let t = Communicator.wallTime
         for (i, linear) in linears.enumerated() {
@@ -237,18 +220,18 @@ extension PruneJob {
             if summary[linears.count + i] == 1 {
                 // Ranks other than `root` still hold this linear dense: the mask is all they need.
                 let w = block.weight(linear)
-                var bits = comm.rank == root ? Self.pack(masks[linear]!.pruned) : [UInt8](repeating: 0, count: (w.count + 7) / 8)
-                try comm.broadcast(&bits, root: root)
-                if comm.rank == root { pipelineTimings.bytesSent += bits.count * (comm.size - 1) }
+                var bits = run.comm.rank == root ? Self.pack(masks[linear]!.pruned) : [UInt8](repeating: 0, count: (w.count + 7) / 8)
+                try run.comm.broadcast(&bits, root: root)
+                if run.comm.rank == root { run.pipelineTimings.bytesSent += bits.count * (run.comm.size - 1) }
                 else { block.weights[linear] = PruningMask(rows: w.rows, cols: w.cols, pruned: Self.unpack(bits, count: w.count)).apply(to: w) }
             } else {
                 var m = block.weights.removeValue(forKey: linear)!
-                try comm.broadcast(&m.elements, root: root)
-                if comm.rank == root { pipelineTimings.bytesSent += m.count * 4 * (comm.size - 1) }
+                try run.comm.broadcast(&m.elements, root: root)
+                if run.comm.rank == root { run.pipelineTimings.bytesSent += m.count * 4 * (run.comm.size - 1) }
                 block.weights[linear] = m
             }
         }
-        pipelineTimings.commSeconds += Communicator.wallTime - t
+        run.pipelineTimings.commSeconds += Communicator.wallTime - t
     }
 
     private func sameBits(_ a: Matrix, _ b: Matrix) -> Bool {

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Rank 0's running job meter (`JobProgress` lines). On a terminal each line replaces the last one
+/// in place (carriage return, erase line), so a 30-block prune is one line that counts up; to a
+/// file or pipe (a batch job's log, mpiexec's forwarding) each is a plain line, since a log with
+/// carriage returns reads as garbage. Any other progress line first ends the meter's line.
+enum ProgressMeter {
+    nonisolated(unsafe) private static var open = false
+    private static let inPlace = isatty(STDERR_FILENO) == 1
+
+    static func show(_ line: String) {
+        guard Runtime.rank == 0 else { return }
+        guard inPlace else { return progress(line) }
+        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+        open = true
+    }
+
+    /// Ends an in-place line before anything else is written to stderr.
+    static func close() {
+        guard open else { return }
+        open = false
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}
