@@ -150,6 +150,7 @@ extension OwlPrune {
                                          length: length, partial: partial, settings: settings)
                 if group.rank == 0 {
                     try partial.record(result)
+                    FaultInjection.point("sweep: recorded \(cells[i].id)", rank: world.rank)
                     let line = String(format: "sweep: group %d cell %d/%d %@: perplexity %.4f, achieved %.4f (prune %.1f s, eval %.1f s)",
                                       color, k + 1, mine.count, cells[i].id, result.perplexity, result.achievedSparsity,
                                       result.pruneSeconds, result.evalSeconds)

@@ -88,16 +88,8 @@ import Testing
                 assert np.array_equal(dequantize(t.data, t.tensor_type).reshape(src.shape), src), name
         print("ok", len(ot))
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, q8.path, official.path, model.path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0 && log.contains("ok 272"), "\(log)")
+        let (status, log) = try PythonScript.run(script, arguments: [q8.path, official.path, model.path])
+        #expect(status == 0 && log.contains("ok 272"), "\(log)")
     }
 
     /// A tokenizer llama.cpp's table does not know is refused with the digest and what to pass;

@@ -44,15 +44,7 @@ import Testing
             assert np.array_equal(r, np.frombuffer(a[k][1], dtype="<u2")), k
         print("ok", len(a))
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, one.path, two.path, f32.path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0 && log.hasPrefix("ok"), "\(log)")
+        let (status, log) = try PythonScript.run(script, arguments: [one.path, two.path, f32.path])
+        #expect(status == 0 && log.hasPrefix("ok"), "\(log)")
     }
 }

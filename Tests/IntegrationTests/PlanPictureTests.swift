@@ -155,15 +155,7 @@ import Testing
             assert max(abs(u - v) for u, v in zip(px, want)) <= 12, f"{what} at {x},{y}: {px}, expected {want}"
         print("ok", w, h, len(colours))
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, png.path] + points
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0 && log.hasPrefix("ok"), "\(log)")
+        let (status, log) = try PythonScript.run(script, arguments: [png.path] + points)
+        #expect(status == 0 && log.hasPrefix("ok"), "\(log)")
     }
 }

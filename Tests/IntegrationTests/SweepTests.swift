@@ -82,6 +82,41 @@ import Testing
                 "the sweep's wanda-owl-0.7 differs from a plain prune with the same flags")
     }
 
+    /// A sweep killed (SIGKILL) right after its second cell was recorded leaves `OUT.partial/`; a
+    /// plain rerun refuses to touch it, `--resume` keeps those two cells and runs the rest, and
+    /// every cell equals an uninterrupted sweep's.
+    @Test func killedSweepResumesWithFinishedCells() throws {
+        let model = try RepoPaths.require(Self.model)
+        let scratch = try scratchDirectory("sweep-resume")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let calib = scratch.appendingPathComponent("calib.ids"), evalIDs = scratch.appendingPathComponent("eval.ids")
+        try Self.ids(calib, count: 4 * 32, seed: 5)
+        try Self.ids(evalIDs, count: 2 * 32, seed: 9)
+        func sweep(_ out: URL, _ extra: [String] = [], environment: [String: String] = [:]) throws -> MPIRun.Outcome {
+            try MPIRun.run(["sweep", "--model", model.path, "--out", out.path, "--method", "wanda", "--allocation", "uniform,owl",
+                            "--sparsity", "0.5,0.7", "--calib-tokens", calib.path, "--nsamples", "4", "--seqlen", "32",
+                            "--eval-tokens", evalIDs.path, "--threads", "1"] + extra,
+                           ranks: nil, timeout: 300, environment: environment)
+        }
+        let whole = scratch.appendingPathComponent("whole"), killed = scratch.appendingPathComponent("killed")
+        #expect(try sweep(whole).status == 0)
+        let kill = try sweep(killed, environment: ["OWLPRUNE_FAULT_KILL_AT": "sweep: recorded wanda-uniform-0.7"])
+        #expect(kill.status != 0, "the fault hook did not stop the sweep")
+        #expect(!FileManager.default.fileExists(atPath: killed.path), "a killed sweep left OUT/")
+        let recorded = try FileManager.default.contentsOfDirectory(atPath: killed.path + ".partial/cells").sorted()
+        #expect(recorded == ["wanda-uniform-0.5.json", "wanda-uniform-0.7.json"], "\(recorded)")
+        let plain = try sweep(killed)
+        #expect(plain.status != 0 && plain.stderr.contains("--resume"), "\(plain.stderr)")
+        let resumed = try sweep(killed, ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        struct Resumed: Decodable { var resumedCells: [String]; var cells: [Cell] }
+        let a = try JSONDecoder().decode(Resumed.self, from: Data(contentsOf: whole.appendingPathComponent("sweep.json")))
+        let b = try JSONDecoder().decode(Resumed.self, from: Data(contentsOf: killed.appendingPathComponent("sweep.json")))
+        #expect(b.resumedCells == ["wanda-uniform-0.5", "wanda-uniform-0.7"], "\(b.resumedCells)")
+        #expect(a.cells.map(\.nllSum.bitPattern) == b.cells.map(\.nllSum.bitPattern), "a resumed sweep's cells differ")
+        #expect(!FileManager.default.fileExists(atPath: killed.path + ".partial"), "the journal outlived the resumed sweep")
+    }
+
     @Test func gridFileWithUnknownKeyIsRefusedByName() throws {
         let scratch = try scratchDirectory("sweep-grid")
         defer { try? FileManager.default.removeItem(at: scratch) }

@@ -31,15 +31,7 @@ import Testing
         assert w["model.embed_tokens.weight"].shape == (49152, 576)
         print("ok", len(got))
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, model, ids, text]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let log = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0 && log.contains("ok 304830"), "\(log)")
+        let (status, log) = try PythonScript.run(script, arguments: [model, ids, text])
+        #expect(status == 0 && log.contains("ok 304830"), "\(log)")
     }
 }
