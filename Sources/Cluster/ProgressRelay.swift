@@ -21,8 +21,10 @@ final class ProgressRelay {
         self.meter = meter
     }
 
-    /// This rank finished `unit`.
+    /// This rank finished `unit`. It is also the fault suite's kill point for the phases
+    /// (`statistics: block 3`, 1-based, on the rank that finished it; see `FaultInjection`).
     func finished(_ unit: Int) throws {
+        FaultInjection.point("\(meter.phase): \(meter.unit) \(unit + 1)", rank: comm.rank)
         if comm.rank == 0 {
             meter.finished(unit)
             try poll()
