@@ -12,6 +12,8 @@ struct Recipe {
         ("model", true), ("calib", true), ("calib-tokens", true), ("nsamples", true), ("seqlen", true), ("seed", true),
         ("method", true), ("sparsity", true), ("pattern", true), ("allocation", true),
         ("owl-m", true), ("owl-lambda", true), ("atp-beta", true), ("dlp-alpha", true),
+        ("alpha-epsilon", true), ("alpha-fit", true), ("update", true), ("admm-iterations", true),
+        ("admm-mask-steps", true), ("admm-rho", true), ("admm-damp", true),
         ("dsnot", false), ("dsnot-sign-constraint", true), ("dsnot-all-layers", false), ("dass", false),
         ("damp", true), ("propagation", true), ("split", true), ("threads", true), ("max-memory", true),
     ]

@@ -54,6 +54,7 @@ extension Recipe {
         case "owl": put("owl-m", "\(m.owlM)"); put("owl-lambda", "\(m.owlLambda)")
         case "atp": if let b = m.atpBeta { put("atp-beta", "\(b)") }
         case "dlp": put("dlp-alpha", "\(m.dlpAlpha)")
+        case "alpha": put("alpha-epsilon", "\(m.alphaEpsilon)"); put("alpha-fit", m.alphaFit)
         default: break
         }
         put("dsnot", "\(m.dsnot)")
@@ -63,6 +64,11 @@ extension Recipe {
         }
         put("dass", "\(m.dass)")
         if m.method == "sparsegpt" { put("damp", "\(m.damp)") }
+        if m.update != "none" {
+            put("update", m.update)
+            put("admm-iterations", "\(m.admmIterations)"); put("admm-mask-steps", "\(m.admmMaskSteps)")
+            put("admm-rho", "\(m.admmRho)"); put("admm-damp", "\(m.admmDamp)")
+        }
         put("propagation", m.propagation)
         if let s = split { put("split", s) }
         if let t = threads { put("threads", "\(t)") }
