@@ -52,7 +52,13 @@ public struct PruneConfiguration: Sendable {
     /// configurations with the same key can share one pass (`owlprune sweep`, issue 14 item 2):
     /// the scores depend on the dense model, the windows and this key only, never on the method,
     /// the target or the spread.
-    public var blockScoreKey: String? { blockScorer.map { "\($0)" } }
+    /// AlphaPruning's per-block metrics are shared the same way: they depend on the weights and the
+    /// fit only.
+    public var blockScoreKey: String? {
+        if let scorer = blockScorer { return "\(scorer)" }
+        if case let .alpha(_, fit) = allocation, pattern.fixedSparsity == nil { return "alphaMetric(fit: \(fit))" }
+        return nil
+    }
 
     /// OWL's outlier threshold multiple `M` when the allocation is OWL.
     var owlM: Double? {

@@ -124,7 +124,7 @@ extension OwlPrune {
             for i in pending {
                 guard let key = configurations[i].blockScoreKey, scores[key] == nil else { continue }
                 t = Date()
-                progress("sweep: dense statistics pass for \(key), shared by every cell that needs it")
+                progress("sweep: block scores \(key) computed once (a dense statistics pass, or the weights alone for AlphaPruning), shared by every cell that needs them")
                 let planJob = try PruneJob(comm: world, configuration: configurations[i], source: setup.checkpoint,
                                            architecture: architecture, windows: setup.windows,
                                            threads: try PruneSetup.workerCount(threads: threads, propagation: configurations[i].propagation,
