@@ -26,15 +26,19 @@ public final class PruneOutput {
     /// Rank 0 only: more files for the output directory, made from the merged report just before
     /// the rename (the CLI's `owlprune-plan.svg`), so they appear with the shards or not at all.
     public var extraFiles: ((SparsityPlan, PruneReport) throws -> [String: Data])?
+    /// `--remove-by`: the block removal that preceded the prune, recorded in the report.
+    public var blockRemoval: BlockRemovalResult?
 
     /// - Parameter layout: the job's rank layout (`PruneJob.layout`): shard r holds rank r's blocks.
     public init(comm: Communicator, layout: RankLayout, input: CheckpointDirectory, staged: StagedDirectory,
-                arguments: PruneArguments, dtype: SafetensorsDType? = nil) {
+                arguments: PruneArguments, dtype: SafetensorsDType? = nil, renumbering: BlockRenumbering? = nil) {
         self.comm = comm
         self.input = input
         self.staged = staged
         self.arguments = arguments
-        output = ShardedOutput(ranges: layout.blockRanges, input: input, dtype: dtype)
+        var output = ShardedOutput(ranges: layout.blockRanges, input: input, dtype: dtype)
+        output.renumbering = renumbering
+        self.output = output
     }
 
     public func begin() throws {
@@ -69,6 +73,7 @@ public final class PruneOutput {
             var merged = try mergedReport(fragments.map { try JSONDecoder().decode(RankFragment.self, from: Data($0)) },
                                           job: job, plan: plan)
             merged.warnings = PruneWarnings.of(plan: plan) + PruneWarnings.of(report: merged)
+            merged.blockRemoval = blockRemoval
             try PruneReport.encoder().encode(merged).write(to: staged.file(Self.reportFileName))
             for (name, data) in try extraFiles?(plan, merged) ?? [:] { try data.write(to: staged.file(name)) }
             report = merged

@@ -26,6 +26,8 @@ public struct PruneReport: Codable, Sendable {
     public var perRank: [RankReport]
     /// Every warning the run printed (`PruneWarnings`); nil in reports older than issue 13.
     public var warnings: [String]?
+    /// `--remove-by` (issue 12 item 6): the blocks removed before pruning, with every block's score.
+    public var blockRemoval: BlockRemovalResult?
 
     public struct Calibration: Codable, Sendable {
         public var windows: Int

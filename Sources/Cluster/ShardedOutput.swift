@@ -13,6 +13,9 @@ public struct ShardedOutput: Sendable {
     /// `prune --dtype`: every floating-point tensor is written in this dtype (nil: each in the
     /// input's). Integer tensors are always copied as they are.
     public let dtype: SafetensorsDType?
+    /// Depth pruning (issue 12 item 6): the output holds only the kept blocks, renumbered; every
+    /// output name is read from `renumbering.inputName(of:)`. nil: names are the input's.
+    public var renumbering: BlockRenumbering?
 
     public init(ranges: [Range<Int>], input: CheckpointDirectory, dtype: SafetensorsDType? = nil) {
         self.ranges = ranges
@@ -22,12 +25,21 @@ public struct ShardedOutput: Sendable {
 
     /// The dtype `name` is written in.
     public func outputDType(_ name: String) throws -> SafetensorsDType {
-        let stored = try input.info(name).dtype
+        let stored = try info(name).dtype
         guard let dtype, stored.isFloatConvertible else { return stored }
         return dtype
     }
 
     public var shardCount: Int { ranges.count }
+
+    /// The output's tensor names (the input's, or those of the kept blocks renumbered).
+    public var tensorNames: [String] { renumbering.map { r in input.tensorNames.compactMap(r.outputName(of:)) } ?? input.tensorNames }
+
+    /// The input tensor an output tensor comes from.
+    public func inputName(_ name: String) -> String { renumbering?.inputName(of: name) ?? name }
+
+    /// The stored info of output tensor `name` (its input tensor's).
+    public func info(_ name: String) throws -> TensorInfo { try input.info(inputName(name)) }
 
     public func shardName(rank: Int) -> String { ShardIndex.shardFileName(index: rank + 1, count: ranges.count) }
 
@@ -46,7 +58,7 @@ public struct ShardedOutput: Sendable {
     /// Rank `rank`'s tensors in shard order: those outside the blocks first (rank 0 only), then
     /// block by block, so the shard can be written while blocks finish one after another.
     public func tensors(of rank: Int) -> [String] {
-        let mine = input.tensorNames.filter { owner(of: $0) == rank }
+        let mine = tensorNames.filter { owner(of: $0) == rank }
         let outside = mine.filter { Self.block(of: $0) == nil }
         let inside = mine.filter { Self.block(of: $0) != nil }.sorted { (Self.block(of: $0)!, $0) < (Self.block(of: $1)!, $1) }
         return outside + inside
@@ -65,7 +77,7 @@ public struct ShardedOutput: Sendable {
             self.output = output
             names = output.tensors(of: rank)
             let entries = try names.map { name in
-                let info = try output.input.info(name)
+                let info = try output.info(name)
                 return SafetensorsWriter.Entry(name: name, dtype: try output.outputDType(name), shape: info.shape)
             }
             writer = try SafetensorsWriter(url: dir.file(output.shardName(rank: rank)), entries: entries,
@@ -76,10 +88,11 @@ public struct ShardedOutput: Sendable {
         /// Byte for byte when the dtype is kept; through float32 (exact for a wider dtype,
         /// round-to-nearest-even for a narrower one) when `--dtype` changes it.
         private func copy(_ name: String) throws {
-            if try output.outputDType(name) == output.input.info(name).dtype {
-                try output.input.shard(containing: name).withRawBytes(name) { try writer.write(name, rawBuffer: $0) }
+            let source = output.inputName(name)
+            if try output.outputDType(name) == output.input.info(source).dtype {
+                try output.input.shard(containing: source).withRawBytes(source) { try writer.write(name, rawBuffer: $0) }
             } else {
-                try writer.write(name, try output.input.matrix(name))
+                try writer.write(name, try output.input.matrix(source))
             }
             position += 1
         }
@@ -98,6 +111,11 @@ public struct ShardedOutput: Sendable {
             }
         }
 
+        /// Block `index`'s tensors copied unchanged (depth pruning without weight pruning).
+        public func copy(block index: Int) throws {
+            while position < names.count, ShardedOutput.block(of: names[position]) == index { try copy(names[position]) }
+        }
+
         public func finish() throws {
             guard position == names.count else {
                 throw ClusterError.peerFailed("shard \(writer.destination.lastPathComponent): \(names.count - position) tensors were never written (from \(names[position]))")
@@ -114,9 +132,9 @@ public struct ShardedOutput: Sendable {
     public func writeIndex(into dir: StagedDirectory) throws {
         var map: [String: String] = [:]
         var total = 0
-        for name in input.tensorNames {
+        for name in tensorNames {
             map[name] = shardName(rank: owner(of: name))
-            total += try input.info(name).shape.reduce(try outputDType(name).byteSize, *)
+            total += try info(name).shape.reduce(try outputDType(name).byteSize, *)
         }
         try ShardIndex(totalSize: total, weightMap: map).write(to: dir.file(ShardIndex.fileName))
     }
@@ -130,6 +148,11 @@ public struct ShardedOutput: Sendable {
         for name in Self.auxiliaryFiles {
             let src = input.url.appendingPathComponent(name)
             if fm.fileExists(atPath: src.path) { try copyResolvingLinks(src, to: dir.file(name)) }
+        }
+        if let renumbering {
+            let config = dir.file("config.json")
+            try renumbering.editConfig(try Data(contentsOf: config), file: input.url.appendingPathComponent("config.json").path)
+                .write(to: config, options: .atomic)
         }
     }
 }

@@ -27,6 +27,9 @@ extension OwlPrune {
         func validate() throws {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
             if let s = split, WorkSplit(rawValue: s) == nil { throw ValidationError("--split \(s): expected windows or blocks") }
+            if DepthOptions.isDepthMethod(method.method) {
+                throw ValidationError("--method \(method.method): depth pruning runs in owlprune prune --remove-blocks K (its plan is written there)")
+            }
         }
 
         func run() throws {

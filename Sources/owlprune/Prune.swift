@@ -28,6 +28,7 @@ extension OwlPrune {
         var dtype: String?
         @OptionGroup(title: "Method") var method: MethodOptions
         @OptionGroup(title: "Calibration") var calibration: CalibrationOptions
+        @OptionGroup(title: "Depth pruning") var depth: DepthOptions
         @OptionGroup var memory: MemoryOptions
         @OptionGroup(title: "Evaluation after pruning") var evaluation: EvalAfterPruneOptions
         @Flag(name: .customLong("dry-run"), help: "Print the plan and the time and memory estimate per rank, then stop (nothing is written).")
@@ -39,6 +40,8 @@ extension OwlPrune {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
             if let s = split, WorkSplit(rawValue: s) == nil { throw ValidationError("--split \(s): expected windows or blocks") }
             if let d = dtype, Self.outputDType(d) == nil { throw ValidationError("--dtype \(d): expected f32, bf16 or f16") }
+            try depth.validate(method: method.method)
+            try validateDepthOnly()
         }
 
         func run() throws {
@@ -60,6 +63,10 @@ extension OwlPrune {
                                              runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)
             let journal = BlockJournal.directory(forOutput: URL(fileURLWithPath: output.out))
             do {
+                if DepthOptions.isDepthMethod(method.method) {
+                    try runDepthOnly(comm: comm, staged: staged)
+                    return
+                }
                 let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
                                            memory: memory, threads: threads, split: split, overrides: overrides)
                 if comm.rank == 0 {
@@ -72,14 +79,18 @@ extension OwlPrune {
                         progress(line)
                     }
                 }
-                let job = try setup.makeJob(threads: threads, split: split)
+                // --remove-by: blocks are removed first, scored on the dense model; the job prunes the reduced model.
+                let removal = try depth.removal(method: method.method).map { try removeBlocks(setup: setup, method: $0.0, count: $0.1) }
+                let job = try setup.makeJob(threads: threads, split: split, removal: removal?.renumbering)
                 job.onPlan = { plan in
                     guard comm.rank == 0 else { return }
                     progress(PlanTable(plan: plan).render())
                     PruneWarnings.of(plan: plan).forEach(progress)
                 }
                 let out = PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
-                                      staged: staged, arguments: arguments, dtype: dtype.flatMap(Self.outputDType))
+                                      staged: staged, arguments: arguments, dtype: dtype.flatMap(Self.outputDType),
+                                      renumbering: removal?.renumbering)
+                out.blockRemoval = removal?.result
                 out.extraFiles = { plan, report in [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data] }
                 try out.begin()
                 if comm.rank == 0 {
@@ -88,7 +99,8 @@ extension OwlPrune {
                         .write(to: staged.file(Recipe.fileName))
                 }
                 // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
-                let result = try job.run(journalDirectory: journal, resume: true, sink: out.write(block:))
+                // The journal's fingerprint does not hold a block removal: a depth run journals nothing.
+                let result = try job.run(journalDirectory: removal == nil ? journal : nil, resume: true, sink: out.write(block:))
                 let plan = result.plan
                 let report = try out.finish(job: job, result: result)
                 report.map { PruneWarnings.of(report: $0).forEach(progress) }
@@ -205,10 +217,13 @@ struct PruneSetup {
         return try threads ?? (takesTurns ? cores : max(1, cores / comm.ranksOnThisNode()))
     }
 
-    func makeJob(threads: Int? = nil, split: WorkSplit? = nil) throws -> PruneJob {
+    /// - Parameter removal: depth pruning's kept blocks; the job then prunes the reduced model.
+    func makeJob(threads: Int? = nil, split: WorkSplit? = nil, removal: BlockRenumbering? = nil) throws -> PruneJob {
         let workers = try Self.workerCount(threads: threads, propagation: configuration.propagation, split: split, comm: comm)
         let split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
-        return try PruneJob(comm: comm, configuration: configuration, source: checkpoint, architecture: architecture,
+        let source: any WeightSource = removal.map { RenumberedSource(base: checkpoint, renumbering: $0) } ?? checkpoint
+        return try PruneJob(comm: comm, configuration: configuration, source: source,
+                            architecture: removal.map(architecture.keeping) ?? architecture,
                             windows: windows, threads: workers, split: split,
                             progress: { [rank = comm.rank] in FaultInjection.point($0, rank: rank); progress($0) },
                             meter: ProgressMeter.show)

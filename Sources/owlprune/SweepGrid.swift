@@ -103,6 +103,9 @@ struct SweepGrid: Equatable {
     func methodOptions(for cell: SweepCell) throws -> MethodOptions {
         let arguments = ["--method", cell.method, "--allocation", cell.allocation,
                          "--sparsity", String(cell.sparsity)] + options
+        if DepthOptions.isDepthMethod(cell.method) {
+            throw ValidationError("sweep cell \(cell.id): --method \(cell.method) removes blocks, which sweep does not do (use prune --remove-blocks)")
+        }
         do { return try MethodOptions.parse(arguments) } catch {
             throw ValidationError("sweep cell \(cell.id): \(MethodOptions.message(for: error))")
         }

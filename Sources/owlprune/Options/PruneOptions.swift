@@ -94,7 +94,9 @@ struct MethodOptions: ParsableArguments {
         guard sparsity.isFinite, sparsity >= 0, sparsity < 1 else {
             throw ValidationError("--sparsity \(sparsity): must be in [0, 1)")
         }
-        guard parsedMethod != nil else { throw ValidationError("--method \(method): expected magnitude, wanda, sparsegpt or ria") }
+        // shortgpt | sleb remove whole blocks (DepthOptions, `prune --remove-blocks K`); the rest does not apply.
+        if DepthOptions.isDepthMethod(method) { return }
+        guard parsedMethod != nil else { throw ValidationError("--method \(method): expected magnitude, wanda, sparsegpt or ria (or shortgpt, sleb with --remove-blocks)") }
         guard let p = parsedPattern else { throw ValidationError("--pattern \(pattern): expected unstructured or N:M such as 2:4") }
         if case let .nOfM(n, m) = p, !(n >= 1 && n < m) {
             throw ValidationError("--pattern \(pattern): need 1 ≤ N < M")

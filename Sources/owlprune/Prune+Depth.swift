@@ -1,0 +1,89 @@
+import ArgumentParser
+import Checkpoint
+import Cluster
+import Foundation
+import MPIKit
+import Model
+import Pruning
+
+/// `prune --remove-blocks K` (issue 12 item 6): whole blocks removed by ShortGPT or SLEB, alone
+/// (`--method shortgpt|sleb`) or before pruning the rest (`--remove-by`).
+extension OwlPrune.Prune {
+    /// Flags that do nothing when only blocks are removed are refused rather than ignored.
+    func validateDepthOnly() throws {
+        guard DepthOptions.isDepthMethod(method.method) else { return }
+        let m = method.method
+        if dryRun { throw ValidationError("--dry-run: not available with --method \(m)") }
+        if dtype != nil { throw ValidationError("--dtype: not available with --method \(m) (tensors are copied unchanged)") }
+        if output.resume { throw ValidationError("--resume: not available with --method \(m) (nothing is journaled)") }
+        if recipe.recipe != nil { throw ValidationError("--recipe: not available with --method \(m)") }
+    }
+
+    /// Scores the dense model's blocks on the calibration windows, shows the choice on rank 0.
+    func removeBlocks(setup: PruneSetup, method: BlockRemovalMethod, count: Int) throws
+        -> (renumbering: BlockRenumbering, result: BlockRemovalResult) {
+        try DepthSearch.check(count: count, method: method, blocks: setup.architecture.blockCount)
+        let workers = try PruneSetup.workerCount(threads: threads, propagation: .sequential, split: .windows, comm: setup.comm)
+        let search = DepthSearch(comm: setup.comm, architecture: setup.architecture, source: setup.checkpoint,
+                                 windows: setup.windows, threads: workers, progress: progress)
+        let result = try search.run(method: method, count: count)
+        if setup.comm.rank == 0 { progress(DepthTable(result: result).render()) }
+        return (BlockRenumbering(removing: result.removed, of: setup.architecture.blockCount), result)
+    }
+
+    /// Depth only: the removal, then every kept tensor copied under its new name.
+    func runDepthOnly(comm: Communicator, staged: StagedDirectory) throws {
+        let started = Date()
+        var calibrationMethod = method
+        calibrationMethod.method = PruningMethod.magnitude.rawValue  // only the checkpoint and windows are used
+        let setup = try PruneSetup(model: model.model, method: calibrationMethod, calibration: calibration, comm: comm,
+                                   threads: threads, split: .windows)
+        let (kind, count) = depth.removal(method: method.method)!
+        let (renumbering, result) = try removeBlocks(setup: setup, method: kind, count: count)
+        let out = DepthOutput(comm: comm, input: setup.checkpoint, staged: staged, renumbering: renumbering,
+                              architecture: setup.architecture)
+        var report: DepthReport?
+        try out.write { layout in
+            let plan = DepthPlan(method: kind.rawValue, removeBlocks: count, blockRemoval: result,
+                                 modelId: URL(fileURLWithPath: model.model).standardizedFileURL.lastPathComponent,
+                                 seed: calibration.calib == nil ? nil : calibration.seed, windowsHash: setup.windows.hash)
+            let made = DepthReport(
+                started: started, finished: Date(), method: kind.rawValue, removeBlocks: count,
+                arguments: .init(model: model.model, out: output.out, method: kind.rawValue, removeBlocks: count,
+                                 nsamples: calibration.nsamples, seqlen: calibration.seqlen, seed: calibration.seed,
+                                 calib: calibration.calib, calibTokens: calibration.calibTokens, threads: threads),
+                ranks: comm.size, windows: setup.windows, blockRemoval: result, blocksPerRank: layout.blockRanges.map(Array.init))
+            report = made
+            return [PruneOutput.planFileName: try plan.json(),
+                    PruneOutput.reportFileName: try PruneReport.encoder().encode(made)]
+        }
+        guard comm.rank == 0, let report else { return }
+        if json {
+            let encoder = PruneReport.encoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            printResult(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            printResult("removed \(count) of \(renumbering.originalCount) blocks from \(model.model) → \(output.out) (\(kind.rawValue)): "
+                        + "blocks \(result.removed.map(String.init).joined(separator: ", ")); \(comm.size) ranks, "
+                        + String(format: "%.1f s", report.wallSeconds))
+        }
+    }
+}
+
+/// The block scores as a table on stderr, removed blocks marked, in the style of `PlanTable`.
+struct DepthTable {
+    let result: BlockRemovalResult
+
+    func render() -> String {
+        let sleb = result.method == BlockRemovalMethod.sleb.rawValue
+        var lines = [sleb ? "block  perplexity without it (round 1)  removed" : "block  block influence  removed"]
+        for (b, score) in result.scores.enumerated() {
+            let value = score.map { String(format: sleb ? "%14.4f" : "%15.6f", $0) } ?? (sleb ? "             -" : "              -")
+            let order = result.removed.firstIndex(of: b).map { sleb ? "  ✗ (round \($0 + 1))" : "  ✗" } ?? ""
+            lines.append(String(format: "%5d  ", b) + value + order)
+        }
+        lines.append("\(result.method): remove \(result.removed.count) of \(result.scores.count) blocks: "
+                     + result.removed.map(String.init).joined(separator: ", "))
+        return lines.joined(separator: "\n")
+    }
+}
