@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import MPIKit
 import Model
+import Pruning
 
 /// `owlprune-report.json` of a depth-only prune (`--method shortgpt|sleb --remove-blocks K`): the
 /// removal with every block's score, the calibration, and who wrote which blocks.

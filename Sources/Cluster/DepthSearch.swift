@@ -5,23 +5,6 @@ import Model
 import Pruning
 import Tensor
 
-/// What a depth search chose, for the plan, the report and the table on screen.
-public struct BlockRemovalResult: Codable, Sendable, Equatable {
-    public var method: String
-    /// Original indices, in the order they were chosen (SLEB's rounds; ShortGPT: ascending).
-    public var removed: [Int]
-    /// Original indices of the blocks that remain, ascending (output block j is `kept[j]`).
-    public var kept: [Int]
-    /// Per original block: ShortGPT's Block Influence; SLEB's first-round calibration perplexity
-    /// with that block removed (nil for the blocks SLEB never considers, the first and the last).
-    public var scores: [Double?]
-    /// SLEB only: per round, the calibration perplexity with each candidate removed (nil elsewhere).
-    public var rounds: [[Double?]]?
-    public var windows: Int
-    public var seqlen: Int
-    public var tokensHash: String
-}
-
 /// The forward passes of depth pruning (issue 12 item 6), on the dense model and the calibration
 /// windows owlprune already draws. Every rank takes its contiguous share of the windows
 /// (`windowShare`, as the windows split) and reads every block; per-window float64 sums are
@@ -188,7 +171,6 @@ public struct DepthSearch {
 
     private func result(method: BlockRemovalMethod, removed: [Int], scores: [Double?], rounds: [[Double?]]?) -> BlockRemovalResult {
         let kept = BlockRenumbering(removing: removed, of: architecture.blockCount).kept
-        return BlockRemovalResult(method: method.rawValue, removed: removed, kept: kept, scores: scores, rounds: rounds,
-                                  windows: windows.count, seqlen: windows.length, tokensHash: windows.hash)
+        return BlockRemovalResult(method: method.rawValue, removed: removed, kept: kept, scores: scores, rounds: rounds)
     }
 }

@@ -61,6 +61,8 @@ public final class PruneJob {
     public var precomputedBlockScores: [Double]?
     /// Called on every rank with the agreed plan, before phase 2 starts (the CLI shows it there).
     public var onPlan: ((SparsityPlan) -> Void)?
+    /// `--remove-by`: the block removal that made this job's (reduced) model; recorded in the plan.
+    public var blockRemoval: BlockRemovalResult?
     /// Threads that run independent calibration windows of one block at once (results do not
     /// depend on it; see `Parallel`).
     public let threads: Int
@@ -141,6 +143,7 @@ public final class PruneJob {
         plan.modelID = configuration.modelID
         plan.seed = configuration.seed
         plan.settings = PlanSettings(method: configuration.method, options: configuration.options)
+        plan.blockRemoval = blockRemoval
         let hash = try plan.stableHash()
         let low = try comm.allreduceMin([hash]), high = try comm.allreduceMax([hash])
         guard low == high else {

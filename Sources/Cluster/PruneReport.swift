@@ -1,4 +1,5 @@
 import Foundation
+import Pruning
 
 /// `owlprune-report.json`: what a prune did, typed end to end (numbers are numbers), written by
 /// rank 0 from every rank's `RankReport`. Keys are snake_case (`JSONEncoder.keyEncodingStrategy`).

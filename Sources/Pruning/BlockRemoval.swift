@@ -10,6 +10,29 @@ public enum BlockRemovalMethod: String, Sendable, Codable, CaseIterable {
     case sleb
 }
 
+/// What a depth search chose, for the plan, the report and the table on screen. Keys are single
+/// words, so the plan's, the report's and snake_case coders all spell them the same.
+public struct BlockRemovalResult: Codable, Sendable, Equatable {
+    public var method: String
+    /// Original indices, in the order they were chosen (SLEB's rounds; ShortGPT: ascending).
+    public var removed: [Int]
+    /// Original indices of the blocks that remain, ascending (output block j is `kept[j]`).
+    public var kept: [Int]
+    /// Per original block: ShortGPT's Block Influence; SLEB's first-round calibration perplexity
+    /// with that block removed (nil for the blocks SLEB never considers, the first and the last).
+    public var scores: [Double?]
+    /// SLEB only: per round, the calibration perplexity with each candidate removed (nil elsewhere).
+    public var rounds: [[Double?]]?
+
+    public init(method: String, removed: [Int], kept: [Int], scores: [Double?], rounds: [[Double?]]?) {
+        self.method = method
+        self.removed = removed
+        self.kept = kept
+        self.scores = scores
+        self.rounds = rounds
+    }
+}
+
 public enum BlockInfluence {
     /// Σ over the window's tokens, in token order and in float64, of cos(x_t, y_t) between row t of
     /// the block's input `x` and output `y` (the hidden states before and after the block).

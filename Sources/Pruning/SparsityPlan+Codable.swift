@@ -21,6 +21,7 @@ extension SparsityPlan: Codable {
         case modelID = "model_id"
         case windowsHash = "windows_hash"
         case settings
+        case blockRemoval = "block_removal"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -63,6 +64,7 @@ extension SparsityPlan: Codable {
         try c.encodeIfPresent(seed, forKey: .seed)
         try c.encodeIfPresent(windowsHash, forKey: .windowsHash)
         try c.encodeIfPresent(settings, forKey: .settings)
+        try c.encodeIfPresent(blockRemoval, forKey: .blockRemoval)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -99,6 +101,7 @@ extension SparsityPlan: Codable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
         windowsHash = try c.decodeIfPresent(String.self, forKey: .windowsHash)
         settings = try c.decodeIfPresent(PlanSettings.self, forKey: .settings)
+        blockRemoval = try c.decodeIfPresent(BlockRemovalResult.self, forKey: .blockRemoval)
     }
 
     private static func parsePattern(_ text: String, codingPath: [any CodingKey]) throws -> SparsityPattern {

@@ -26,6 +26,9 @@ public struct SparsityPlan: Sendable, Equatable {
     public var windowsHash: String?
     /// The method options that change the bits (`PlanSettings`); nil in plans made before them.
     public var settings: PlanSettings?
+    /// `prune --remove-by` (issue 12 item 6): the blocks removed before this plan's pruning, which
+    /// indexes the blocks that remain. nil (and absent from the JSON) otherwise.
+    public var blockRemoval: BlockRemovalResult?
 
     public init(method: PruningMethod, pattern: SparsityPattern, targetSparsity: Double, allocation: Allocation,
                 outlierRatios: [Double]?, blockSparsities: [Double], dsnot: Bool = false, dass: Bool = false,

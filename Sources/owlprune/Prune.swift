@@ -82,6 +82,7 @@ extension OwlPrune {
                 // --remove-by: blocks are removed first, scored on the dense model; the job prunes the reduced model.
                 let removal = try depth.removal(method: method.method).map { try removeBlocks(setup: setup, method: $0.0, count: $0.1) }
                 let job = try setup.makeJob(threads: threads, split: split, removal: removal?.renumbering)
+                job.blockRemoval = removal?.result
                 job.onPlan = { plan in
                     guard comm.rank == 0 else { return }
                     progress(PlanTable(plan: plan).render())

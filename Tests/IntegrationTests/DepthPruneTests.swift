@@ -222,6 +222,11 @@ import Testing
         #expect(reported["removed"] as? [Int] == (try removal(only))["removed"] as? [Int])
         #expect((report["linears"] as! [Any]).count == 4 * 7 && abs((report["achieved_sparsity"] as! Double) - 0.5) < 1e-9)
         #expect((try json(one.appendingPathComponent("config.json")))["num_hidden_layers"] as? Int == 4)
+        // The plan records the removal and covers the 4 remaining blocks; identical on 2 ranks.
+        let plan = try json(one.appendingPathComponent("owlprune-plan.json"))
+        #expect(((plan["block_removal"] as? [String: Any])?["removed"] as? [Int]) == reported["removed"] as? [Int])
+        #expect((plan["block_sparsities"] as? [Double])?.count == 4)
+        #expect(try Data(contentsOf: one.appendingPathComponent("owlprune-plan.json")) == Data(contentsOf: two.appendingPathComponent("owlprune-plan.json")))
         _ = try calibrationPerplexity(f, model: one)
     }
 
