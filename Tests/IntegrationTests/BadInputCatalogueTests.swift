@@ -171,6 +171,18 @@ import Testing
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-memory", "12Q"])
         },
+        BadInput("--remove-blocks 0", "--remove-blocks 0: must be at least 1") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--method", "shortgpt", "--remove-blocks", "0"])
+        },
+        BadInput("--remove-blocks every block", "--remove-blocks 2: the model has 2 blocks (num_hidden_layers); at least one must remain") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--method", "shortgpt", "--remove-blocks", "2"])
+        },
+        BadInput("--remove-blocks beyond SLEB's barriers", "--remove-blocks 1: SLEB never removes the first or last remaining block, so at most 0 of 2 can go") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--method", "sleb", "--remove-blocks", "1"])
+        },
 
         // MARK: --out and --force
         BadInput("--out is --model", "--out {dir}/tiny is the same path as --model {dir}/tiny; choose an output outside the inputs") {
