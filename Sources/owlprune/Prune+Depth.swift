@@ -57,12 +57,21 @@ extension OwlPrune.Prune {
             return [PruneOutput.planFileName: try plan.json(),
                     PruneOutput.reportFileName: try PruneReport.encoder().encode(made)]
         }
+        let perplexity = try evaluation.evalData.map {
+            try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out, options: evaluation).run(data: $0)
+        }
         guard comm.rank == 0, let report else { return }
         if json {
             let encoder = PruneReport.encoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            printResult(String(decoding: try encoder.encode(report), as: UTF8.self))
+            struct Summary: Encodable { var report: DepthReport; var eval: PruneEvaluation.Result? }
+            printResult(String(decoding: try encoder.encode(Summary(report: report, eval: perplexity)), as: UTF8.self))
         } else {
+            if let p = perplexity {
+                let dense = p.dense.map { String(format: "dense %.4f → ", $0.perplexity) } ?? ""
+                printResult(String(format: "perplexity on %@: %@depth-pruned %.4f (%d windows × %d)", (p.data as NSString).lastPathComponent,
+                                   dense, p.pruned.perplexity, p.pruned.windows, p.pruned.seqlen))
+            }
             printResult("removed \(count) of \(renumbering.originalCount) blocks from \(model.model) → \(output.out) (\(kind.rawValue)): "
                         + "blocks \(result.removed.map(String.init).joined(separator: ", ")); \(comm.size) ranks, "
                         + String(format: "%.1f s", report.wallSeconds))

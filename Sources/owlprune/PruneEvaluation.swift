@@ -35,7 +35,9 @@ struct PruneEvaluation {
             : try evaluator.run(source: dense, tokens: tokens, maxWindows: options.evalWindows, dataName: data,
                                 progress: { progress("dense " + $0) })
         let pruned = try CheckpointDirectory(url: URL(fileURLWithPath: prunedDirectory))
-        let prunedResult = try evaluator.run(source: pruned, tokens: tokens, maxWindows: options.evalWindows, dataName: data,
+        // A depth-pruned model (--remove-blocks) has fewer blocks than the dense one: its own config decides.
+        let prunedEvaluator = try DistributedPerplexity(comm: comm, architecture: try Architecture(config: pruned.config), seqlen: length)
+        let prunedResult = try prunedEvaluator.run(source: pruned, tokens: tokens, maxWindows: options.evalWindows, dataName: data,
                                              progress: { progress("pruned " + $0) })
         return Result(data: data, dense: denseResult, pruned: prunedResult)
     }

@@ -86,8 +86,10 @@ import Testing
         let f = try fixture("shortgpt")
         defer { try? FileManager.default.removeItem(at: f.scratch) }
         let one = f.scratch.appendingPathComponent("one"), two = f.scratch.appendingPathComponent("two")
-        let a = try prune(f, out: one, ranks: nil, ["--method", "shortgpt", "--remove-blocks", "2"])
+        let a = try prune(f, out: one, ranks: nil, ["--method", "shortgpt", "--remove-blocks", "2", "--eval", f.text.path,
+                                                    "--eval-seqlen", String(Self.length)])
         #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stdout.contains("depth-pruned"), "\(a.stdout)")
         let b = try prune(f, out: two, ranks: 2, ["--method", "shortgpt", "--remove-blocks", "2", "--threads", "2"])
         #expect(b.status == 0, "\(b.stderr)")
         #expect(try differingTensors(one, two).isEmpty, "tensors differ between 1 and 2 ranks")
@@ -212,8 +214,10 @@ import Testing
             two = f.scratch.appendingPathComponent("two")
         #expect(try prune(f, out: only, ranks: nil, ["--method", "shortgpt", "--remove-blocks", "2"]).status == 0)
         let flags = ["--method", "wanda", "--sparsity", "0.5", "--remove-by", "shortgpt", "--remove-blocks", "2"]
-        let a = try prune(f, out: one, ranks: nil, flags)
+        // --eval reads the reduced model with its own config.
+        let a = try prune(f, out: one, ranks: nil, flags + ["--eval", f.text.path, "--eval-seqlen", String(Self.length)])
         #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stdout.contains("perplexity on calib.txt: dense"), "\(a.stdout)")
         let b = try prune(f, out: two, ranks: 2, flags)
         #expect(b.status == 0, "\(b.stderr)")
         #expect(try differingTensors(one, two).isEmpty, "tensors differ between 1 and 2 ranks")
