@@ -4,6 +4,8 @@
 #ifndef OWLPRUNE_CBLAS_SHIM_H
 #define OWLPRUNE_CBLAS_SHIM_H
 #include <cblas.h>
+/* mallopt, for Tensor's retainFreedBuffers (glibc; the activation buffers BLAS fills). */
+#include <malloc.h>
 
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info);

@@ -190,9 +190,9 @@ public struct DecoderBlock: Sendable {
         profile.time("residual add") { h1.add(h) }
         let b = profile.time("norms") { h1.rmsNormalized(weight: postAttentionNorm, epsilon: shape.rmsNormEpsilon) }
         if let observe { profile.time("observe") { observe(.mlp, b) } }
-        let gate = profile.time(BlockLinear.gate.rawValue) { b.linear(weight(.gate)) }
+        var z = profile.time(BlockLinear.gate.rawValue) { b.linear(weight(.gate)) }
         let up = profile.time(BlockLinear.up.rawValue) { b.linear(weight(.up)) }
-        let z = profile.time("activation") { Matrix.swiglu(gate: gate, up: up) }
+        profile.time("activation") { z.applySwiGLU(up: up) }
         if let observe { profile.time("observe") { observe(.down, z) } }
         return (h1, z)
     }

@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 
 /// Causal grouped-query attention, one head at a time, so no more than one head's scores are
 /// alive (issue 3: memory must not grow with the number of heads). Matches transformers'
@@ -31,7 +30,7 @@ public enum Attention {
         precondition(window.map { $0 > 0 } ?? true, "attention: window must be positive")
         let group = heads / kvHeads
         let scale = 1 / Float(headDim).squareRoot()
-        var out = Matrix(rows: tokens, cols: heads * headDim)
+        var out = Matrix(uninitializedRows: tokens, cols: heads * headDim)
         let chunk = min(queryChunk, max(tokens, 1))
         var scores = [Float](repeating: 0, count: chunk * tokens)
         let ldq = Int32(q.cols), ldk = Int32(k.cols), ldo = Int32(out.cols)
@@ -47,7 +46,7 @@ public enum Attention {
                                     let lo = window.map { max(0, first - $0 + 1) } ?? 0
                                     let span = keys - lo
                                     let ld = Int32(span)
-                                    var clock = profile.map { _ in DispatchTime.now().uptimeNanoseconds } ?? 0
+                                    var clock = profile.map { _ in ThreadClock.nanoseconds() } ?? 0
                                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                                                 Int32(rows), Int32(span), Int32(headDim), 1,
                                                 qp.baseAddress! + first * q.cols + h * headDim, ldq,
@@ -84,7 +83,7 @@ public enum Attention {
 
     /// Seconds since `clock` (nanoseconds), and `clock` moved to now.
     private static func lap(_ clock: inout UInt64) -> Double {
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = ThreadClock.nanoseconds()
         defer { clock = now }
         return Double(now - clock) * 1e-9
     }

@@ -1,6 +1,5 @@
-import Dispatch
-
-/// Wall-clock seconds per kernel of a block forward, for `owlprune bench forward --breakdown`.
+/// Thread CPU seconds per kernel (`ThreadClock`: on a shared machine wall time mostly measures
+/// the scheduler) of a block forward, for `owlprune bench forward --breakdown`.
 ///
 /// A forward pass takes an optional profile; without one the only cost is a nil check per
 /// kernel call (a dozen per block), so the production path and the profiled path are the same
@@ -15,8 +14,8 @@ public final class KernelProfile {
     /// Runs `body`, adding its wall time to `label`.
     @inline(__always)
     public func time<T>(_ label: String, _ body: () throws -> T) rethrows -> T {
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer { add(label, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9) }
+        let start = ThreadClock.nanoseconds()
+        defer { add(label, seconds: ThreadClock.seconds(since: start)) }
         return try body()
     }
 

@@ -12,7 +12,9 @@ extension OwlPrune.Bench {
     /// what OpenBLAS can do on these matrices the whole block (norms, RoPE, attention, SwiGLU
     /// included) achieves. The machine may be shared, so `--repeats` alternates forward and
     /// ceiling (A B A B) and prints every pair and the median ratio; `--breakdown` then times
-    /// every kernel of the block (docs/design.md "Forward speed").
+    /// every kernel of the block (docs/design.md "Forward speed"). All times are thread CPU
+    /// seconds (`ThreadClock`), so time slices lost to other tenants of a shared machine count
+    /// on neither side of the ratio.
     struct Forward: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Block forward tokens/s and GFLOP/s vs sgemm.")
 
@@ -51,10 +53,10 @@ extension OwlPrune.Bench {
             var pairs: [(forward: Double, gemm: Double)] = []
             var perProduct: [BlockLinear: Double] = [:]
             for r in 0..<repeats {
-                let t0 = Date()
+                let t0 = ThreadClock.nanoseconds()
                 for _ in 0..<windows { _ = pass() }
-                let forwardSeconds = Date().timeIntervalSince(t0) / Double(windows)
-                let (gemmSeconds, each) = ceiling.time(reps: max(1, 3 * count))
+                let forwardSeconds = ThreadClock.seconds(since: t0) / Double(windows)
+                let (gemmSeconds, each) = ceiling.time(reps: max(2, count))
                 for (l, s) in each { perProduct[l] = min(perProduct[l] ?? .infinity, s) }
                 pairs.append((forwardSeconds, gemmSeconds))
                 if repeats > 1 {
@@ -84,7 +86,8 @@ extension OwlPrune.Bench {
                                 seqlen, windows, count, blockSeconds)]
             for label in profile.labels {
                 let s = profile.seconds(label) / perBlock
-                var line = String(format: "  %-24@ %9.5f s %6.1f%%", label as NSString, s, 100 * s / blockSeconds)
+                var line = "  " + label.padding(toLength: 24, withPad: " ", startingAt: 0)
+                    + String(format: " %9.5f s %6.1f%%", s, 100 * s / blockSeconds)
                 if let linear = BlockLinear(rawValue: label) {
                     let f = 2 * Double(seqlen * shape.weightShape(linear).rows * shape.weightShape(linear).cols)
                     line += String(format: "  %6.1f GFLOP/s, %.2f of its own sgemm, %.2f of the block sgemm rate",
@@ -126,9 +129,9 @@ struct ProductCeiling {
         for _ in 0..<reps {
             for linear in BlockLinear.allCases {
                 let input = linear == .down ? z : (linear == .o ? o : x)
-                let t = Date()
+                let t = ThreadClock.nanoseconds()
                 _ = input.linear(block.weight(linear))
-                let s = Date().timeIntervalSince(t)
+                let s = ThreadClock.seconds(since: t)
                 total += s
                 best[linear] = min(best[linear] ?? .infinity, s)
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensor
 
 /// The `owlprune` command. Subcommands are synchronous `ParsableCommand`s: MPI is initialised on
 /// the main thread and every MPI call stays there (docs/style.md, CLI).
@@ -14,6 +15,7 @@ struct OwlPrune: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        retainFreedBuffers()
         if Runtime.launchedByMPI {
             do { _ = try Runtime.communicator() } catch { Runtime.fail(error) }
         }
