@@ -3,33 +3,55 @@ import Foundation
 import Model
 import Tensor
 
-/// Who writes which tensor (docs/design.md §3 "Output"): the tensors of block b go into the shard of
-/// the rank that owns b; everything outside the blocks (embedding, final norm, head) into rank 0's.
-/// Every rank derives the same assignment from the partition, so rank 0 writes the index without
-/// asking anyone.
+/// Who writes which tensor, and where (docs/design.md §3 "Output"). The tensors of block b are
+/// written by the rank that owns b; everything outside the blocks (embedding, final norm, head)
+/// by rank 0. Where they go is the `ShardPlan`: Hugging Face's size-based split of the tensors in
+/// file order (embedding, blocks in order, then the rest), from sizes alone, so names and bytes
+/// do not depend on the rank count. Every rank derives the same plan, so rank 0 writes the index
+/// and the headers without asking anyone. Naming and ownership live here and nowhere else.
 public struct ShardedOutput: Sendable {
     public let ranges: [Range<Int>]
     public let input: CheckpointDirectory
     /// `prune --dtype`: every floating-point tensor is written in this dtype (nil: each in the
     /// input's). Integer tensors are always copied as they are.
     public let dtype: SafetensorsDType?
+    public let plan: ShardPlan
 
-    public init(ranges: [Range<Int>], input: CheckpointDirectory, dtype: SafetensorsDType? = nil) {
+    public init(ranges: [Range<Int>], input: CheckpointDirectory, dtype: SafetensorsDType? = nil,
+                maxShardSize: Int = ShardPlan.defaultMaxShardSize) throws {
         self.ranges = ranges
         self.input = input
         self.dtype = dtype
+        let order = Self.fileOrder(input.tensorNames)
+        let entries = try order.map { name in
+            SafetensorsWriter.Entry(name: name, dtype: try Self.outputDType(name, input: input, dtype: dtype),
+                                    shape: try input.info(name).shape)
+        }
+        plan = ShardPlan(entries: entries, maxShardSize: maxShardSize)
     }
 
     /// The dtype `name` is written in.
     public func outputDType(_ name: String) throws -> SafetensorsDType {
+        try Self.outputDType(name, input: input, dtype: dtype)
+    }
+
+    private static func outputDType(_ name: String, input: CheckpointDirectory, dtype: SafetensorsDType?) throws -> SafetensorsDType {
         let stored = try input.info(name).dtype
         guard let dtype, stored.isFloatConvertible else { return stored }
         return dtype
     }
 
-    public var shardCount: Int { ranges.count }
+    /// The order tensors take in the files, as a model's `state_dict` lists them: the embedding,
+    /// the blocks in order (each block's tensors by name), then the rest (final norm, head).
+    public static func fileOrder(_ names: [String]) -> [String] {
+        func key(_ name: String) -> (Int, Int, String) {
+            if let b = block(of: name) { return (1, b, name) }
+            return (name.contains("embed") ? 0 : 2, 0, name)
+        }
+        return names.sorted { key($0) < key($1) }
+    }
 
-    public func shardName(rank: Int) -> String { ShardIndex.shardFileName(index: rank + 1, count: ranges.count) }
+    public var shardCount: Int { plan.files.count }
 
     public func owner(of tensor: String) -> Int {
         guard let block = Self.block(of: tensor) else { return 0 }
@@ -43,8 +65,8 @@ public struct ShardedOutput: Sendable {
         return Int(tensor.dropFirst(prefix.count).prefix { $0.isNumber })
     }
 
-    /// Rank `rank`'s tensors in shard order: those outside the blocks first (rank 0 only), then
-    /// block by block, so the shard can be written while blocks finish one after another.
+    /// Rank `rank`'s tensors in the order it writes them: those outside the blocks first (rank 0
+    /// only), then block by block, as blocks finish one after another.
     public func tensors(of rank: Int) -> [String] {
         let mine = input.tensorNames.filter { owner(of: $0) == rank }
         let outside = mine.filter { Self.block(of: $0) == nil }
@@ -52,34 +74,47 @@ public struct ShardedOutput: Sendable {
         return outside + inside
     }
 
-    /// A streaming writer for this rank's shard: `begin` writes the tensors outside the blocks,
-    /// `write(block:)` each finished block (pruned linears in the input's dtype, everything else
-    /// copied byte for byte), `finish` closes and renames the file.
+    /// Rank 0, before any rank writes: every shard file with its header, at its full length.
+    public func createShards(in dir: StagedDirectory) throws {
+        for (i, file) in plan.files.enumerated() { try SafetensorsShardFile.create(plan, file: i, at: dir.file(file.name)) }
+    }
+
+    /// A rank's writer into the shards `createShards` made: `begin` writes the tensors outside
+    /// the blocks, `write(block:)` each finished block (pruned linears in the output dtype,
+    /// everything else copied byte for byte), `finish` checks every tensor of this rank was
+    /// written and flushes. Each tensor goes to its fixed offset, so the order does not matter.
     public final class ShardStream {
         let output: ShardedOutput
-        let writer: SafetensorsWriter
         let names: [String]
+        let dir: StagedDirectory
         var position = 0
+        private var files: [Int: SafetensorsShardFile] = [:]
 
         init(output: ShardedOutput, rank: Int, into dir: StagedDirectory) throws {
             self.output = output
+            self.dir = dir
             names = output.tensors(of: rank)
-            let entries = try names.map { name in
-                let info = try output.input.info(name)
-                return SafetensorsWriter.Entry(name: name, dtype: try output.outputDType(name), shape: info.shape)
-            }
-            writer = try SafetensorsWriter(url: dir.file(output.shardName(rank: rank)), entries: entries,
-                                           metadata: ["format": "pt"])
             while position < names.count, ShardedOutput.block(of: names[position]) == nil { try copy(names[position]) }
+        }
+
+        private func file(for name: String) throws -> SafetensorsShardFile {
+            guard let place = output.plan.placement(of: name) else {
+                throw ClusterError.peerFailed("tensor \(name) has no place in the output shards")
+            }
+            if let open = files[place.file] { return open }
+            let opened = try SafetensorsShardFile(output.plan, file: place.file, at: dir.file(output.plan.files[place.file].name))
+            files[place.file] = opened
+            return opened
         }
 
         /// Byte for byte when the dtype is kept; through float32 (exact for a wider dtype,
         /// round-to-nearest-even for a narrower one) when `--dtype` changes it.
         private func copy(_ name: String) throws {
+            let shard = try file(for: name)
             if try output.outputDType(name) == output.input.info(name).dtype {
-                try output.input.shard(containing: name).withRawBytes(name) { try writer.write(name, rawBuffer: $0) }
+                try output.input.shard(containing: name).withRawBytes(name) { try shard.write(name, rawBuffer: $0) }
             } else {
-                try writer.write(name, try output.input.matrix(name))
+                try shard.write(name, try output.input.matrix(name))
             }
             position += 1
         }
@@ -90,7 +125,7 @@ public struct ShardedOutput: Sendable {
             while position < names.count, ShardedOutput.block(of: names[position]) == block.index {
                 let name = names[position]
                 if let m = replaced[name] {
-                    try writer.write(name, m)
+                    try file(for: name).write(name, m)
                     position += 1
                 } else {
                     try copy(name)
@@ -100,9 +135,12 @@ public struct ShardedOutput: Sendable {
 
         public func finish() throws {
             guard position == names.count else {
-                throw ClusterError.peerFailed("shard \(writer.destination.lastPathComponent): \(names.count - position) tensors were never written (from \(names[position]))")
+                throw ClusterError.peerFailed("output shards: \(names.count - position) tensors were never written (from \(names[position]))")
             }
-            try writer.finish()
+            let mine = Set(names)
+            for (i, file) in files.sorted(by: { $0.key < $1.key }) {
+                try file.finish(expected: output.plan.files[i].entries.map(\.name).filter(mine.contains))
+            }
         }
     }
 
@@ -110,15 +148,10 @@ public struct ShardedOutput: Sendable {
         try ShardStream(output: self, rank: rank, into: dir)
     }
 
-    /// `model.safetensors.index.json` for all shards.
+    /// `model.safetensors.index.json` when there are several shards (a single
+    /// `model.safetensors` has none, as transformers saves it).
     public func writeIndex(into dir: StagedDirectory) throws {
-        var map: [String: String] = [:]
-        var total = 0
-        for name in input.tensorNames {
-            map[name] = shardName(rank: owner(of: name))
-            total += try input.info(name).shape.reduce(try outputDType(name).byteSize, *)
-        }
-        try ShardIndex(totalSize: total, weightMap: map).write(to: dir.file(ShardIndex.fileName))
+        try plan.index?.write(to: dir.file(ShardIndex.fileName))
     }
 
     /// Files a loader needs beside the weights, copied unchanged (config.json byte for byte).

@@ -151,7 +151,7 @@ import Testing
             let (_, text) = try F.tiny(in: $0)
             return F.eval($0, text)
         },
-        BadInput("recipe with an unknown key", "recipe {dir}/r.yaml line 2: unknown key 'sparsty' (known: model, calib, calib-tokens, nsamples, seqlen, seed, method, sparsity, pattern, allocation, owl-m, owl-lambda, atp-beta, dlp-alpha, alpha-epsilon, alpha-fit, update, admm-iterations, admm-mask-steps, admm-rho, admm-damp, dsnot, dsnot-sign-constraint, dsnot-all-layers, dass, damp, propagation, split, threads, max-memory, overrides, targets, ignore)") {
+        BadInput("recipe with an unknown key", "recipe {dir}/r.yaml line 2: unknown key 'sparsty' (known: model, calib, calib-tokens, nsamples, seqlen, seed, method, sparsity, pattern, allocation, owl-m, owl-lambda, atp-beta, dlp-alpha, alpha-epsilon, alpha-fit, update, admm-iterations, admm-mask-steps, admm-rho, admm-damp, dsnot, dsnot-sign-constraint, dsnot-all-layers, dass, damp, propagation, split, threads, max-memory, dtype, max-shard-size, overrides, targets, ignore)") {
             let (model, text) = try F.tiny(in: $0)
             try "method: wanda\nsparsty: 0.5\n".write(to: $0.appendingPathComponent("r.yaml"), atomically: true, encoding: .utf8)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--recipe", $0.appendingPathComponent("r.yaml").path])
@@ -170,6 +170,10 @@ import Testing
         BadInput("--max-memory not a size", "--max-memory 12Q: expected a size such as 48G, 512M or a number of bytes") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-memory", "12Q"])
+        },
+        BadInput("--max-shard-size not a size", "--max-shard-size 5XB: expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-shard-size", "5XB"])
         },
 
         // MARK: --out and --force
