@@ -194,15 +194,7 @@ public final class GGUFWriter {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = systemWriteGGUF(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointError.system(call: "write", path: temporaryURL.path, errno: errno)
-            }
-            done += n
-        }
+        try FileDescriptorWrite.all(fd, bytes, path: temporaryURL.path)
         written += bytes.count
     }
 
@@ -219,13 +211,4 @@ public final class GGUFWriter {
         fd = -1
         unlink(temporaryURL.path)
     }
-}
-
-/// `write(2)`, spelled so it does not collide with the writer's own `write` method.
-private func systemWriteGGUF(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(fd, buffer, count)
-    #else
-    Darwin.write(fd, buffer, count)
-    #endif
 }

@@ -72,35 +72,8 @@ public final class SafetensorsWriter {
     public func write(_ name: String, _ matrix: Matrix) throws {
         let entry = try expect(name)
         try guarded {
-            guard entry.dtype.isFloatConvertible else {
-                throw CheckpointError.unsupportedConversion(file: fileName, tensor: name, dtype: entry.dtype.rawValue)
-            }
-            let shapeMatches = entry.shape.count == 2
-                ? entry.shape == [matrix.rows, matrix.cols]
-                : entry.shape.reduce(1, *) == matrix.count
-            guard shapeMatches else {
-                throw CheckpointError.writerMismatch(file: fileName, tensor: name,
-                                                     reason: "shape \(entry.shape) given a \(matrix.rows)x\(matrix.cols) matrix")
-            }
-            let chunk = 1 << 16
-            var buffer = [UInt8](repeating: 0, count: chunk * entry.dtype.byteSize)
-            try matrix.withUnsafeElements { all in
-                var start = 0
-                while start < all.count {
-                    let part = UnsafeBufferPointer(rebasing: all[start..<min(start + chunk, all.count)])
-                    let bytes = part.count * entry.dtype.byteSize
-                    try buffer.withUnsafeMutableBytes { raw in
-                        let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<bytes])
-                        switch entry.dtype {
-                        case .f32: ElementConversion.narrowToF32(part, into: out)
-                        case .f16: ElementConversion.narrowToF16(part, into: out)
-                        default: ElementConversion.narrowToBF16(part, into: out)
-                        }
-                        try writeAll(UnsafeRawBufferPointer(out))
-                    }
-                    start += part.count
-                }
-            }
+            try Self.checkWritable(matrix, as: entry, file: fileName)
+            try Self.encodeChunks(matrix, as: entry.dtype) { try writeAll($0) }
         }
         next += 1
     }
@@ -171,15 +144,7 @@ public final class SafetensorsWriter {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointError.system(call: "write", path: temporaryURL.path, errno: errno)
-            }
-            offset += n
-        }
+        try FileDescriptorWrite.all(fd, bytes, path: temporaryURL.path)
     }
 
     static func headerJSON(entries: [Entry], metadata: [String: String]) -> Data {
@@ -215,14 +180,4 @@ public final class SafetensorsWriter {
         }
         return out + "\""
     }
-}
-
-/// `write(2)`, spelled so it does not collide with the writer's own `write` methods.
-@inline(__always)
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(fd, buffer, count)
-    #else
-    Darwin.write(fd, buffer, count)
-    #endif
 }

@@ -89,14 +89,17 @@ public struct DepthOutput {
     public let staged: StagedDirectory
     public let renumbering: BlockRenumbering
     public let architecture: Architecture
+    /// `prune --max-shard-size` in bytes.
+    public let maxShardSize: Int
 
     public init(comm: Communicator, input: CheckpointDirectory, staged: StagedDirectory, renumbering: BlockRenumbering,
-                architecture: Architecture) {
+                architecture: Architecture, maxShardSize: Int = ShardPlan.defaultMaxShardSize) {
         self.comm = comm
         self.input = input
         self.staged = staged
         self.renumbering = renumbering
         self.architecture = architecture
+        self.maxShardSize = maxShardSize
     }
 
     /// Output blocks of every rank.
@@ -108,11 +111,14 @@ public struct DepthOutput {
     /// - Parameter files: rank 0's plan and report, made once the layout is known.
     public func write(files: (RankLayout) throws -> [String: Data]) throws {
         let layout = try layout()
-        if comm.rank == 0 { try staged.create() }
+        let output = try ShardedOutput(ranges: layout.blockRanges, input: input, renumbering: renumbering,
+                                       maxShardSize: maxShardSize)
+        if comm.rank == 0 {
+            try staged.create()
+            try output.createShards(in: staged)
+        }
         try comm.barrier()
         FailureNotice.stopIfPeerFailed()
-        var output = ShardedOutput(ranges: layout.blockRanges, input: input)
-        output.renumbering = renumbering
         let stream = try output.openShard(rank: comm.rank, into: staged)
         for j in layout.blockRanges[comm.rank] {
             FailureNotice.stopIfPeerFailed()

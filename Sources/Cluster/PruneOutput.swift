@@ -5,8 +5,8 @@ import Model
 import Pruning
 
 /// Writes a pruning run as a Hugging Face directory (docs/design.md §3 "Output") while it runs: `begin`
-/// creates the staging directory `OUT.tmp-<runid>/` and opens this rank's shard, `write(block:)`
-/// streams each finished block into it (so a rank never holds more than the block it works on),
+/// creates the staging directory `OUT.tmp-<runid>/` and (rank 0) every shard file at its full length, `write(block:)`
+/// writes each finished block's tensors at their fixed offsets (so a rank never holds more than the block it works on),
 /// and `finish` closes the shard; rank 0 then writes the index, the unchanged config and tokenizer
 /// files, `owlprune-plan.json` and `owlprune-report.json` (assembled from every rank's fragment),
 /// and once every rank has finished, renames the staging directory. A rank that fails throws, the
@@ -29,20 +29,24 @@ public final class PruneOutput {
     /// `--remove-by`: the block removal that preceded the prune, recorded in the report.
     public var blockRemoval: BlockRemovalResult?
 
-    /// - Parameter layout: the job's rank layout (`PruneJob.layout`): shard r holds rank r's blocks.
+    /// - Parameter layout: the job's rank layout (`PruneJob.layout`): rank r writes its blocks' tensors.
+    /// - Parameter maxShardSize: `prune --max-shard-size` in bytes; the shards do not follow the ranks.
     public init(comm: Communicator, layout: RankLayout, input: CheckpointDirectory, staged: StagedDirectory,
-                arguments: PruneArguments, dtype: SafetensorsDType? = nil, renumbering: BlockRenumbering? = nil) {
+                arguments: PruneArguments, dtype: SafetensorsDType? = nil, renumbering: BlockRenumbering? = nil,
+                maxShardSize: Int = ShardPlan.defaultMaxShardSize) throws {
         self.comm = comm
         self.input = input
         self.staged = staged
         self.arguments = arguments
-        var output = ShardedOutput(ranges: layout.blockRanges, input: input, dtype: dtype)
-        output.renumbering = renumbering
-        self.output = output
+        output = try ShardedOutput(ranges: layout.blockRanges, input: input, dtype: dtype, renumbering: renumbering,
+                                   maxShardSize: maxShardSize)
     }
 
     public func begin() throws {
-        if comm.rank == 0 { try staged.create() }
+        if comm.rank == 0 {
+            try staged.create()
+            try timed { try output.createShards(in: staged) }
+        }
         try comm.barrier()
         try timed { stream = try output.openShard(rank: comm.rank, into: staged) }
     }

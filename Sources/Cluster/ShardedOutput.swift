@@ -3,10 +3,12 @@ import Foundation
 import Model
 import Tensor
 
-/// Who writes which tensor (docs/design.md §3 "Output"): the tensors of block b go into the shard of
-/// the rank that owns b; everything outside the blocks (embedding, final norm, head) into rank 0's.
-/// Every rank derives the same assignment from the partition, so rank 0 writes the index without
-/// asking anyone.
+/// Who writes which tensor, and where (docs/design.md §3 "Output"). The tensors of block b are
+/// written by the rank that owns b; everything outside the blocks (embedding, final norm, head)
+/// by rank 0. Where they go is the `ShardPlan`: Hugging Face's size-based split of the tensors in
+/// file order (embedding, blocks in order, then the rest), from sizes alone, so names and bytes
+/// do not depend on the rank count. Every rank derives the same plan, so rank 0 writes the index
+/// and the headers without asking anyone. Naming and ownership live here and nowhere else.
 public struct ShardedOutput: Sendable {
     public let ranges: [Range<Int>]
     public let input: CheckpointDirectory
@@ -14,26 +16,39 @@ public struct ShardedOutput: Sendable {
     /// input's). Integer tensors are always copied as they are.
     public let dtype: SafetensorsDType?
     /// Depth pruning (issue 12 item 6): the output holds only the kept blocks, renumbered; every
-    /// output name is read from `renumbering.inputName(of:)`. nil: names are the input's.
-    public var renumbering: BlockRenumbering?
+    /// output name maps to its input tensor through `renumbering.inputName(of:)`. nil: the input's names.
+    public let renumbering: BlockRenumbering?
+    public let plan: ShardPlan
 
-    public init(ranges: [Range<Int>], input: CheckpointDirectory, dtype: SafetensorsDType? = nil) {
+    public init(ranges: [Range<Int>], input: CheckpointDirectory, dtype: SafetensorsDType? = nil,
+                renumbering: BlockRenumbering? = nil,
+                maxShardSize: Int = ShardPlan.defaultMaxShardSize) throws {
         self.ranges = ranges
         self.input = input
         self.dtype = dtype
+        self.renumbering = renumbering
+        let names = renumbering.map { r in input.tensorNames.compactMap(r.outputName(of:)) } ?? input.tensorNames
+        let entries = try Self.fileOrder(names).map { name in
+            let source = renumbering?.inputName(of: name) ?? name
+            return SafetensorsWriter.Entry(name: name, dtype: try Self.outputDType(source, input: input, dtype: dtype),
+                                           shape: try input.info(source).shape)
+        }
+        plan = ShardPlan(entries: entries, maxShardSize: maxShardSize)
     }
 
-    /// The dtype `name` is written in.
+    /// The dtype output tensor `name` is written in.
     public func outputDType(_ name: String) throws -> SafetensorsDType {
-        let stored = try info(name).dtype
+        try Self.outputDType(inputName(name), input: input, dtype: dtype)
+    }
+
+    private static func outputDType(_ source: String, input: CheckpointDirectory, dtype: SafetensorsDType?) throws -> SafetensorsDType {
+        let stored = try input.info(source).dtype
         guard let dtype, stored.isFloatConvertible else { return stored }
         return dtype
     }
 
-    public var shardCount: Int { ranges.count }
-
     /// The output's tensor names (the input's, or those of the kept blocks renumbered).
-    public var tensorNames: [String] { renumbering.map { r in input.tensorNames.compactMap(r.outputName(of:)) } ?? input.tensorNames }
+    public var tensorNames: [String] { plan.files.flatMap { $0.entries.map(\.name) } }
 
     /// The input tensor an output tensor comes from.
     public func inputName(_ name: String) -> String { renumbering?.inputName(of: name) ?? name }
@@ -41,7 +56,17 @@ public struct ShardedOutput: Sendable {
     /// The stored info of output tensor `name` (its input tensor's).
     public func info(_ name: String) throws -> TensorInfo { try input.info(inputName(name)) }
 
-    public func shardName(rank: Int) -> String { ShardIndex.shardFileName(index: rank + 1, count: ranges.count) }
+    /// The order tensors take in the files, as a model's `state_dict` lists them: the embedding,
+    /// the blocks in order (each block's tensors by name), then the rest (final norm, head).
+    public static func fileOrder(_ names: [String]) -> [String] {
+        func key(_ name: String) -> (Int, Int, String) {
+            if let b = block(of: name) { return (1, b, name) }
+            return (name.contains("embed") ? 0 : 2, 0, name)
+        }
+        return names.sorted { key($0) < key($1) }
+    }
+
+    public var shardCount: Int { plan.files.count }
 
     public func owner(of tensor: String) -> Int {
         guard let block = Self.block(of: tensor) else { return 0 }
@@ -55,8 +80,8 @@ public struct ShardedOutput: Sendable {
         return Int(tensor.dropFirst(prefix.count).prefix { $0.isNumber })
     }
 
-    /// Rank `rank`'s tensors in shard order: those outside the blocks first (rank 0 only), then
-    /// block by block, so the shard can be written while blocks finish one after another.
+    /// Rank `rank`'s tensors in the order it writes them: those outside the blocks first (rank 0
+    /// only), then block by block, as blocks finish one after another.
     public func tensors(of rank: Int) -> [String] {
         let mine = tensorNames.filter { owner(of: $0) == rank }
         let outside = mine.filter { Self.block(of: $0) == nil }
@@ -64,35 +89,48 @@ public struct ShardedOutput: Sendable {
         return outside + inside
     }
 
-    /// A streaming writer for this rank's shard: `begin` writes the tensors outside the blocks,
-    /// `write(block:)` each finished block (pruned linears in the input's dtype, everything else
-    /// copied byte for byte), `finish` closes and renames the file.
+    /// Rank 0, before any rank writes: every shard file with its header, at its full length.
+    public func createShards(in dir: StagedDirectory) throws {
+        for (i, file) in plan.files.enumerated() { try SafetensorsShardFile.create(plan, file: i, at: dir.file(file.name)) }
+    }
+
+    /// A rank's writer into the shards `createShards` made: `begin` writes the tensors outside
+    /// the blocks, `write(block:)` each finished block (pruned linears in the output dtype,
+    /// everything else copied byte for byte), `finish` checks every tensor of this rank was
+    /// written and flushes. Each tensor goes to its fixed offset, so the order does not matter.
     public final class ShardStream {
         let output: ShardedOutput
-        let writer: SafetensorsWriter
         let names: [String]
+        let dir: StagedDirectory
         var position = 0
+        private var files: [Int: SafetensorsShardFile] = [:]
 
         init(output: ShardedOutput, rank: Int, into dir: StagedDirectory) throws {
             self.output = output
+            self.dir = dir
             names = output.tensors(of: rank)
-            let entries = try names.map { name in
-                let info = try output.info(name)
-                return SafetensorsWriter.Entry(name: name, dtype: try output.outputDType(name), shape: info.shape)
-            }
-            writer = try SafetensorsWriter(url: dir.file(output.shardName(rank: rank)), entries: entries,
-                                           metadata: ["format": "pt"])
             while position < names.count, ShardedOutput.block(of: names[position]) == nil { try copy(names[position]) }
+        }
+
+        private func file(for name: String) throws -> SafetensorsShardFile {
+            guard let place = output.plan.placement(of: name) else {
+                throw ClusterError.peerFailed("tensor \(name) has no place in the output shards")
+            }
+            if let open = files[place.file] { return open }
+            let opened = try SafetensorsShardFile(output.plan, file: place.file, at: dir.file(output.plan.files[place.file].name))
+            files[place.file] = opened
+            return opened
         }
 
         /// Byte for byte when the dtype is kept; through float32 (exact for a wider dtype,
         /// round-to-nearest-even for a narrower one) when `--dtype` changes it.
         private func copy(_ name: String) throws {
+            let shard = try file(for: name)
             let source = output.inputName(name)
             if try output.outputDType(name) == output.input.info(source).dtype {
-                try output.input.shard(containing: source).withRawBytes(source) { try writer.write(name, rawBuffer: $0) }
+                try output.input.shard(containing: source).withRawBytes(source) { try shard.write(name, rawBuffer: $0) }
             } else {
-                try writer.write(name, try output.input.matrix(source))
+                try shard.write(name, try output.input.matrix(source))
             }
             position += 1
         }
@@ -103,7 +141,7 @@ public struct ShardedOutput: Sendable {
             while position < names.count, ShardedOutput.block(of: names[position]) == block.index {
                 let name = names[position]
                 if let m = replaced[name] {
-                    try writer.write(name, m)
+                    try file(for: name).write(name, m)
                     position += 1
                 } else {
                     try copy(name)
@@ -118,9 +156,12 @@ public struct ShardedOutput: Sendable {
 
         public func finish() throws {
             guard position == names.count else {
-                throw ClusterError.peerFailed("shard \(writer.destination.lastPathComponent): \(names.count - position) tensors were never written (from \(names[position]))")
+                throw ClusterError.peerFailed("output shards: \(names.count - position) tensors were never written (from \(names[position]))")
             }
-            try writer.finish()
+            let mine = Set(names)
+            for (i, file) in files.sorted(by: { $0.key < $1.key }) {
+                try file.finish(expected: output.plan.files[i].entries.map(\.name).filter(mine.contains))
+            }
         }
     }
 
@@ -128,15 +169,10 @@ public struct ShardedOutput: Sendable {
         try ShardStream(output: self, rank: rank, into: dir)
     }
 
-    /// `model.safetensors.index.json` for all shards.
+    /// `model.safetensors.index.json` when there are several shards (a single
+    /// `model.safetensors` has none, as transformers saves it).
     public func writeIndex(into dir: StagedDirectory) throws {
-        var map: [String: String] = [:]
-        var total = 0
-        for name in tensorNames {
-            map[name] = shardName(rank: owner(of: name))
-            total += try info(name).shape.reduce(try outputDType(name).byteSize, *)
-        }
-        try ShardIndex(totalSize: total, weightMap: map).write(to: dir.file(ShardIndex.fileName))
+        try plan.index?.write(to: dir.file(ShardIndex.fileName))
     }
 
     /// Files a loader needs beside the weights, copied unchanged (config.json byte for byte).

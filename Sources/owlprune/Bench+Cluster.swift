@@ -31,6 +31,10 @@ extension OwlPrune.Bench {
         @Option(name: .customLong("project-seqlen"), help: "Window length of the projection.") var projectSeqlen: Int = 2048
         @Option(name: .customLong("link-gbps"), help: "Link bandwidth of the projection, Gb/s.") var linkGbps: Double = 10
         @Option(name: .customLong("link-latency-us"), help: "Per-message latency of the projection, µs.") var linkLatencyUs: Double = 20
+        @Flag(help: "Print one JSON object on stdout (the lines go to stderr).") var json = false
+
+        /// A line of the human-readable report: stdout, or stderr under `--json`.
+        private func say(_ line: String) { if json { progress(line) } else { printResult(line) } }
 
         struct Measured {
             var wall: Double
@@ -45,8 +49,12 @@ extension OwlPrune.Bench {
             defer { try? FileManager.default.removeItem(at: scratch) }
             let counts = ranks.split(separator: ",").compactMap { Int($0) }
 
+            var object: [String: Any] = ["model": model, "calib": calib, "method": method, "allocation": allocation,
+                                         "propagation": propagation, "nsamples": nsamples, "seqlen": seqlen]
             func report(_ c: (single: Double, pair: (Double, Double), speedup: Double), _ when: String) {
-                printResult(String(format: "hardware ceiling (%@): one bench forward %.0f tokens/s; two at once %.0f + %.0f → two-process speedup %.2f×",
+                object["ceiling_\(when)"] = ["single_tokens_per_second": c.single, "pair_tokens_per_second": [c.pair.0, c.pair.1],
+                                             "two_process_speedup": c.speedup]
+                say(String(format: "hardware ceiling (%@): one bench forward %.0f tokens/s; two at once %.0f + %.0f → two-process speedup %.2f×",
                                    when, c.single, c.pair.0, c.pair.1, c.speedup))
             }
             let first = try measureCeiling(exe)
@@ -54,16 +62,21 @@ extension OwlPrune.Bench {
 
             var results: [String: [Int: Measured]] = [:]
             for split in splits.split(separator: ",").map(String.init) {
-                printResult("\(propagation) propagation, --split \(split), \(method) + \(allocation), \(nsamples)×\(seqlen), --threads 1:")
+                say("\(propagation) propagation, --split \(split), \(method) + \(allocation), \(nsamples)×\(seqlen), --threads 1:")
                 var baseline: Double? = nil
                 for r in counts {
                     let m = try prune(exe, ranks: r, split: split, out: scratch.appendingPathComponent("\(split)-\(r)"))
                     results[split, default: [:]][r] = m
                     if r == 1 { baseline = m.wall }
                     let speedup = baseline.map { $0 / m.wall }
+                    object["runs"] = (object["runs"] as? [[String: Any]] ?? []) + [[
+                        "split": split, "ranks": r, "wall_seconds": m.wall, "speedup": speedup ?? NSNull(),
+                        "efficiency": speedup.map { $0 / Double(r) } ?? NSNull(), "busy_seconds": m.busy,
+                        "comm_seconds": m.comm, "idle_seconds": m.idle, "solve_seconds": m.solve, "bytes_sent": m.bytes,
+                    ]]
                     let cells = speedup.map { s in String(format: "speedup %.2f, efficiency %.2f", s, s / Double(r)) } ?? "-"
                     func list(_ v: [Double]) -> String { v.map { String(format: "%.1f", $0) }.joined(separator: "/") }
-                    printResult(String(format: "  R=%d: wall %.1f s | %@ | busy %@ s, comm %@ s, idle %@ s | moved %.1f MB",
+                    say(String(format: "  R=%d: wall %.1f s | %@ | busy %@ s, comm %@ s, idle %@ s | moved %.1f MB",
                                        r, m.wall, cells, list(m.busy), list(m.comm), list(m.idle), Double(m.bytes) / 1e6))
                 }
             }
@@ -74,11 +87,17 @@ extension OwlPrune.Bench {
                 guard let one = results[split]?[1] else { continue }
                 for (r, m) in results[split]!.sorted(by: { $0.key < $1.key }) where r > 1 {
                     let s = one.wall / m.wall
-                    printResult(String(format: "--split %@, R=%d: speedup %.2f against the two-process ceiling %.2f: %.0f%% of it",
+                    object["against_ceiling"] = (object["against_ceiling"] as? [[String: Any]] ?? []) + [[
+                        "split": split, "ranks": r, "speedup": s, "ceiling": ceiling, "fraction": s / min(Double(r), ceiling),
+                    ]]
+                    say(String(format: "--split %@, R=%d: speedup %.2f against the two-process ceiling %.2f: %.0f%% of it",
                                        split, r, s, ceiling, 100 * s / min(Double(r), ceiling)))
                 }
             }
-            if let one = results["windows"]?[1] { try project(one, measured: results["windows"] ?? [:], ceiling: ceiling) }
+            if let one = results["windows"]?[1] {
+                object["model_fit"] = try project(one, measured: results["windows"] ?? [:], ceiling: ceiling)
+            }
+            if json { try JSONOutput.print(object) }
         }
 
         // MARK: - Ceiling
@@ -163,7 +182,9 @@ extension OwlPrune.Bench {
                                     storedBytesPerWeight: storedBytes)
         }
 
-        private func project(_ one: Measured, measured: [Int: Measured], ceiling: Double) throws {
+        /// Prints the fitted model, its predictions here and the projection; returns them for `--json`.
+        private func project(_ one: Measured, measured: [Int: Measured], ceiling: Double) throws -> [String: Any] {
+            var object: [String: Any] = [:]
             let checkpoint = try CheckpointDirectory(url: URL(fileURLWithPath: model))
             let architecture = try Architecture(config: checkpoint.config)
             let stored = try checkpoint.info(BlockLinear.q.weightName(block: 0)).byteCount
@@ -182,19 +203,26 @@ extension OwlPrune.Bench {
             }
             let bandwidth = gbps * 1e9
             let local = ScalingModel(rates: rates, bandwidth: bandwidth, latency: 20e-6)
-            printResult(String(format: "model (fitted on R=1 windows): %.1f GFLOP/s forward+terms, %.2f G solve units/s, load %.2f GB/s, other %.1f s; link here (bench link) %.2f GB/s",
+            say(String(format: "model (fitted on R=1 windows): %.1f GFLOP/s forward+terms, %.2f G solve units/s, load %.2f GB/s, other %.1f s; link here (bench link) %.2f GB/s",
                                rates.flopsPerSecond / 1e9, rates.solveUnitsPerSecond / 1e9, rates.loadBytesPerSecond / 1e9,
                                rates.otherSeconds, bandwidth / 1e9))
+            object["rates"] = ["flops_per_second": rates.flopsPerSecond, "solve_units_per_second": rates.solveUnitsPerSecond,
+                               "load_bytes_per_second": rates.loadBytesPerSecond, "other_seconds": rates.otherSeconds,
+                               "link_bytes_per_second": bandwidth]
+            var predictions: [[String: Any]] = []
             let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
             for r in measured.keys.sorted() where r > 1 {
                 // Ranks beyond the cores share them: at most the measured two-process ceiling runs at once.
                 let concurrency = Double(r) <= 1 ? 1 : min(Double(r), cores >= 2 ? ceiling * cores / 2 : 1)
                 let p = local.predict(here, ranks: r, concurrency: concurrency)
                 let m = measured[r]!
-                printResult(String(format: "  R=%d here: predicted %.1f s (compute %.1f, solve %.1f, comm %.2f, load %.1f, other %.1f), measured %.1f s, error %+.0f%%",
+                predictions.append(["ranks": r, "predicted_seconds": p.seconds, "measured_seconds": m.wall,
+                                    "error": (p.seconds - m.wall) / m.wall])
+                say(String(format: "  R=%d here: predicted %.1f s (compute %.1f, solve %.1f, comm %.2f, load %.1f, other %.1f), measured %.1f s, error %+.0f%%",
                                    r, p.seconds, p.computeSeconds, p.solveSeconds, p.commSeconds, p.loadSeconds, p.otherSeconds,
                                    m.wall, 100 * (p.seconds - m.wall) / m.wall))
             }
+            object["predictions_here"] = predictions
             guard let dims = OwlPrune.Synth.shapes[shape] else { throw ValidationError("--shape \(shape): unknown") }
             let target = BlockShape(hiddenSize: dims.hidden, intermediateSize: dims.intermediate, heads: dims.heads,
                                     kvHeads: dims.kvHeads, headDim: dims.headDim ?? dims.hidden / dims.heads,
@@ -203,14 +231,20 @@ extension OwlPrune.Bench {
             let big = job(shape: target, blocks: dims.blocks, windows: projectNsamples, length: projectSeqlen, storedBytes: 2)
             let cluster = ScalingModel(rates: rates, bandwidth: linkGbps * 1e9 / 8, latency: linkLatencyUs * 1e-6)
             let base = cluster.predict(big, ranks: 1, concurrency: 1).seconds
-            printResult(String(format: "projection: %@ (bf16), %d×%d, %@ + %@, one rank per node at the rates above, %.0f Gb/s links:",
+            say(String(format: "projection: %@ (bf16), %d×%d, %@ + %@, one rank per node at the rates above, %.0f Gb/s links:",
                                shape, projectNsamples, projectSeqlen, method, allocation, linkGbps))
+            var projection: [[String: Any]] = []
             for r in [1, 8, 16, 64, 256] {
                 let p = cluster.predict(big, ranks: r, concurrency: Double(r))
                 let activations = Double((projectNsamples + r - 1) / r * projectSeqlen * target.hiddenSize * 4)
-                printResult(String(format: "  R=%3d: %8.0f s, efficiency %.2f, comm %4.1f%% of wall, activations %.2f GB/rank",
+                projection.append(["ranks": r, "seconds": p.seconds, "efficiency": base / (Double(r) * p.seconds),
+                                   "comm_fraction": p.commSeconds / p.seconds, "activation_bytes_per_rank": activations])
+                say(String(format: "  R=%3d: %8.0f s, efficiency %.2f, comm %4.1f%% of wall, activations %.2f GB/rank",
                                    r, p.seconds, base / (Double(r) * p.seconds), 100 * p.commSeconds / p.seconds, activations / 1e9))
             }
+            object["projection"] = ["shape": shape, "nsamples": projectNsamples, "seqlen": projectSeqlen,
+                                    "link_gbps": linkGbps, "runs": projection]
+            return object
         }
     }
 }

@@ -12,6 +12,7 @@ extension OwlPrune.Bench {
 
         @Option(help: "Message size, MB.") var megabytes: Int = 32
         @Option(help: "Repetitions (after one warm-up).") var repetitions: Int = 5
+        @Flag(help: "Print one JSON object on stdout.") var json = false
 
         func run() throws {
             let comm = try Runtime.communicator()
@@ -22,7 +23,11 @@ extension OwlPrune.Bench {
             for i in 0..<repetitions { try comm.broadcast(&buffer, root: i % comm.size) }
             try comm.barrier()
             let seconds = (Communicator.wallTime - t0) / Double(max(repetitions, 1))
-            if comm.rank == 0 {
+            guard comm.rank == 0 else { return }
+            if json {
+                try JSONOutput.print(["megabytes": megabytes, "ranks": comm.size, "repetitions": repetitions,
+                                      "seconds_per_broadcast": seconds, "gb_per_second": Double(buffer.count * 4) / seconds / 1e9])
+            } else {
                 printResult(String(format: "link: broadcast of %d MB over %d ranks: %.4f s, %.3f GB/s", megabytes, comm.size, seconds,
                                    Double(buffer.count * 4) / seconds / 1e9))
             }

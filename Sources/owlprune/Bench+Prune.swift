@@ -38,7 +38,7 @@ extension OwlPrune.Bench {
                 let out = scratch.appendingPathComponent(method)
                 let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID(), lock: setup.comm.rank == 0)
                 let job = try setup.makeJob()
-                let output = PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
+                let output = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
                                              staged: staged, arguments: PruneArguments(
                                                 model: model, out: out.path, sparsity: sparsity, method: method,
                                                 allocation: methodOptions.allocation, pattern: methodOptions.pattern,

@@ -41,7 +41,7 @@ extension OwlPrune.Prune {
         let (kind, count) = depth.removal(method: method.method)!
         let (renumbering, result) = try removeBlocks(setup: setup, method: kind, count: count)
         let out = DepthOutput(comm: comm, input: setup.checkpoint, staged: staged, renumbering: renumbering,
-                              architecture: setup.architecture)
+                              architecture: setup.architecture, maxShardSize: shardSizeBytes)
         var report: DepthReport?
         try out.write { layout in
             let plan = DepthPlan(method: kind.rawValue, removeBlocks: count, blockRemoval: result,

@@ -25,7 +25,9 @@ extension OwlPrune {
         @Option(help: "windows (every rank on every block, each on its share of the calibration windows) | blocks (each rank its own blocks, windows streamed rank to rank). Default: windows for sequential propagation, blocks for dense. Results do not depend on it.")
         var split: String?
         @Option(help: "Dtype of the written weights: f32, bf16 or f16 (default: each tensor's dtype in the input).")
-        var dtype: String?
+        var dtype: OutputDType?
+        @Option(name: .customLong("max-shard-size"), help: "Largest weight file, as transformers' max_shard_size: 5GB, 500MB (powers of ten), 2GiB (powers of two) or bytes. Beyond it the weights are split into model-00001-of-0000N.safetensors with model.safetensors.index.json. Default 5GB. Names and bytes do not depend on the rank count.")
+        var maxShardSize: String?
         @OptionGroup(title: "Method") var method: MethodOptions
         @OptionGroup(title: "Calibration") var calibration: CalibrationOptions
         @OptionGroup(title: "Depth pruning") var depth: DepthOptions
@@ -39,9 +41,9 @@ extension OwlPrune {
         func validate() throws {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
             if let s = split, WorkSplit(rawValue: s) == nil { throw ValidationError("--split \(s): expected windows or blocks") }
-            if let d = dtype, Self.outputDType(d) == nil { throw ValidationError("--dtype \(d): expected f32, bf16 or f16") }
             try depth.validate(method: method.method)
             try validateDepthOnly()
+            if let m = maxShardSize, ShardPlan.parseSize(m) == nil { throw ValidationError(Self.badShardSize(m)) }
         }
 
         func run() throws {
@@ -88,15 +90,17 @@ extension OwlPrune {
                     progress(PlanTable(plan: plan).render())
                     PruneWarnings.of(plan: plan).forEach(progress)
                 }
-                let out = PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
-                                      staged: staged, arguments: arguments, dtype: dtype.flatMap(Self.outputDType),
-                                      renumbering: removal?.renumbering)
+                let out = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
+                                          staged: staged, arguments: arguments, dtype: dtype?.storage,
+                                          renumbering: removal?.renumbering,
+                                          maxShardSize: shardSizeBytes)
                 out.blockRemoval = removal?.result
                 out.extraFiles = { plan, report in [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data] }
                 try out.begin()
                 if comm.rank == 0 {
                     try Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: self.split,
-                                           threads: threads, overrides: overrides).utf8)
+                                           threads: threads, overrides: overrides, dtype: dtype?.rawValue,
+                                           maxShardSize: maxShardSize).utf8)
                         .write(to: staged.file(Recipe.fileName))
                 }
                 // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
@@ -119,7 +123,13 @@ extension OwlPrune {
             }
         }
 
-        static func outputDType(_ name: String) -> SafetensorsDType? { ["f32": .f32, "bf16": .bf16, "f16": .f16][name] }
+        /// `--max-shard-size` in bytes (validated in `validate`).
+        var shardSizeBytes: Int { maxShardSize.flatMap(ShardPlan.parseSize) ?? ShardPlan.defaultMaxShardSize }
+
+        static func badShardSize(_ text: String) -> String {
+            "--max-shard-size \(text): expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes"
+        }
+
 
         /// What the run reads, for the `--out` overlap checks.
         private var inputs: [(flag: String, url: URL)] {

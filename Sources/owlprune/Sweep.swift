@@ -209,7 +209,7 @@ extension OwlPrune {
                                    architecture: setup.architecture, windows: setup.windows, threads: workers,
                                    progress: color == 0 ? { progress($0) } : { _ in })
             job.precomputedBlockScores = scores
-            let output = PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged,
+            let output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged,
                                          arguments: try arguments(for: cell, grid: configuration, out: destination.path))
             try output.begin()
             let run = try job.run(sink: output.write(block:))

@@ -151,7 +151,7 @@ import Testing
             let (_, text) = try F.tiny(in: $0)
             return F.eval($0, text)
         },
-        BadInput("recipe with an unknown key", "recipe {dir}/r.yaml line 2: unknown key 'sparsty' (known: model, calib, calib-tokens, nsamples, seqlen, seed, method, sparsity, pattern, allocation, owl-m, owl-lambda, atp-beta, dlp-alpha, alpha-epsilon, alpha-fit, update, admm-iterations, admm-mask-steps, admm-rho, admm-damp, dsnot, dsnot-sign-constraint, dsnot-all-layers, dass, damp, propagation, split, threads, max-memory, overrides, targets, ignore)") {
+        BadInput("recipe with an unknown key", "recipe {dir}/r.yaml line 2: unknown key 'sparsty' (known: model, calib, calib-tokens, nsamples, seqlen, seed, method, sparsity, pattern, allocation, owl-m, owl-lambda, atp-beta, dlp-alpha, alpha-epsilon, alpha-fit, update, admm-iterations, admm-mask-steps, admm-rho, admm-damp, dsnot, dsnot-sign-constraint, dsnot-all-layers, dass, damp, propagation, split, threads, max-memory, dtype, max-shard-size, overrides, targets, ignore)") {
             let (model, text) = try F.tiny(in: $0)
             try "method: wanda\nsparsty: 0.5\n".write(to: $0.appendingPathComponent("r.yaml"), atomically: true, encoding: .utf8)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--recipe", $0.appendingPathComponent("r.yaml").path])
@@ -182,6 +182,10 @@ import Testing
         BadInput("--remove-blocks beyond SLEB's barriers", "--remove-blocks 1: SLEB never removes the first or last remaining block, so at most 0 of 2 can go") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--method", "sleb", "--remove-blocks", "1"])
+        },
+        BadInput("--max-shard-size not a size", "--max-shard-size 5XB: expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-shard-size", "5XB"])
         },
 
         // MARK: --out and --force

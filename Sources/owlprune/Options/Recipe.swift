@@ -16,12 +16,18 @@ struct Recipe {
         ("admm-mask-steps", true), ("admm-rho", true), ("admm-damp", true),
         ("dsnot", false), ("dsnot-sign-constraint", true), ("dsnot-all-layers", false), ("dass", false),
         ("damp", true), ("propagation", true), ("split", true), ("threads", true), ("max-memory", true),
+        ("dtype", true), ("max-shard-size", true),
     ]
+    /// Keys only `prune` has: how the output is written, which `plan` does not need, so a
+    /// recipe an earlier prune wrote still drives `plan` (`expand` leaves these out there).
+    static let outputKeys: Set<String> = ["dtype", "max-shard-size"]
     static let structureKeys = ["overrides", "targets", "ignore"]
 
     var file: String
     /// Command-line arguments equivalent to the recipe's flag keys, in file order.
     var arguments: [String] = []
+    /// The same for `outputKeys`, spliced into `prune` only.
+    var outputArguments: [String] = []
     var overrides = SparsityOverrides()
 
     struct Failure: Error, LocalizedError {
@@ -54,7 +60,9 @@ struct Recipe {
             guard seen.insert(key).inserted else { throw fail(keyNode, "key '\(key)' appears twice") }
             if let flag = flagKeys.first(where: { $0.key == key }) {
                 guard let scalar = value.scalar else { throw fail(value, "'\(key)' takes a single value") }
-                if flag.takesValue {
+                if outputKeys.contains(key) {
+                    recipe.outputArguments += ["--\(key)", scalar.string]
+                } else if flag.takesValue {
                     recipe.arguments += ["--\(key)", scalar.string]
                 } else {
                     guard let on = value.bool else { throw fail(value, "'\(key)' is true or false, not '\(scalar.string)'") }

@@ -28,14 +28,16 @@ extension Recipe {
             if a.hasPrefix("--recipe=") { path = String(a.dropFirst("--recipe=".count)) }
         }
         guard let path else { return arguments }
-        return [command] + (try load(path).arguments) + arguments.dropFirst()
+        let recipe = try load(path)
+        return [command] + recipe.arguments + (command == "prune" ? recipe.outputArguments : []) + arguments.dropFirst()
     }
 
     /// The effective recipe of a run: the values every flag had (typed, from a recipe or the
     /// default) and the overrides. Rank-independent and deterministic, so running it again
     /// writes the same bytes and the same model.
     static func render(model: String, method m: MethodOptions, calibration c: CalibrationOptions,
-                       split: String?, threads: Int?, overrides: SparsityOverrides) -> String {
+                       split: String?, threads: Int?, overrides: SparsityOverrides,
+                       dtype: String? = nil, maxShardSize: String? = nil) -> String {
         var lines = ["# owlprune \(BuildInfo.version): the effective recipe of this model (docs/recipes.md).",
                      "# Reproduce it with: owlprune prune --recipe \(fileName) --out DIR"]
         func put(_ key: String, _ value: String) { lines.append("\(key): \(value)") }
@@ -72,6 +74,8 @@ extension Recipe {
         put("propagation", m.propagation)
         if let s = split { put("split", s) }
         if let t = threads { put("threads", "\(t)") }
+        if let d = dtype { put("dtype", d) }
+        if let m = maxShardSize { put("max-shard-size", string: m) }
         if !overrides.rules.isEmpty {
             lines.append("overrides:")
             for r in overrides.rules {
