@@ -75,8 +75,10 @@ final class PruneRun {
         return ProgressRelay(comm: comm, meter: meter)
     }
 
-    /// Block passes of the job: OWL's (or DLP's) dense statistics pass, then pruning.
-    var blockPasses: Int { configuration.blockScorer == nil ? 1 : 2 }
+    /// Block passes of the job: OWL's (or DLP's) dense statistics pass, then pruning. Block
+    /// scores a sweep computed once (`precomputedBlockScores`) skip the first pass here, so the
+    /// progress line must not say "pass 2/2" (only the sequential strategy reads this).
+    var blockPasses: Int { configuration.blockScorer == nil || job.precomputedBlockScores != nil ? 1 : 2 }
 
     /// Magnitude pruning reads only the weights: each owner prunes its own blocks, no calibration
     /// pass at all (either split).

@@ -210,7 +210,7 @@ extension OwlPrune {
                                    progress: color == 0 ? { progress($0) } : { _ in })
             job.precomputedBlockScores = scores
             let output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged,
-                                         arguments: try arguments(for: cell, grid: configuration, out: destination.path))
+                                         arguments: try arguments(for: cell, out: destination.path))
             try output.begin()
             let run = try job.run(sink: output.write(block:))
             let plan = run.plan
@@ -268,7 +268,7 @@ extension OwlPrune {
                    grid.map { ("--grid", URL(fileURLWithPath: $0)) }].compactMap { $0 }
         }
 
-        private func arguments(for cell: SweepCell, grid configuration: PruneConfiguration, out: String) throws -> PruneArguments {
+        private func arguments(for cell: SweepCell, out: String) throws -> PruneArguments {
             let options = try resolvedGrid().methodOptions(for: cell)
             return PruneArguments(method: options, calibration: calibration, model: model, out: out, split: nil, threads: threads)
         }
