@@ -15,9 +15,12 @@ extension OwlPrune.Bench {
         @Option(help: "Calibration text.") var calib: String
         @Option(help: "Calibration windows.") var nsamples: Int = 16
         @Option(help: "Window length.") var seqlen: Int = 512
-        @Option(help: "Methods to time, comma separated.") var methods: String = "wanda,sparsegpt"
+        @Option(help: "Methods to time, comma separated (wanda, sparsegpt, owl-wanda = Wanda with --allocation owl; none: only --kernels).") var methods: String = "wanda,sparsegpt"
         @Option(help: "Target sparsity.") var sparsity: Double = 0.5
         @Flag(help: "Print one JSON object {runs: [...]} on stdout.") var json = false
+        @Flag(help: "Also time the statistics and SparseGPT kernels against sgemm (rank 0).") var kernels = false
+        @Option(help: "Input widths for --kernels, comma separated.") var kernelWidths: String = "576,1536"
+        @Option(help: "Weight rows for --kernels' SparseGPT runs.") var kernelRows: Int = 576
 
         func run() throws {
             let comm = try Runtime.communicator()
@@ -26,10 +29,20 @@ extension OwlPrune.Bench {
             defer { if comm.rank == 0 { try? FileManager.default.removeItem(at: scratch) } }
             if comm.rank == 0 { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) }
             var runs: [[String: Any]] = []
-            defer { if json && comm.rank == 0 { try? JSONOutput.print(["ranks": comm.size, "runs": runs]) } }
-            for method in methods.split(separator: ",").map(String.init) {
+            var kernelRuns: [[String: Any]] = []
+            defer { if json && comm.rank == 0 { try? JSONOutput.print(["ranks": comm.size, "runs": runs, "kernels": kernelRuns]) } }
+            if kernels && comm.rank == 0 {
+                let widths = try kernelWidths.split(separator: ",").map { part -> Int in
+                    guard let w = Int(part), w > 0 else { throw ValidationError("--kernel-widths: '\(part)' is not a positive width") }
+                    return w
+                }
+                kernelRuns = try PruneKernelBench(widths: widths, tokens: seqlen, rows: kernelRows, repeats: 3).run(json: json)
+            }
+            for method in methods.split(separator: ",").map(String.init) where method != "none" {
                 let t0 = Communicator.wallTime
-                let methodOptions = try MethodOptions.parse(["--method", method, "--sparsity", String(sparsity)])
+                // owl-wanda: Wanda with OWL's allocation at its defaults (M 5, λ 0.08).
+                let methodArguments = method == "owl-wanda" ? ["--method", "wanda", "--allocation", "owl"] : ["--method", method]
+                let methodOptions = try MethodOptions.parse(methodArguments + ["--sparsity", String(sparsity)])
                 try methodOptions.validate()
                 let calibration = try CalibrationOptions.parse(["--calib", calib, "--nsamples", String(nsamples),
                                                                 "--seqlen", String(seqlen)])
@@ -40,7 +53,7 @@ extension OwlPrune.Bench {
                 let job = try setup.makeJob()
                 let output = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
                                              staged: staged, arguments: PruneArguments(
-                                                model: model, out: out.path, sparsity: sparsity, method: method,
+                                                model: model, out: out.path, sparsity: sparsity, method: methodOptions.method,
                                                 allocation: methodOptions.allocation, pattern: methodOptions.pattern,
                                                 propagation: methodOptions.propagation, split: nil, threads: nil,
                                                 nsamples: nsamples, seqlen: seqlen, seed: calibration.seed,

@@ -98,4 +98,23 @@ import Tensor
             for k in [0, 1, 150, 299, 300] { #expect(Selection.kthSmallest(v, k) == sorted[k]) }
         }
     }
+
+    /// The quickselect mask is the sorted prefix exactly, ties and signed zeros included.
+    @Test func smallestPerRowEqualsSortedPrefix() {
+        for seed in 0..<12 as Range<UInt64> {
+            let cols = 97 + Int(seed) * 13
+            var m = Matrix(rows: 5, cols: cols)
+            for r in 0..<5 {
+                let v = data(seed * 7 + UInt64(r), count: cols)
+                for j in 0..<cols { m[r, j] = v[j] }
+            }
+            for count in [0, 1, cols / 2, cols - 1, cols] {
+                var want = PruningMask(rows: 5, cols: cols)
+                for r in 0..<5 {
+                    for j in Selection.ascendingOrder(m.row(r)).prefix(count) { want[r, j] = true }
+                }
+                #expect(Selection.smallestPerRow(m, count: count) == want)
+            }
+        }
+    }
 }
