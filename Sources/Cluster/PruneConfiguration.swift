@@ -23,6 +23,8 @@ public struct PruneConfiguration: Sendable {
     public var seed: UInt64?
     /// A recipe's per-block/per-linear sparsities and `targets`/`ignore`, applied to the plan.
     public var overrides = SparsityOverrides()
+    /// `--atp-beta auto`: the search that chose `allocation`'s β, recorded in the plan.
+    public var atpBetaGrid: ATPBetaGrid?
 
     public init(method: PruningMethod, pattern: SparsityPattern, sparsity: Double, allocation: Allocation,
                 propagation: Propagation, options: PruningOptions, modelID: String, seed: UInt64?) {

@@ -139,11 +139,16 @@ public final class PruneJob {
                                          blocks: blocks, outlierRatios: ratios,
                                          dsnot: configuration.options.dsnot != nil, dass: configuration.options.dass != nil)
         try configuration.overrides.apply(to: &plan)
+        plan.applyDaSSScope(configuration.options.dass)
         plan.windowsHash = windows.hash
         plan.modelID = configuration.modelID
         plan.seed = configuration.seed
         plan.settings = PlanSettings(method: configuration.method, options: configuration.options)
         plan.blockRemoval = blockRemoval
+        plan.settings?.propagation = configuration.propagation.rawValue
+        plan.settings?.calibrationWindows = windows.count
+        plan.settings?.calibrationLength = windows.length
+        plan.settings?.atpBetaGrid = configuration.atpBetaGrid
         let hash = try plan.stableHash()
         let low = try comm.allreduceMin([hash]), high = try comm.allreduceMax([hash])
         guard low == high else {

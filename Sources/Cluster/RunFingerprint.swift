@@ -38,7 +38,7 @@ public struct RunFingerprint: Codable, Sendable, Equatable {
         let dsnot = c.options.dsnot.map {
             "on (cycles \($0.maxCycles), threshold \($0.updateThreshold), exponent \($0.varianceExponent), sign constraint \($0.signConstraint ? "on" : "off"), all layers \($0.refineMLP))"
         } ?? "off"
-        let dass = c.options.dass.map { "on (norm exponent \($0.normExponent))" } ?? "off"
+        let dass = c.options.dass.map { "on (norm exponent \($0.normExponent), scope \($0.scope.rawValue))" } ?? "off"
         var list: [(String, String)] = [
             ("owlprune", "\(PruneReport.toolVersion) (journal format \(Self.journalFormat))"),
             ("--method", c.method.rawValue),

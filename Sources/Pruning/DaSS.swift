@@ -18,13 +18,38 @@ import Tensor
 ///   more of their row — the "dependency-aware" part — which a per-row group could not do.
 /// - Ties: `(metric, row)` ascending within a column, like the project's other orders.
 /// - Attention projections: the authors' script prunes only the three MLP matrices
-///   (`pres_module`) and leaves attention dense; owlprune prunes them with Wanda (§10.1).
-///   That choice belongs to the caller: `pruneLinear` applies DaSS to `mlp.*` only.
+///   (`lib/prune.py: prune_wandinter`, `pres_module = ['mlp.gate_proj','mlp.up_proj',
+///   'mlp.down_proj']`, every other linear `continue`s) and leaves attention dense. That is the
+///   default scope (`.mlp`); `.all` prunes attention with plain Wanda at the block's sparsity,
+///   which was owlprune's only behaviour before issue 12 item 7.
 public struct DaSSOptions: Sendable, Hashable, Codable {
+    /// Which linears a DaSS run prunes (`--dass-scope`).
+    public enum Scope: String, Sendable, Hashable, Codable, CaseIterable {
+        /// The authors' scope: `gate/up/down_proj` only, attention left dense.
+        case mlp
+        /// Attention pruned too, with plain Wanda (§10.1's metric for non-GLU linears).
+        case all
+    }
+
     /// `α` on the intermediate norm `n_k` for `gate_proj`/`up_proj` (authors' code: 1/2).
     public var normExponent: Double = 0.5
+    public var scope: Scope = .mlp
 
-    public init() {}
+    public init(scope: Scope = .mlp) { self.scope = scope }
+
+    /// Whether DaSS leaves this linear dense.
+    public func keepsDense(_ kind: LinearKind) -> Bool { scope == .mlp && !kind.isMLP }
+}
+
+extension SparsityPlan {
+    /// Sets the attention linears of every block to sparsity 0 under the authors' scope, so the
+    /// plan (and its table, picture and report) says what each linear really gets.
+    public mutating func applyDaSSScope(_ options: DaSSOptions?) {
+        guard let options, options.scope == .mlp else { return }
+        for b in linearSparsities.indices {
+            for kind in LinearKind.allCases where options.keepsDense(kind) { linearSparsities[b][kind] = 0 }
+        }
+    }
 }
 
 /// The DaSS metric of `gate_proj`/`up_proj`: `|W_kj| · (S^down_k)^(α/2)` in float32.

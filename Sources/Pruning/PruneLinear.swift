@@ -94,6 +94,9 @@ public func pruneLinear(weight: Matrix, id: LinearID, statistics: LinearStatisti
         guard method == .wanda, options.dsnot == nil else {
             throw PruningError.incompatibleOptions("--dass works with --method wanda only and cannot be combined with --dsnot")
         }
+        if dass.keepsDense(id.kind) {
+            return PrunedLinear(weight: weight, mask: PruningMask(rows: weight.rows, cols: weight.cols), prunedCount: 0)
+        }
         if id.kind.isMLP {
             let mask = try dassMask(weight: weight, kind: id.kind, scalerRow: scalerRow,
                                     intermediateScalerRow: intermediate?.scalerRow, sparsity: sparsity,

@@ -21,6 +21,12 @@ struct PlanTable {
         }
         lines.append(String(format: "mean sparsity %.6f (target %.4f, marked │), %@, %@", plan.meanBlockSparsity, plan.targetSparsity,
                             plan.method.rawValue, plan.pattern.description))
+        if let grid = plan.settings?.atpBetaGrid {
+            lines.append("ATP β auto: held-out perplexity on \(grid.heldoutWindows) windows (\(grid.heldoutTokens) tokens) cut from the end of --calib")
+            for p in grid.points {
+                lines.append(String(format: "  β %-12.6g perplexity %10.4f%@", p.beta, p.perplexity, p.beta == grid.chosen ? "  ← chosen" : ""))
+            }
+        }
         return lines.joined(separator: "\n")
     }
 

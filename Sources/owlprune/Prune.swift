@@ -69,8 +69,13 @@ extension OwlPrune {
                     try runDepthOnly(comm: comm, staged: staged)
                     return
                 }
-                let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
-                                           memory: memory, threads: threads, split: split, overrides: overrides)
+                var setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
+                                           memory: memory, threads: threads, split: split, overrides: overrides,
+                                           searchesATPBeta: true)
+                if method.atpAuto {
+                    try ATPBetaSearch(method: method, calibration: calibration, model: model.model, threads: threads, split: split,
+                                      scratch: URL(fileURLWithPath: output.out + ".atp-beta-search")).resolve(&setup)
+                }
                 if comm.rank == 0 {
                     // Issue 10 item 4: the journal is bound to this run's settings and input before any work.
                     for line in staged.removeStaleStaging() { progress(line) }
@@ -151,14 +156,21 @@ struct PruneSetup {
     let comm: Communicator
     let checkpoint: CheckpointDirectory
     let architecture: Architecture
-    let configuration: PruneConfiguration
+    /// `var`: `--atp-beta auto` replaces the allocation's β after the search (`ATPBetaSearch`).
+    var configuration: PruneConfiguration
     let windows: CalibrationWindows
+    /// `--atp-beta auto`: the calibration text's held-out tail (every rank; empty otherwise).
+    private(set) var heldout: [Int] = []
 
     /// - Parameter memory: when given, the memory check runs before the windows are drawn.
     init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator,
          memory: MemoryOptions? = nil, threads: Int? = nil, split: WorkSplit? = nil,
-         overrides: SparsityOverrides = SparsityOverrides()) throws {
+         overrides: SparsityOverrides = SparsityOverrides(), searchesATPBeta: Bool = false) throws {
         self.comm = comm
+        if method.atpAuto {
+            guard searchesATPBeta else { throw ValidationError("--atp-beta auto: only `owlprune prune` runs the β search; give a number here") }
+            guard calibration.calib != nil else { throw ValidationError("--atp-beta auto needs --calib FILE (its held-out tail is cut from the text)") }
+        }
         let url = URL(fileURLWithPath: model)
         checkpoint = try CheckpointDirectory(url: url)
         architecture = try Architecture(config: checkpoint.config)
@@ -195,13 +207,18 @@ struct PruneSetup {
                                                     length: length, vocabulary: architecture.vocabularySize)
             } else if let file = calibration.calib {
                 let tokenizer = try Tokenizer.load(directory: url)
-                let stream = tokenizer.encode(try readTextFile(URL(fileURLWithPath: file))).map(Int.init)
+                var stream = tokenizer.encode(try readTextFile(URL(fileURLWithPath: file))).map(Int.init)
+                if method.atpAuto {
+                    (stream, heldout) = try ATPBetaSearch.cutHeldout(stream: stream, windows: method.atpHeldoutWindows,
+                                                                     length: length, nsamples: calibration.nsamples, file: file)
+                }
                 local = try CalibrationWindows.sample(stream: stream, count: calibration.nsamples, length: length,
                                                       seed: calibration.seed, file: file)
                 progress("calibration: \(file) → \(stream.count) tokens, \(calibration.nsamples) windows of \(length) (seed \(calibration.seed))")
             }
         }
         windows = try CalibrationWindows.broadcast(local, comm: comm)
+        if method.atpAuto { heldout = try comm.broadcast(heldout.map(Int64.init), root: 0).map(Int.init) }
         if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
         configuration = planned
     }

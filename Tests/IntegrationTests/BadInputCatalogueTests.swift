@@ -122,6 +122,18 @@ import Testing
             return ["prune", "--model", model.path, "--out", $0.appendingPathComponent("out").path, "--calib", text.path,
                     "--nsamples", "4611686018427387904", "--seqlen", "16", "--sparsity", "0.5"]
         },
+        BadInput("--atp-beta auto with pre-tokenized windows", "--atp-beta auto needs --calib FILE (its held-out tail is cut from the text)") {
+            let (model, _) = try F.tiny(in: $0)
+            let ids = $0.appendingPathComponent("w.ids")
+            try Data(repeating: 1, count: 2 * 16 * 4).write(to: ids)
+            return ["prune", "--model", model.path, "--out", $0.appendingPathComponent("out").path, "--calib-tokens", ids.path,
+                    "--nsamples", "2", "--seqlen", "16", "--sparsity", "0.5", "--allocation", "atp", "--atp-beta", "auto"]
+        },
+        BadInput("--atp-beta auto with no room for the held-out tail", "--calib {dir}/text.txt: 1800 tokens leave no room for 500 held-out windows of 16 tokens (--atp-heldout-windows) plus one calibration window") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"),
+                           ["--allocation", "atp", "--atp-beta", "auto", "--atp-heldout-windows", "500"])
+        },
         BadInput("--seqlen beyond the model", "--seqlen 4096 exceeds the model's max_position_embeddings 256") {
             let (model, text) = try F.tiny(in: $0)
             return ["prune", "--model", model.path, "--out", $0.appendingPathComponent("out").path, "--calib", text.path,
@@ -151,7 +163,7 @@ import Testing
             let (_, text) = try F.tiny(in: $0)
             return F.eval($0, text)
         },
-        BadInput("recipe with an unknown key", "recipe {dir}/r.yaml line 2: unknown key 'sparsty' (known: model, calib, calib-tokens, nsamples, seqlen, seed, method, sparsity, pattern, allocation, owl-m, owl-lambda, atp-beta, dlp-alpha, alpha-epsilon, alpha-fit, update, admm-iterations, admm-mask-steps, admm-rho, admm-damp, dsnot, dsnot-sign-constraint, dsnot-all-layers, dass, damp, propagation, split, threads, max-memory, dtype, max-shard-size, overrides, targets, ignore)") {
+        BadInput("recipe with an unknown key", "recipe {dir}/r.yaml line 2: unknown key 'sparsty' (known: model, calib, calib-tokens, nsamples, seqlen, seed, method, sparsity, pattern, allocation, owl-m, owl-lambda, atp-beta, atp-grid-points, atp-heldout-windows, dlp-alpha, alpha-epsilon, alpha-fit, update, admm-iterations, admm-mask-steps, admm-rho, admm-damp, dsnot, dsnot-sign-constraint, dsnot-all-layers, dass, dass-scope, damp, propagation, split, threads, max-memory, dtype, max-shard-size, overrides, targets, ignore)") {
             let (model, text) = try F.tiny(in: $0)
             try "method: wanda\nsparsty: 0.5\n".write(to: $0.appendingPathComponent("r.yaml"), atomically: true, encoding: .utf8)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--recipe", $0.appendingPathComponent("r.yaml").path])

@@ -9,7 +9,7 @@ extension PruneArguments {
             model: model, out: out, sparsity: method.sparsity, method: method.method, allocation: method.allocation,
             pattern: method.pattern, propagation: method.propagation, split: split, threads: threads,
             nsamples: calibration.nsamples, seqlen: calibration.seqlen, seed: calibration.seed, damp: method.damp,
-            owlM: owl ? method.owlM : nil, owlLambda: owl ? method.owlLambda : nil, atpBeta: method.atpBeta,
+            owlM: owl ? method.owlM : nil, owlLambda: owl ? method.owlLambda : nil, atpBeta: method.atpBeta.flatMap(Double.init),
             calib: calibration.calib, calibTokens: calibration.calibTokens,
             dsnot: method.dsnot ? .init(signConstraint: method.dsnotSignConstraint == "on", allLayers: method.dsnotAllLayers) : nil,
             dass: method.dass)

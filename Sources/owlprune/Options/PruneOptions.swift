@@ -22,8 +22,14 @@ struct MethodOptions: ParsableArguments {
     @Option(name: .customLong("owl-lambda"), help: "OWL sparsity spread λ (default 0.08).")
     var owlLambda: Double = 0.08
 
-    @Option(name: .customLong("atp-beta"), help: "ATP common difference β (required with --allocation atp).")
-    var atpBeta: Double?
+    @Option(name: .customLong("atp-beta"), help: "ATP common difference β, or auto: the best of a grid by held-out calibration NLL (prune only; required with --allocation atp).")
+    var atpBeta: String?
+
+    @Option(name: .customLong("atp-grid-points"), help: "--atp-beta auto: grid points k·β_max/P, k = 1…P (default 8).")
+    var atpGridPoints: Int = 8
+
+    @Option(name: .customLong("atp-heldout-windows"), help: "--atp-beta auto: held-out windows of --seqlen tokens cut from the end of --calib, never sampled (default 4).")
+    var atpHeldoutWindows: Int = 4
 
     @Option(name: .customLong("dlp-alpha"), help: "DLP spread α (ironartisan/DLP default 0.15).")
     var dlpAlpha: Double = DLP.defaultAlpha
@@ -49,6 +55,9 @@ struct MethodOptions: ParsableArguments {
     @Flag(help: "DaSS metric for the GLU MLP linears (Wanda only).")
     var dass = false
 
+    @Option(name: .customLong("dass-scope"), help: "mlp (default, guozhiyu/glu_dass: attention stays dense) | all (attention pruned with Wanda).")
+    var dassScope: String = DaSSOptions.Scope.mlp.rawValue
+
     @Option(help: "SparseGPT relative damping (fraction of mean diag H).")
     var damp: Double = 0.01
 
@@ -72,6 +81,9 @@ struct MethodOptions: ParsableArguments {
 
     var parsedMethod: PruningMethod? { PruningMethod(rawValue: method) }
 
+    /// `--allocation atp --atp-beta auto` (issue 12 item 5).
+    var atpAuto: Bool { allocation == "atp" && atpBeta == "auto" }
+
     var parsedPattern: SparsityPattern? {
         if pattern == "unstructured" { return .unstructured }
         let parts = pattern.split(separator: ":").map { Int($0) }
@@ -83,7 +95,8 @@ struct MethodOptions: ParsableArguments {
         switch allocation {
         case "uniform": .uniform
         case "owl": .owl(m: owlM, lambda: owlLambda)
-        case "atp": atpBeta.map { .atp(beta: $0) }
+        // `auto` stands at β = 0 until `ATPBetaSearch` replaces it with the chosen β.
+        case "atp": atpAuto ? .atp(beta: 0) : atpBeta.flatMap(Double.init).map { .atp(beta: $0) }
         case "dlp": .dlp(alpha: dlpAlpha)
         case "alpha": AlphaPruning.Fit(rawValue: alphaFit).map { .alpha(epsilon: alphaEpsilon, fit: $0) }
         default: nil
@@ -102,6 +115,12 @@ struct MethodOptions: ParsableArguments {
             throw ValidationError("--pattern \(pattern): need 1 ≤ N < M")
         }
         if allocation == "atp" && atpBeta == nil { throw ValidationError("--allocation atp needs --atp-beta") }
+        if allocation == "atp", let b = atpBeta, b != "auto", Double(b) == nil {
+            throw ValidationError("--atp-beta \(b): expected a number or auto")
+        }
+        guard atpGridPoints >= 1 else { throw ValidationError("--atp-grid-points \(atpGridPoints): must be at least 1") }
+        guard atpHeldoutWindows >= 1 else { throw ValidationError("--atp-heldout-windows \(atpHeldoutWindows): must be at least 1") }
+        guard DaSSOptions.Scope(rawValue: dassScope) != nil else { throw ValidationError("--dass-scope \(dassScope): expected mlp or all") }
         guard parsedAllocation != nil else { throw ValidationError("--allocation \(allocation): expected uniform, owl, atp, dlp or alpha") }
         guard owlM.isFinite, owlM > 0 else { throw ValidationError("--owl-m \(owlM): must be positive") }
         guard owlLambda.isFinite, owlLambda >= 0 else { throw ValidationError("--owl-lambda \(owlLambda): must be ≥ 0") }
@@ -131,7 +150,7 @@ struct MethodOptions: ParsableArguments {
             d.refineMLP = dsnotAllLayers
             options.dsnot = d
         }
-        if dass { options.dass = DaSSOptions() }
+        if dass { options.dass = DaSSOptions(scope: DaSSOptions.Scope(rawValue: dassScope)!) }
         if update == "admm" {
             options.admm = ADMMOptions(iterations: admmIterations, maskSteps: admmMaskSteps, rho: admmRho, percdamp: admmDamp)
         }

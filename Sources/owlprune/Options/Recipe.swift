@@ -11,10 +11,11 @@ struct Recipe {
     static let flagKeys: [(key: String, takesValue: Bool)] = [
         ("model", true), ("calib", true), ("calib-tokens", true), ("nsamples", true), ("seqlen", true), ("seed", true),
         ("method", true), ("sparsity", true), ("pattern", true), ("allocation", true),
-        ("owl-m", true), ("owl-lambda", true), ("atp-beta", true), ("dlp-alpha", true),
+        ("owl-m", true), ("owl-lambda", true), ("atp-beta", true), ("atp-grid-points", true), ("atp-heldout-windows", true),
+        ("dlp-alpha", true),
         ("alpha-epsilon", true), ("alpha-fit", true), ("update", true), ("admm-iterations", true),
         ("admm-mask-steps", true), ("admm-rho", true), ("admm-damp", true),
-        ("dsnot", false), ("dsnot-sign-constraint", true), ("dsnot-all-layers", false), ("dass", false),
+        ("dsnot", false), ("dsnot-sign-constraint", true), ("dsnot-all-layers", false), ("dass", false), ("dass-scope", true),
         ("damp", true), ("propagation", true), ("split", true), ("threads", true), ("max-memory", true),
         ("dtype", true), ("max-shard-size", true),
     ]

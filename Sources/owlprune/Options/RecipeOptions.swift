@@ -54,7 +54,9 @@ extension Recipe {
         put("allocation", m.allocation)
         switch m.allocation {
         case "owl": put("owl-m", "\(m.owlM)"); put("owl-lambda", "\(m.owlLambda)")
-        case "atp": if let b = m.atpBeta { put("atp-beta", "\(b)") }
+        case "atp":
+            if let b = m.atpBeta { put("atp-beta", m.atpAuto ? quoted(b) : b) }
+            if m.atpAuto { put("atp-grid-points", "\(m.atpGridPoints)"); put("atp-heldout-windows", "\(m.atpHeldoutWindows)") }
         case "dlp": put("dlp-alpha", "\(m.dlpAlpha)")
         case "alpha": put("alpha-epsilon", "\(m.alphaEpsilon)"); put("alpha-fit", m.alphaFit)
         default: break
@@ -65,6 +67,7 @@ extension Recipe {
             put("dsnot-all-layers", "\(m.dsnotAllLayers)")
         }
         put("dass", "\(m.dass)")
+        if m.dass { put("dass-scope", m.dassScope) }
         if m.method == "sparsegpt" { put("damp", "\(m.damp)") }
         if m.update != "none" {
             put("update", m.update)
