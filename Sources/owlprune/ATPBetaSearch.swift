@@ -100,7 +100,7 @@ struct ATPBetaSearch {
         var arguments = PruneArguments(method: method, calibration: calibration, model: model,
                                        out: destination.path, split: split?.rawValue, threads: threads)
         arguments.atpBeta = configuration.allocation.atpBeta
-        let output = PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged, arguments: arguments)
+        let output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged, arguments: arguments)
         try output.begin()
         let run = try job.run(sink: output.write(block:))
         try output.finish(job: job, result: run)
