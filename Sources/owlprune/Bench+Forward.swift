@@ -24,6 +24,7 @@ extension OwlPrune.Bench {
         @Option(help: "Blocks to run (default: all).") var blocks: Int?
         @Option(help: "Forward/ceiling pairs, timed alternately.") var repeats: Int = 1
         @Flag(help: "Also print seconds and share of the block per kernel.") var breakdown = false
+        @Flag(help: "Print one JSON object on stdout (pair lines go to stderr).") var json = false
 
         func validate() throws {
             guard seqlen > 0, windows > 0, repeats > 0 else { throw ValidationError("--seqlen, --windows and --repeats must be positive") }
@@ -60,7 +61,7 @@ extension OwlPrune.Bench {
                 for (l, s) in each { perProduct[l] = min(perProduct[l] ?? .infinity, s) }
                 pairs.append((forwardSeconds, gemmSeconds))
                 if repeats > 1 {
-                    printResult(String(format: "pair %d: forward %.1f GFLOP/s, sgemm %.1f GFLOP/s, ratio %.3f", r + 1,
+                    (json ? progress : printResult)(String(format: "pair %d: forward %.1f GFLOP/s, sgemm %.1f GFLOP/s, ratio %.3f", r + 1,
                                        flops / forwardSeconds / 1e9, ceiling.flops / gemmSeconds / 1e9,
                                        (flops / forwardSeconds) / (ceiling.flops / gemmSeconds)))
                 }
@@ -69,12 +70,18 @@ extension OwlPrune.Bench {
             let median = ratios[ratios.count / 2]
             let forwardSeconds = pairs.map(\.forward).sorted()[pairs.count / 2]
             let gemmSeconds = pairs.map(\.gemm).sorted()[pairs.count / 2]
-            printResult(String(format: """
+            var object: [String: Any] = [
+                "model": model, "blocks": count, "seqlen": seqlen, "windows": windows, "repeats": repeats,
+                "tokens_per_second": Double(seqlen) / forwardSeconds, "forward_gflops": flops / forwardSeconds / 1e9,
+                "sgemm_gflops": ceiling.flops / gemmSeconds / 1e9, "ratio": median,
+            ]
+            defer { if json { try? JSONOutput.print(object) } }
+            if !json { printResult(String(format: """
                 forward: %d blocks, L=%d: %.0f tokens/s, %.1f GFLOP/s (block FLOPs incl. attention)
                 sgemm, same seven products: %.1f GFLOP/s
                 ratio forward/sgemm: %.2f%@
                 """, count, seqlen, Double(seqlen) / forwardSeconds, flops / forwardSeconds / 1e9,
-                ceiling.flops / gemmSeconds / 1e9, median, repeats > 1 ? " (median of \(repeats) pairs)" : ""))
+                ceiling.flops / gemmSeconds / 1e9, median, repeats > 1 ? " (median of \(repeats) pairs)" : "")) }
             guard breakdown else { return }
 
             let profile = KernelProfile()
@@ -84,8 +91,10 @@ extension OwlPrune.Bench {
             let gemmRate = ceiling.flops / gemmSeconds
             var lines = [String(format: "breakdown per block (L=%d, mean of %d windows × %d blocks; block %.4f s):",
                                 seqlen, windows, count, blockSeconds)]
+            var kernels: [[String: Any]] = []
             for label in profile.labels {
                 let s = profile.seconds(label) / perBlock
+                kernels.append(["kernel": label, "seconds_per_block": s, "share": s / blockSeconds])
                 var line = "  " + label.padding(toLength: 24, withPad: " ", startingAt: 0)
                     + String(format: " %9.5f s %6.1f%%", s, 100 * s / blockSeconds)
                 if let linear = BlockLinear(rawValue: label) {
@@ -98,7 +107,8 @@ extension OwlPrune.Bench {
                 }
                 lines.append(line)
             }
-            printResult(lines.joined(separator: "\n"))
+            object["breakdown"] = kernels
+            if !json { printResult(lines.joined(separator: "\n")) }
         }
     }
 }
