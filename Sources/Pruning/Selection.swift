@@ -66,8 +66,8 @@ enum Selection {
     }
 
     /// The element at index `k` of `a` sorted ascending (`a` is permuted), by quickselect with a
-    /// median-of-three pivot, as `kthSmallest`.
-    static func kthSmallestKey(_ a: inout [UInt64], _ k: Int) -> UInt64 {
+    /// median-of-three pivot (it keeps sorted or constant inputs from going quadratic).
+    static func kthSmallestKey<Key: Comparable>(_ a: inout [Key], _ k: Int) -> Key {
         var lo = 0, hi = a.count - 1
         while lo < hi {
             let mid = lo + (hi - lo) / 2
@@ -110,21 +110,7 @@ enum Selection {
     /// unique whatever the algorithm, so this equals `values.sorted()[k]` exactly).
     static func kthSmallest(_ values: [Float], _ k: Int) -> Float {
         var a = values.map(orderedBits)
-        var lo = 0, hi = a.count - 1
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2
-            // Median of three as pivot keeps sorted or constant inputs from going quadratic.
-            let x = a[lo], y = a[mid], z = a[hi]
-            let pivot = max(min(x, y), min(max(x, y), z))
-            var i = lo, j = hi
-            while i <= j {
-                while a[i] < pivot { i += 1 }
-                while a[j] > pivot { j -= 1 }
-                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
-            }
-            if k <= j { hi = j } else if k >= i { lo = i } else { break }
-        }
-        let bits = a[k]
+        let bits = kthSmallestKey(&a, k)
         return Float(bitPattern: bits & 0x8000_0000 != 0 ? bits & 0x7FFF_FFFF : ~bits)
     }
 }
