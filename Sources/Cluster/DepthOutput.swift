@@ -132,5 +132,7 @@ public struct DepthOutput {
         }
         try comm.barrier()
         if comm.rank == 0 { try staged.commit() }
+        // `--eval` reads the reduced model on every rank right after this returns.
+        try comm.barrier()
     }
 }

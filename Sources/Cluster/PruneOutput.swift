@@ -88,6 +88,9 @@ public final class PruneOutput {
             FaultInjection.point("renamed", rank: comm.rank)
             if let journal = result.journalDirectory { try? FileManager.default.removeItem(at: journal) }
         }
+        // Nobody may read the output before rank 0 has renamed it into place: a sweep cell or
+        // `prune --eval` opens the directory right after this returns, on every rank.
+        try comm.barrier()
         return report
     }
 

@@ -53,9 +53,9 @@ extension OwlPrune.Bench {
                 let job = try setup.makeJob()
                 let output = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
                                              staged: staged, arguments: PruneArguments(
-                                                model: model, out: out.path, sparsity: sparsity, method: methodOptions.method,
-                                                allocation: methodOptions.allocation, pattern: methodOptions.pattern,
-                                                propagation: methodOptions.propagation, split: nil, threads: nil,
+                                                model: model, out: out.path, sparsity: sparsity, method: methodOptions.method.rawValue,
+                                                allocation: methodOptions.allocation.rawValue, pattern: methodOptions.pattern.description,
+                                                propagation: methodOptions.propagation.rawValue, split: nil, threads: nil,
                                                 nsamples: nsamples, seqlen: seqlen, seed: calibration.seed,
                                                 damp: methodOptions.damp, owlM: nil, owlLambda: nil, atpBeta: nil,
                                                 calib: calib, calibTokens: nil, dsnot: nil, dass: false))

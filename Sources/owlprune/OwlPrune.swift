@@ -32,7 +32,7 @@ enum Main {
             // Help and version requests are not errors: print them and leave normally.
             if OwlPrune.exitCode(for: error) == .success { showHelp(error) }
             // One line in the same shape as every other error, under mpiexec or not.
-            Runtime.fail(UsageError(message: OwlPrune.message(for: error)), isUsage: true)
+            Runtime.fail(UsageError(message: UsageError.oneLine(OwlPrune.message(for: error))), isUsage: true)
         }
         do {
             var runnable = command
@@ -55,4 +55,15 @@ private func showHelp(_ error: Error) -> Never {
 struct UsageError: Error, LocalizedError {
     let message: String
     var errorDescription: String? { message }
+
+    /// ArgumentParser lists an enumeration's values one per line ("Please provide one of the
+    /// following:\n  - wanda\n  - …"); errors here are one line, so the list becomes "one of: a, b".
+    static func oneLine(_ message: String) -> String {
+        let lines = message.split(separator: "\n", omittingEmptySubsequences: true)
+        guard lines.count > 1 else { return message }
+        let items = lines.dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+        guard items.allSatisfy({ $0.hasPrefix("- ") }) else { return message }
+        let head = lines[0].replacingOccurrences(of: " one of the following:", with: " one of:")
+        return head + " " + items.map { String($0.dropFirst(2)) }.joined(separator: ", ")
+    }
 }

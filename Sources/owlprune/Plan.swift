@@ -18,7 +18,7 @@ extension OwlPrune {
         @Option(name: [.short, .long], help: "Write the plan JSON here (default: stdout).") var out: String?
         @OptionGroup(title: "Recipe") var recipe: RecipeOptions
         @Option(name: [.short, .long], help: "Threads per rank (as prune), for the estimate.") var threads: Int?
-        @Option(help: "windows | blocks (as prune), for the estimate.") var split: String?
+        @Option(help: "windows or blocks (as prune), for the estimate.") var split: WorkSplit?
         @OptionGroup(title: "Method") var method: MethodOptions
         @OptionGroup(title: "Calibration") var calibration: CalibrationOptions
         @OptionGroup var memory: MemoryOptions
@@ -26,7 +26,6 @@ extension OwlPrune {
 
         func validate() throws {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
-            if let s = split, WorkSplit(rawValue: s) == nil { throw ValidationError("--split \(s): expected windows or blocks") }
             if DepthOptions.isDepthMethod(method.method) {
                 throw ValidationError("--method \(method.method): depth pruning runs in owlprune prune --remove-blocks K (its plan is written there)")
             }
@@ -40,7 +39,6 @@ extension OwlPrune {
                     + [calibration.calib.map { ("--calib", URL(fileURLWithPath: $0)) },
                        calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 })
             }
-            let split = split.flatMap(WorkSplit.init(rawValue:))
             let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
                                        threads: threads, split: split, overrides: try recipe.overrides())
             guard let result = try DryRun(setup: setup, threads: threads, split: split).run(memory: memory) else { return }

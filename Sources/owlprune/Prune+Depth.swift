@@ -35,7 +35,7 @@ extension OwlPrune.Prune {
     func runDepthOnly(comm: Communicator, staged: StagedDirectory) throws {
         let started = Date()
         var calibrationMethod = method
-        calibrationMethod.method = PruningMethod.magnitude.rawValue  // only the checkpoint and windows are used
+        calibrationMethod.method = .magnitude  // only the checkpoint and windows are used
         let setup = try PruneSetup(model: model.model, method: calibrationMethod, calibration: calibration, comm: comm,
                                    threads: threads, split: .windows)
         let (kind, count) = depth.removal(method: method.method)!

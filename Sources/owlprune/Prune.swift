@@ -22,8 +22,8 @@ extension OwlPrune {
         @OptionGroup(title: "Recipe") var recipe: RecipeOptions
         @Option(name: [.short, .long], help: "Threads per rank for independent calibration windows (default: the node's cores in sequential propagation, where ranks take turns; cores / ranks on the node in dense). Results do not depend on it.")
         var threads: Int?
-        @Option(help: "windows (every rank on every block, each on its share of the calibration windows) | blocks (each rank its own blocks, windows streamed rank to rank). Default: windows for sequential propagation, blocks for dense. Results do not depend on it.")
-        var split: String?
+        @Option(help: "windows: every rank on every block, each on its share of the calibration windows; blocks: each rank its own blocks, windows streamed rank to rank. Default: windows for sequential propagation, blocks for dense. Results do not depend on it.")
+        var split: WorkSplit?
         @Option(help: "Dtype of the written weights: f32, bf16 or f16 (default: each tensor's dtype in the input).")
         var dtype: OutputDType?
         @Option(name: .customLong("max-shard-size"), help: "Largest weight file, as transformers' max_shard_size: 5GB, 500MB (powers of ten), 2GiB (powers of two) or bytes. Beyond it the weights are split into model-00001-of-0000N.safetensors with model.safetensors.index.json. Default 5GB. Names and bytes do not depend on the rank count.")
@@ -40,7 +40,6 @@ extension OwlPrune {
 
         func validate() throws {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
-            if let s = split, WorkSplit(rawValue: s) == nil { throw ValidationError("--split \(s): expected windows or blocks") }
             try depth.validate(method: method.method)
             try validateDepthOnly()
             if let m = maxShardSize, ShardPlan.parseSize(m) == nil { throw ValidationError(Self.badShardSize(m)) }
@@ -50,7 +49,6 @@ extension OwlPrune {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
             let overrides = try recipe.overrides()
-            let split = split.flatMap(WorkSplit.init(rawValue:))
             if dryRun {
                 // Memory is reported, not refused: finding that out is what a dry run is for.
                 let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
@@ -103,7 +101,7 @@ extension OwlPrune {
                 out.extraFiles = { plan, report in [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data] }
                 try out.begin()
                 if comm.rank == 0 {
-                    try Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: self.split,
+                    try Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
                                            threads: threads, overrides: overrides, dtype: dtype?.rawValue,
                                            maxShardSize: maxShardSize).utf8)
                         .write(to: staged.file(Recipe.fileName))
@@ -119,7 +117,7 @@ extension OwlPrune {
                                         options: evaluation).run(data: $0)
                 }
                 if let report {
-                    try PruneSummary(model: model.model, out: output.out, allocation: method.allocation, plan: plan,
+                    try PruneSummary(model: model.model, out: output.out, allocation: method.allocation.rawValue, plan: plan,
                                      report: report, perplexity: perplexity, ranks: comm.size).print(json: json)
                 }
             } catch {
@@ -146,7 +144,7 @@ extension OwlPrune {
 
         /// The command line as typed values, for the report.
         private var arguments: PruneArguments {
-            PruneArguments(method: method, calibration: calibration, model: model.model, out: output.out, split: split, threads: threads)
+            PruneArguments(method: method, calibration: calibration, model: model.model, out: output.out, split: split?.rawValue, threads: threads)
         }
     }
 }
@@ -179,7 +177,7 @@ struct PruneSetup {
         guard length <= architecture.maxPositions else {
             throw ValidationError("--seqlen \(length) exceeds the model's max_position_embeddings \(architecture.maxPositions)")
         }
-        if case let .nOfM(_, m) = method.parsedPattern! {
+        if case let .nOfM(_, m) = method.pattern {
             for (name, width) in [("hidden_size", architecture.shape.hiddenSize), ("intermediate_size", architecture.shape.intermediateSize)]
             where width % m != 0 {
                 throw ValidationError("--pattern \(method.pattern): M = \(m) does not divide \(name) \(width)")

@@ -26,7 +26,7 @@ extension OwlPrune {
         @Option(help: "Hugging Face checkpoint directory.") var model: String
         @Option(help: "Sweep directory: sweep.json, sweep.csv, sweep.svg (and models/ with --keep-models).") var out: String
         @Option(help: "Methods, comma-separated (magnitude, wanda, sparsegpt, ria).") var method: String?
-        @Option(help: "Allocations, comma-separated (uniform, owl, atp, dlp).") var allocation: String?
+        @Option(help: "Allocations, comma-separated (uniform, owl, atp, dlp, alpha).") var allocation: String?
         @Option(help: "Target sparsities, comma-separated, each in [0, 1).") var sparsity: String?
         @Option(help: "A YAML grid (method, allocation, sparsity lists; options: prune flags). Flags given too override its lists.")
         var grid: String?

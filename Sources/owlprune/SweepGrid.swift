@@ -106,9 +106,15 @@ struct SweepGrid: Equatable {
         if DepthOptions.isDepthMethod(cell.method) {
             throw ValidationError("sweep cell \(cell.id): --method \(cell.method) removes blocks, which sweep does not do (use prune --remove-blocks)")
         }
-        do { return try MethodOptions.parse(arguments) } catch {
+        let options: MethodOptions
+        do { options = try MethodOptions.parse(arguments) } catch {
             throw ValidationError("sweep cell \(cell.id): \(MethodOptions.message(for: error))")
         }
+        // The β search is a prune of its own per grid point; inside a cell it would silently run β = 0.
+        if options.atpAuto {
+            throw ValidationError("sweep cell \(cell.id): --atp-beta auto runs only in `owlprune prune` (its β search is a grid of prunes); give the sweep a number")
+        }
+        return options
     }
 }
 

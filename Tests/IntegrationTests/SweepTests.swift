@@ -128,4 +128,18 @@ import Testing
         #expect(run.stderr.contains("unknown key 'sparsities'") && run.stderr.contains("line 4"), "\(run.stderr)")
         #expect(run.stderr.split(separator: "\n").count == 1, "one line: \(run.stderr)")
     }
+
+    /// ATP's β search is a grid of prunes of its own; a sweep cell cannot run it and must say so
+    /// before any work, instead of silently pruning every non-first ATP cell with β = 0.
+    @Test func atpBetaAutoIsRefusedInCells() throws {
+        let scratch = try scratchDirectory("sweep-atp-auto")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let run = try MPIRun.run(["sweep", "--model", Self.model.path, "--out", scratch.appendingPathComponent("o").path,
+                                  "--method", "wanda", "--allocation", "uniform,atp", "--sparsity", "0.5",
+                                  "--prune-option=--atp-beta=auto", "--calib-tokens", "x.ids", "--eval-tokens", "y.ids"], ranks: nil, timeout: 60)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("sweep cell wanda-atp-0.5") && run.stderr.contains("--atp-beta auto"), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1, "one line: \(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.appendingPathComponent("o").path))
+    }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Pruning
 
+extension BlockRemovalMethod: ExpressibleByArgument {}
+
 /// Structured depth pruning (issue 12 item 6, docs/algorithms.md §17): `--remove-blocks K` with
 /// `--method shortgpt|sleb` drops whole blocks only; with `--remove-by shortgpt|sleb` beside an
 /// unstructured `--method`, the blocks are removed first (scored on the dense model) and the
@@ -9,23 +11,25 @@ struct DepthOptions: ParsableArguments {
     @Option(name: .customLong("remove-blocks"), help: "Remove K whole decoder blocks (with --method shortgpt|sleb, or --remove-by beside a pruning --method).")
     var removeBlocks: Int?
 
-    @Option(name: .customLong("remove-by"), help: "shortgpt | sleb: how --remove-blocks picks the blocks when --method prunes the rest.")
-    var removeBy: String?
+    @Option(name: .customLong("remove-by"), help: "How --remove-blocks picks the blocks when --method prunes the rest.")
+    var removeBy: BlockRemovalMethod?
 
-    /// The depth method and K, or nil for a plain prune. `method` is the `--method` string.
-    func removal(method: String) -> (BlockRemovalMethod, Int)? {
+    /// The depth method and K, or nil for a plain prune.
+    func removal(method: MethodName) -> (BlockRemovalMethod, Int)? {
         guard let k = removeBlocks else { return nil }
-        if let m = BlockRemovalMethod(rawValue: method) { return (m, k) }
-        return removeBy.flatMap(BlockRemovalMethod.init(rawValue:)).map { ($0, k) }
+        if let m = BlockRemovalMethod(rawValue: method.rawValue) { return (m, k) }
+        return removeBy.map { ($0, k) }
     }
 
     /// Depth only: `--method` itself is shortgpt or sleb.
+    static func isDepthMethod(_ method: MethodName) -> Bool { method.pruning == nil }
+
+    /// A sweep grid's method word (sweep lists are plain strings).
     static func isDepthMethod(_ method: String) -> Bool { BlockRemovalMethod(rawValue: method) != nil }
 
-    func validate(method: String) throws {
+    func validate(method: MethodName) throws {
         let depthMethod = Self.isDepthMethod(method)
         if let by = removeBy {
-            guard BlockRemovalMethod(rawValue: by) != nil else { throw ValidationError("--remove-by \(by): expected shortgpt or sleb") }
             guard !depthMethod else { throw ValidationError("--remove-by \(by): --method \(method) already removes blocks; give one of them") }
             guard removeBlocks != nil else { throw ValidationError("--remove-by \(by) needs --remove-blocks K") }
         }

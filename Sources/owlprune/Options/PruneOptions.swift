@@ -9,12 +9,11 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Target mean sparsity s, 0 ≤ s < 1 (ignored for N:M patterns, which fix N/M).")
     var sparsity: Double = 0.5
 
-    @Option(help: "magnitude | wanda | sparsegpt | ria",
-            completion: .list(PruningMethod.allCases.map(\.rawValue)))
-    var method: String = "wanda"
+    @Option(help: "Mask method (shortgpt and sleb remove whole blocks, with --remove-blocks K).")
+    var method: MethodName = .wanda
 
-    @Option(help: "Layerwise allocation: uniform | owl | atp | dlp | alpha", completion: .list(["uniform", "owl", "atp", "dlp", "alpha"]))
-    var allocation: String = "uniform"
+    @Option(help: "Layerwise allocation.")
+    var allocation: AllocationName = .uniform
 
     @Option(name: .customLong("owl-m"), help: "OWL outlier threshold multiple M (OWL README default 5).")
     var owlM: Double = 5
@@ -37,17 +36,17 @@ struct MethodOptions: ParsableArguments {
     @Option(name: .customLong("alpha-epsilon"), help: "AlphaPruning sparsity range ±ε (haiquanlu/AlphaPruning default 0.3).")
     var alphaEpsilon: Double = AlphaPruning.defaultEpsilon
 
-    @Option(name: .customLong("alpha-fit"), help: "AlphaPruning x_min choice: peak (default, alpha_peak) | mid (alpha_mid).")
-    var alphaFit: String = AlphaPruning.Fit.peak.rawValue
+    @Option(name: .customLong("alpha-fit"), help: "AlphaPruning x_min choice: peak (alpha_peak) or mid (alpha_mid).")
+    var alphaFit: AlphaPruning.Fit = .peak
 
-    @Option(help: "unstructured | N:M (e.g. 2:4, 4:8)", completion: .list(["unstructured", "2:4", "4:8"]))
-    var pattern: String = "unstructured"
+    @Option(help: "unstructured | N:M (e.g. 2:4, 4:8)")
+    var pattern: SparsityPattern = .unstructured
 
     @Flag(help: "Refine masks with DSnoT (docs/algorithms.md §9).")
     var dsnot = false
 
-    @Option(name: .customLong("dsnot-sign-constraint"), help: "on | off (off reproduces zyxxmu/DSnoT's unstructured runs).")
-    var dsnotSignConstraint: String = "on"
+    @Option(name: .customLong("dsnot-sign-constraint"), help: "off reproduces zyxxmu/DSnoT's unstructured runs.")
+    var dsnotSignConstraint: OnOff = .on
 
     @Flag(name: .customLong("dsnot-all-layers"), help: "Refine all seven linears (default: attention only, as zyxxmu/DSnoT).")
     var dsnotAllLayers = false
@@ -55,14 +54,14 @@ struct MethodOptions: ParsableArguments {
     @Flag(help: "DaSS metric for the GLU MLP linears (Wanda only).")
     var dass = false
 
-    @Option(name: .customLong("dass-scope"), help: "mlp (default, guozhiyu/glu_dass: attention stays dense) | all (attention pruned with Wanda).")
-    var dassScope: String = DaSSOptions.Scope.mlp.rawValue
+    @Option(name: .customLong("dass-scope"), help: "mlp (guozhiyu/glu_dass: attention stays dense) or all (attention pruned with Wanda).")
+    var dassScope: DaSSOptions.Scope = .mlp
 
     @Option(help: "SparseGPT relative damping (fraction of mean diag H).")
     var damp: Double = 0.01
 
-    @Option(help: "Weight update after the mask: none | admm (fmfi-compbio/admm-pruning; with sparsegpt ADMM picks its own mask).")
-    var update: String = "none"
+    @Option(help: "Weight update after the mask: admm is fmfi-compbio/admm-pruning's (with sparsegpt ADMM picks its own mask).")
+    var update: WeightUpdate = .none
 
     @Option(name: .customLong("admm-iterations"), help: "ADMM iterations (reference default 20).")
     var admmIterations: Int = ADMMOptions().iterations
@@ -76,30 +75,21 @@ struct MethodOptions: ParsableArguments {
     @Option(name: .customLong("admm-damp"), help: "ADMM relative damping of the normalised Hessian (reference prune_admm 0.1).")
     var admmDamp: Double = ADMMOptions().percdamp
 
-    @Option(help: "sequential (default, as the references) | dense", completion: .list(Propagation.allCases.map(\.rawValue)))
-    var propagation: String = "sequential"
-
-    var parsedMethod: PruningMethod? { PruningMethod(rawValue: method) }
+    @Option(help: "sequential (as the references: each block sees the pruned blocks before it) or dense.")
+    var propagation: Propagation = .sequential
 
     /// `--allocation atp --atp-beta auto` (issue 12 item 5).
-    var atpAuto: Bool { allocation == "atp" && atpBeta == "auto" }
+    var atpAuto: Bool { allocation == .atp && atpBeta == "auto" }
 
-    var parsedPattern: SparsityPattern? {
-        if pattern == "unstructured" { return .unstructured }
-        let parts = pattern.split(separator: ":").map { Int($0) }
-        guard parts.count == 2, let n = parts[0], let m = parts[1] else { return nil }
-        return .nOfM(n: n, m: m)
-    }
-
+    /// nil only for `atp` without a numeric β, which `validate` refuses.
     var parsedAllocation: Allocation? {
         switch allocation {
-        case "uniform": .uniform
-        case "owl": .owl(m: owlM, lambda: owlLambda)
+        case .uniform: .uniform
+        case .owl: .owl(m: owlM, lambda: owlLambda)
         // `auto` stands at β = 0 until `ATPBetaSearch` replaces it with the chosen β.
-        case "atp": atpAuto ? .atp(beta: 0) : atpBeta.flatMap(Double.init).map { .atp(beta: $0) }
-        case "dlp": .dlp(alpha: dlpAlpha)
-        case "alpha": AlphaPruning.Fit(rawValue: alphaFit).map { .alpha(epsilon: alphaEpsilon, fit: $0) }
-        default: nil
+        case .atp: atpAuto ? .atp(beta: 0) : atpBeta.flatMap(Double.init).map { .atp(beta: $0) }
+        case .dlp: .dlp(alpha: dlpAlpha)
+        case .alpha: .alpha(epsilon: alphaEpsilon, fit: alphaFit)
         }
     }
 
@@ -108,54 +98,42 @@ struct MethodOptions: ParsableArguments {
             throw ValidationError("--sparsity \(sparsity): must be in [0, 1)")
         }
         // shortgpt | sleb remove whole blocks (DepthOptions, `prune --remove-blocks K`); the rest does not apply.
-        if DepthOptions.isDepthMethod(method) { return }
-        guard parsedMethod != nil else { throw ValidationError("--method \(method): expected magnitude, wanda, sparsegpt or ria (or shortgpt, sleb with --remove-blocks)") }
-        guard let p = parsedPattern else { throw ValidationError("--pattern \(pattern): expected unstructured or N:M such as 2:4") }
-        if case let .nOfM(n, m) = p, !(n >= 1 && n < m) {
+        if method.pruning == nil { return }
+        if case let .nOfM(n, m) = pattern, !(n >= 1 && n < m) {
             throw ValidationError("--pattern \(pattern): need 1 ≤ N < M")
         }
-        if allocation == "atp" && atpBeta == nil { throw ValidationError("--allocation atp needs --atp-beta") }
-        if allocation == "atp", let b = atpBeta, b != "auto", Double(b) == nil {
+        if allocation == .atp && atpBeta == nil { throw ValidationError("--allocation atp needs --atp-beta") }
+        if allocation == .atp, let b = atpBeta, b != "auto", Double(b) == nil {
             throw ValidationError("--atp-beta \(b): expected a number or auto")
         }
         guard atpGridPoints >= 1 else { throw ValidationError("--atp-grid-points \(atpGridPoints): must be at least 1") }
         guard atpHeldoutWindows >= 1 else { throw ValidationError("--atp-heldout-windows \(atpHeldoutWindows): must be at least 1") }
-        guard DaSSOptions.Scope(rawValue: dassScope) != nil else { throw ValidationError("--dass-scope \(dassScope): expected mlp or all") }
-        guard parsedAllocation != nil else { throw ValidationError("--allocation \(allocation): expected uniform, owl, atp, dlp or alpha") }
         guard owlM.isFinite, owlM > 0 else { throw ValidationError("--owl-m \(owlM): must be positive") }
         guard owlLambda.isFinite, owlLambda >= 0 else { throw ValidationError("--owl-lambda \(owlLambda): must be ≥ 0") }
         guard dlpAlpha.isFinite, dlpAlpha >= 0 else { throw ValidationError("--dlp-alpha \(dlpAlpha): must be ≥ 0") }
-        guard AlphaPruning.Fit(rawValue: alphaFit) != nil else { throw ValidationError("--alpha-fit \(alphaFit): expected peak or mid") }
         guard alphaEpsilon.isFinite, alphaEpsilon >= 0, alphaEpsilon < 1 else {
             throw ValidationError("--alpha-epsilon \(alphaEpsilon): must be in [0, 1)")
         }
-        guard ["on", "off"].contains(dsnotSignConstraint) else {
-            throw ValidationError("--dsnot-sign-constraint \(dsnotSignConstraint): expected on or off")
-        }
-        guard ["none", "admm"].contains(update) else { throw ValidationError("--update \(update): expected none or admm") }
         guard admmIterations >= 0, admmMaskSteps >= 0 else { throw ValidationError("--admm-iterations/--admm-mask-steps: must be ≥ 0") }
         guard admmRho.isFinite, admmRho > 0 else { throw ValidationError("--admm-rho \(admmRho): must be positive") }
         guard admmDamp.isFinite, admmDamp >= 0 else { throw ValidationError("--admm-damp \(admmDamp): must be ≥ 0") }
         guard damp.isFinite, damp > 0 else { throw ValidationError("--damp \(damp): must be positive") }
-        guard Propagation(rawValue: propagation) != nil else {
-            throw ValidationError("--propagation \(propagation): expected sequential or dense")
-        }
     }
 
     func configuration(modelID: String, seed: UInt64?) -> PruneConfiguration {
         var options = PruningOptions(percdamp: damp)
         if dsnot {
             var d = DSnoTOptions()
-            d.signConstraint = dsnotSignConstraint == "on"
+            d.signConstraint = dsnotSignConstraint.isOn
             d.refineMLP = dsnotAllLayers
             options.dsnot = d
         }
-        if dass { options.dass = DaSSOptions(scope: DaSSOptions.Scope(rawValue: dassScope)!) }
-        if update == "admm" {
+        if dass { options.dass = DaSSOptions(scope: dassScope) }
+        if update == .admm {
             options.admm = ADMMOptions(iterations: admmIterations, maskSteps: admmMaskSteps, rho: admmRho, percdamp: admmDamp)
         }
-        return PruneConfiguration(method: parsedMethod!, pattern: parsedPattern!, sparsity: sparsity,
-                                  allocation: parsedAllocation!, propagation: Propagation(rawValue: propagation)!,
+        return PruneConfiguration(method: method.pruning!, pattern: pattern, sparsity: sparsity,
+                                  allocation: parsedAllocation!, propagation: propagation,
                                   options: options, modelID: modelID, seed: seed)
     }
 }

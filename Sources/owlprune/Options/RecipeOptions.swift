@@ -48,33 +48,33 @@ extension Recipe {
         put("nsamples", "\(c.nsamples)")
         if let s = c.seqlen { put("seqlen", "\(s)") }
         put("seed", "\(c.seed)")
-        put("method", m.method)
+        put("method", m.method.rawValue)
         put("sparsity", "\(m.sparsity)")
-        put("pattern", quoted(m.pattern))
-        put("allocation", m.allocation)
+        put("pattern", quoted(m.pattern.description))
+        put("allocation", m.allocation.rawValue)
         switch m.allocation {
-        case "owl": put("owl-m", "\(m.owlM)"); put("owl-lambda", "\(m.owlLambda)")
-        case "atp":
+        case .owl: put("owl-m", "\(m.owlM)"); put("owl-lambda", "\(m.owlLambda)")
+        case .atp:
             if let b = m.atpBeta { put("atp-beta", m.atpAuto ? quoted(b) : b) }
             if m.atpAuto { put("atp-grid-points", "\(m.atpGridPoints)"); put("atp-heldout-windows", "\(m.atpHeldoutWindows)") }
-        case "dlp": put("dlp-alpha", "\(m.dlpAlpha)")
-        case "alpha": put("alpha-epsilon", "\(m.alphaEpsilon)"); put("alpha-fit", m.alphaFit)
-        default: break
+        case .dlp: put("dlp-alpha", "\(m.dlpAlpha)")
+        case .alpha: put("alpha-epsilon", "\(m.alphaEpsilon)"); put("alpha-fit", m.alphaFit.rawValue)
+        case .uniform: break
         }
         put("dsnot", "\(m.dsnot)")
         if m.dsnot {
-            put("dsnot-sign-constraint", quoted(m.dsnotSignConstraint))
+            put("dsnot-sign-constraint", quoted(m.dsnotSignConstraint.rawValue))
             put("dsnot-all-layers", "\(m.dsnotAllLayers)")
         }
         put("dass", "\(m.dass)")
-        if m.dass { put("dass-scope", m.dassScope) }
-        if m.method == "sparsegpt" { put("damp", "\(m.damp)") }
-        if m.update != "none" {
-            put("update", m.update)
+        if m.dass { put("dass-scope", m.dassScope.rawValue) }
+        if m.method == .sparsegpt { put("damp", "\(m.damp)") }
+        if m.update != .none {
+            put("update", m.update.rawValue)
             put("admm-iterations", "\(m.admmIterations)"); put("admm-mask-steps", "\(m.admmMaskSteps)")
             put("admm-rho", "\(m.admmRho)"); put("admm-damp", "\(m.admmDamp)")
         }
-        put("propagation", m.propagation)
+        put("propagation", m.propagation.rawValue)
         if let s = split { put("split", s) }
         if let t = threads { put("threads", "\(t)") }
         if let d = dtype { put("dtype", d) }
