@@ -23,9 +23,9 @@ public enum BadInputFixtures {
     public static let calibrationText = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 40)
 
     /// `dir/tiny` (two blocks) and `dir/text.txt`.
-    public static func tiny(in dir: URL) throws -> (model: URL, text: URL) {
-        let model = dir.appendingPathComponent("tiny")
-        try TinyCheckpoint.write(to: model, blocks: 2)
+    public static func tiny(in dir: URL, blocks: Int = 2) throws -> (model: URL, text: URL) {
+        let model = dir.appendingPathComponent(blocks == 2 ? "tiny" : "tiny\(blocks)")
+        try TinyCheckpoint.write(to: model, blocks: blocks)
         let text = dir.appendingPathComponent("text.txt")
         try calibrationText.write(to: text, atomically: true, encoding: .utf8)
         return (model, text)

@@ -15,10 +15,7 @@ import Testing
 
     init() throws {
         scratch = try scratchDirectory("max-shard-size")
-        model = scratch.appendingPathComponent("tiny3")
-        try TinyCheckpoint.write(to: model, blocks: 3)
-        text = scratch.appendingPathComponent("text.txt")
-        try BadInputFixtures.calibrationText.write(to: text, atomically: true, encoding: .utf8)
+        (model, text) = try BadInputFixtures.tiny(in: scratch, blocks: 3)
     }
 
     func prune(_ out: URL, ranks: Int?, _ extra: [String], kill: (String, Int)? = nil) throws -> MPIRun.Outcome {

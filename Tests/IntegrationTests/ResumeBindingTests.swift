@@ -15,10 +15,7 @@ import Testing
 
     init() throws {
         scratch = try scratchDirectory("resume-binding")
-        model = scratch.appendingPathComponent("tiny4")
-        try TinyCheckpoint.write(to: model, blocks: 4)
-        text = scratch.appendingPathComponent("text.txt")
-        try BadInputFixtures.calibrationText.write(to: text, atomically: true, encoding: .utf8)
+        (model, text) = try BadInputFixtures.tiny(in: scratch, blocks: 4)
     }
 
     func arguments(model: URL? = nil, out: URL, _ extra: [String] = []) -> [String] {
