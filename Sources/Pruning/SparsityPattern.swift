@@ -10,6 +10,15 @@ public enum SparsityPattern: Sendable, Hashable, Codable, CustomStringConvertibl
         }
     }
 
+    /// The inverse of `description`: `unstructured` or `N:M` with integers (whether 1 ≤ N < M
+    /// holds is the caller's check, so its error can name the rule). Plans and the CLI share it.
+    public init?(text: String) {
+        if text == "unstructured" { self = .unstructured; return }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let n = Int(parts[0]), let m = Int(parts[1]) else { return nil }
+        self = .nOfM(n: n, m: m)
+    }
+
     /// Fraction pruned by an N:M pattern (`nil` when unstructured).
     public var fixedSparsity: Double? {
         if case let .nOfM(n, m) = self { return Double(n) / Double(m) }

@@ -105,12 +105,10 @@ extension SparsityPlan: Codable {
     }
 
     private static func parsePattern(_ text: String, codingPath: [any CodingKey]) throws -> SparsityPattern {
-        if text == "unstructured" { return .unstructured }
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let n = Int(parts[0]), let m = Int(parts[1]) else {
+        guard let pattern = SparsityPattern(text: text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "pattern '\(text)' is not 'unstructured' or 'N:M'"))
         }
-        return .nOfM(n: n, m: m)
+        return pattern
     }
 
     /// Canonical JSON: sorted keys, no whitespace, slashes unescaped. Identical values give

@@ -40,12 +40,7 @@ extension DaSSOptions.Scope: ExpressibleByArgument {}
 /// `--pattern unstructured` or `N:M`; whether 1 ≤ N < M holds is `MethodOptions.validate`'s
 /// check, so that error can say which rule the pair breaks.
 extension SparsityPattern: ExpressibleByArgument {
-    public init?(argument: String) {
-        if argument == "unstructured" { self = .unstructured; return }
-        let parts = argument.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 2, let n = parts[0], let m = parts[1] else { return nil }
-        self = .nOfM(n: n, m: m)
-    }
+    public init?(argument: String) { self.init(text: argument) }
 
     public static var defaultCompletionKind: CompletionKind { .list(["unstructured", "2:4", "4:8"]) }
 }
