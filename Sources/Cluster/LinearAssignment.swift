@@ -9,9 +9,10 @@ import Pruning
 ///
 /// Cost model (multiply-adds, constants dropped): SparseGPT factors the damped Hessian three
 /// times in float64 (~cols³) and sweeps the columns with lazy batch updates (~rows·cols²);
-/// Wanda, magnitude and DSnoT select per row (~rows·cols·log₂cols). Whole linears only: SparseGPT's
-/// unstructured threshold is chosen jointly over all rows of each 128-column tile, so splitting
-/// rows across ranks would need a collective per tile to keep the reference's semantics.
+/// Wanda, magnitude and DSnoT select per row (~rows·cols·log₂cols). Whole linears, except plain
+/// SparseGPT, whose sweeps `RowSplitSparseGPT` splits by rows over all ranks (one collective per
+/// 128-column tile keeps the reference's joint threshold); there only the factorizations are
+/// dealt, by `init(shape:factorsOf:ranks:)`.
 public struct LinearAssignment: Sendable {
     private let ranks: [BlockLinear: Int]
 
@@ -24,12 +25,24 @@ public struct LinearAssignment: Sendable {
     }
 
     public init(shape: BlockShape, method: PruningMethod, ranks count: Int) {
-        var load = [Double](repeating: 0, count: count)
-        var assigned: [BlockLinear: Int] = [:]
-        let costs = BlockLinear.allCases.map { l -> (BlockLinear, Double) in
+        self.init(ranks: count, costs: BlockLinear.allCases.map { l in
             let s = shape.weightShape(l)
             return (l, Self.cost(rows: s.rows, cols: s.cols, method: method))
-        }
+        })
+    }
+
+    /// Owners of the SparseGPT factorizations when the sweeps are row-split over all ranks
+    /// (`RowSplitSparseGPT`): each costs `cols³`, whatever the rows.
+    public init(shape: BlockShape, factorsOf method: PruningMethod, ranks count: Int) {
+        self.init(ranks: count, costs: BlockLinear.allCases.map { l in
+            let c = Double(shape.weightShape(l).cols)
+            return (l, c * c * c)
+        })
+    }
+
+    private init(ranks count: Int, costs: [(BlockLinear, Double)]) {
+        var load = [Double](repeating: 0, count: count)
+        var assigned: [BlockLinear: Int] = [:]
         let order = costs.enumerated().sorted { a, b in
             a.element.1 > b.element.1 || (a.element.1 == b.element.1 && a.offset < b.offset)
         }

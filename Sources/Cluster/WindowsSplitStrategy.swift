@@ -9,8 +9,8 @@ import Tensor
 ///
 /// Per block: every rank gets the block's weights; computes its windows' statistic terms; the
 /// terms are combined by `WindowOrderChain` into statistics bit-identical to one rank's; the
-/// seven linears are pruned by the ranks in parallel (`LinearAssignment`) and every pruned
-/// linear is broadcast, since every rank needs the pruned block to propagate; the block's owner
+/// seven linears are pruned by the ranks in parallel (`LinearAssignment`; plain SparseGPT by rows,
+/// `RowSplitSparseGPT`) and every pruned linear is shared, since every rank needs the pruned block to propagate; the block's owner
 /// (the same rank as in the blocks split) records outcomes, journals the block and hands it to
 /// the sink, which writes its shard; every rank propagates its own windows. OWL's phase 1 is the
 /// same loop on the dense model, collecting only Wanda's norms.
@@ -159,15 +159,41 @@ struct WindowsSplitStrategy: PruneStrategy {
         return Parallel.map(inputs.count, workers: run.threads) { block.forward(inputs[$0], rope: rope) }
     }
 
-    /// Prunes the block's linears spread over the ranks by cost, then gives every rank all of
-    /// them; the owner records the run.outcomes (in linear order, as one rank would) and journals.
+    /// Prunes the block's linears with the work spread over the ranks — plain SparseGPT by rows
+    /// (`RowSplitSparseGPT`), everything else by whole linears — so that every rank ends with the
+    /// pruned block; the owner records the outcomes (in linear order, as one rank would) and journals.
+    private func pruneSpread(_ run: PruneRun, _ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan, owner: Int) throws {
+        let linears = BlockLinear.allCases
+        var counts: [Int64]
+        if RowSplitSparseGPT.applies(to: run.configuration, ranks: run.comm.size) {
+            counts = try RowSplitSparseGPT(run: run).prune(&block, statistics: statistics, plan: plan)
+        } else {
+            counts = try pruneWholeLinears(run, &block, statistics: statistics, plan: plan)
+        }
+        guard run.comm.rank == owner else { return }
+        let first = run.outcomes.count
+        for (i, linear) in linears.enumerated() {
+            let w = block.weight(linear)
+            run.outcomes.append(LinearOutcome(name: linear.weightName(block: block.index),
+                                          plannedSparsity: plan.sparsity(block: block.index, kind: linear.kind),
+                                          prunedCount: Int(counts[i]), rows: w.rows, cols: w.cols))
+        }
+        if let journal = run.journal {
+            try journal.record(block, outcomes: Array(run.outcomes[first...]))
+            run.injectFaultIfRequested(afterBlock: block.index)
+        }
+    }
+
+    /// Each linear pruned whole by the rank `LinearAssignment` gives it, then shared; returns the
+    /// pruned counts.
     ///
     /// Every rank except the one that pruned it still holds the linear dense, so a linear whose
     /// pruned weight is exactly the dense one with the pruned entries zeroed (Wanda, magnitude,
     /// DSnoT, DaSS — checked bit for bit, not assumed) travels as its packed mask, 1 bit per
-    /// weight instead of 32; SparseGPT's updated weights travel whole. No rank keeps a second
-    /// copy of the block.
-    private func pruneSpread(_ run: PruneRun, _ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan, owner: Int) throws {
+    /// weight instead of 32; updated weights (ADMM, SparseGPT on one rank) travel whole. No rank
+    /// keeps a second copy of the block.
+    private func pruneWholeLinears(_ run: PruneRun, _ block: inout DecoderBlock, statistics: BlockStatistics,
+                                   plan: SparsityPlan) throws -> [Int64] {
         let assignment = LinearAssignment(shape: block.shape, method: run.configuration.method, ranks: run.comm.size)
         let down = statistics.statistics(for: .down).wanda
         let linears = BlockLinear.allCases
@@ -191,18 +217,7 @@ struct WindowsSplitStrategy: PruneStrategy {
         }
         run.pipelineTimings.solveSeconds += Communicator.wallTime - solveStart
         if run.comm.size > 1 { try sharePruned(run, &block, assignment: assignment, counts: &counts, maskOnly: maskOnly, masks: masks) }
-        guard run.comm.rank == owner else { return }
-        let first = run.outcomes.count
-        for (i, linear) in linears.enumerated() {
-            let w = block.weight(linear)
-            run.outcomes.append(LinearOutcome(name: linear.weightName(block: block.index),
-                                          plannedSparsity: plan.sparsity(block: block.index, kind: linear.kind),
-                                          prunedCount: Int(counts[i]), rows: w.rows, cols: w.cols))
-        }
-        if let journal = run.journal {
-            try journal.record(block, outcomes: Array(run.outcomes[first...]))
-            run.injectFaultIfRequested(afterBlock: block.index)
-        }
+        return counts
     }
 
     /// Gives every rank every pruned linear of the block (masks where `maskOnly`) and the counts.

@@ -62,3 +62,40 @@ extension Communicator {
         }
     }
 }
+
+extension Communicator {
+    /// Every rank's variable-length array on every rank, concatenated in rank order: row shares
+    /// of a weight put back together, or a tile's scores from every share (row-parallel SparseGPT).
+    public func allgather<T: MPIScalar>(_ values: [T]) throws(MPIError) -> [T] {
+        var length = [Int32(values.count)]
+        var lengths = [Int32](repeating: 0, count: size)
+        let rc1 = length.withUnsafeMutableBufferPointer { src in
+            lengths.withUnsafeMutableBufferPointer { dst in
+                startAndPoll { MPI_Iallgather(src.baseAddress, 1, MPI_INT32_T, dst.baseAddress, 1, MPI_INT32_T, handle, &$0) }
+            }
+        }
+        try check(rc1, "MPI_Iallgather")
+        var displacements = [Int32](repeating: 0, count: size)
+        var total = Int(lengths[0])
+        for i in 1..<max(size, 1) {
+            displacements[i] = displacements[i - 1] + lengths[i - 1]
+            total += Int(lengths[i])
+        }
+        precondition(total < Int(Int32.max), "allgather: \(total) elements exceed one MPI count")
+        var all = [T](repeating: .zero, count: max(total, 1))
+        let rc2 = values.withUnsafeBufferPointer { src in
+            all.withUnsafeMutableBufferPointer { dst in
+                lengths.withUnsafeBufferPointer { counts in
+                    displacements.withUnsafeBufferPointer { displs in
+                        startAndPoll {
+                            MPI_Iallgatherv(src.baseAddress, Int32(values.count), T.mpiDatatype, dst.baseAddress, counts.baseAddress,
+                                            displs.baseAddress, T.mpiDatatype, handle, &$0)
+                        }
+                    }
+                }
+            }
+        }
+        try check(rc2, "MPI_Iallgatherv")
+        return Array(all[..<total])
+    }
+}

@@ -148,6 +148,32 @@ public func pruneLinear(weight: Matrix, id: LinearID, statistics: LinearStatisti
     }
 }
 
+/// The checks `pruneLinear` makes before SparseGPT's sweep, for a caller that runs the sweep on
+/// row shares (the windows split: `inverseHessianFactor` on one rank, `SparseGPTSweep` on all).
+/// Returns the Hessian to factor, or nil when the linear keeps every weight (unstructured
+/// sparsity 0, §13.5).
+public func sparseGPTHessian(weightColumns: Int, id: LinearID, statistics: LinearStatistics, sparsity: Double,
+                             pattern: SparsityPattern) throws -> Matrix? {
+    let layer = id.description
+    guard statistics.columns == weightColumns else {
+        throw PruningError.shapeMismatch(layer: layer, detail: "statistics have \(statistics.columns) columns, weight has \(weightColumns)")
+    }
+    if pattern == .unstructured {
+        try validateSparsity(sparsity, layer: layer)
+        if sparsity == 0 { return nil }
+    } else {
+        try pattern.validate(columns: weightColumns, layer: layer)
+    }
+    if let j = statistics.wanda.scalerRow.firstIndex(where: { !$0.isFinite }) {
+        throw PruningError.nonFiniteStatistic(layer: layer, statistic: "Wanda", column: j)
+    }
+    guard let h = statistics.hessian?.hessian else { throw PruningError.missingStatistic(layer: layer, statistic: "Hessian") }
+    if let j = (0..<h.rows).first(where: { !h[$0, $0].isFinite }) {
+        throw PruningError.nonFiniteStatistic(layer: layer, statistic: "Hessian", column: j)
+    }
+    return h
+}
+
 private func finish(_ weight: Matrix, _ mask: PruningMask) -> PrunedLinear {
     PrunedLinear(weight: mask.apply(to: weight), mask: mask, prunedCount: mask.prunedCount)
 }

@@ -106,11 +106,33 @@ enum Selection {
         return values.map { $0 <= tau }
     }
 
-    /// The element at index `k` of `values` sorted ascending, by quickselect (the value is
-    /// unique whatever the algorithm, so this equals `values.sorted()[k]` exactly).
+    /// The element at index `k` of `values` sorted ascending (the value is unique whatever the
+    /// algorithm, so this equals `values.sorted()[k]` exactly). Large inputs — SparseGPT's tile
+    /// thresholds over `rows × 128` scores, magnitude's per-matrix threshold — take one radix pass
+    /// on the high 16 bits of the order-preserving keys to find the bucket holding rank `k`, then
+    /// a quickselect inside that bucket only (the select was as costly as the OBS updates).
     static func kthSmallest(_ values: [Float], _ k: Int) -> Float {
-        var a = values.map(orderedBits)
-        let bits = kthSmallestKey(&a, k)
-        return Float(bitPattern: bits & 0x8000_0000 != 0 ? bits & 0x7FFF_FFFF : ~bits)
+        precondition(k >= 0 && k < values.count, "kthSmallest: rank \(k) of \(values.count)")
+        var key: UInt32
+        if values.count < 1 << 14 {
+            var a = values.map(orderedBits)
+            key = kthSmallestKey(&a, k)
+        } else {
+            var histogram = [Int](repeating: 0, count: 1 << 16)
+            for v in values { histogram[Int(orderedBits(v) >> 16)] += 1 }
+            var bucket = 0, below = 0
+            while below + histogram[bucket] <= k {
+                below += histogram[bucket]
+                bucket += 1
+            }
+            var inBucket: [UInt32] = []
+            inBucket.reserveCapacity(histogram[bucket])
+            for v in values {
+                let b = orderedBits(v)
+                if Int(b >> 16) == bucket { inBucket.append(b) }
+            }
+            key = kthSmallestKey(&inBucket, k - below)
+        }
+        return Float(bitPattern: key & 0x8000_0000 != 0 ? key & 0x7FFF_FFFF : ~key)
     }
 }

@@ -99,6 +99,21 @@ import Tensor
         }
     }
 
+    /// Inputs of 2^14 and more take the radix-bucket path; it must give the sorted index too,
+    /// with many ties, both zeros and negatives, at the edges and inside a crowded bucket.
+    @Test func largeKthSmallestEqualsSortedIndex() {
+        for seed in 0..<4 as Range<UInt64> {
+            var v = data(seed, count: 40_000)
+            for i in stride(from: 0, to: v.count, by: 7) { v[i] = v[i / 2] }
+            for i in stride(from: 3, to: v.count, by: 101) { v[i] = i % 2 == 0 ? 0 : -0.0 }
+            let sorted = v.sorted()
+            for k in [0, 1, 9_999, 20_000, 39_998, 39_999] {
+                #expect(Selection.kthSmallest(v, k).bitPattern == sorted[k].bitPattern
+                        || (sorted[k] == 0 && Selection.kthSmallest(v, k) == 0))
+            }
+        }
+    }
+
     /// The quickselect mask is the sorted prefix exactly, ties and signed zeros included.
     @Test func smallestPerRowEqualsSortedPrefix() {
         for seed in 0..<12 as Range<UInt64> {

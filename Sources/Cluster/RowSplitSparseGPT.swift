@@ -1,0 +1,95 @@
+import MPIKit
+import Model
+import Pruning
+import Tensor
+
+/// SparseGPT in the windows split with every linear's rows spread over all ranks (issue 9 item 3;
+/// docs/design.md §3 "Row-parallel SparseGPT").
+///
+/// Per block:
+/// 1. Each linear's inverse-Hessian factor is computed by one rank (`LinearAssignment`, cost
+///    `cols³`: the seven factorizations run in parallel) — every rank already holds every
+///    Hessian from `WindowOrderChain`, so nothing moves for this step.
+/// 2. Linear by linear, the factor is broadcast from its rank, every rank sweeps its own panels
+///    of the weight's rows (`SparseGPTSweep.rowShares`), and for unstructured patterns the tile
+///    threshold is taken over every rank's scores (one `allgather` of `rows × 128` floats per
+///    tile: the reference's single threshold over all rows of the tile, exactly).
+/// 3. The updated rows are all-gathered (every rank needs the pruned block to propagate its
+///    windows) and the pruned counts summed.
+///
+/// The result is bit-identical to one rank's `pruneLinear`, because `SparseGPTSweep` fixes the
+/// panels from the weight's first row whatever the share, and the factor is the same function of
+/// the same Hessian wherever it runs. The solver's cost per rank falls from the whole sweep of
+/// the linears a rank was given (`rows · cols²` each, down_proj alone a third of the block) to
+/// `1/R` of every sweep, against `cols²` floats of factor broadcast per linear.
+struct RowSplitSparseGPT {
+    let run: PruneRun
+
+    /// Whether the windows split prunes SparseGPT this way: plain SparseGPT over several ranks.
+    /// DSnoT over SparseGPT sweeps nothing (its metric is `W²/U_jj²` alone) and ADMM replaces the
+    /// sweep, so both keep whole-linear assignment.
+    static func applies(to configuration: PruneConfiguration, ranks: Int) -> Bool {
+        ranks > 1 && configuration.method == .sparsegpt && configuration.options.dsnot == nil
+            && configuration.options.admm == nil
+    }
+
+    /// Prunes the block's seven linears in place on every rank; returns their pruned counts.
+    func prune(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws -> [Int64] {
+        let comm = run.comm, options = run.configuration.options
+        let owners = LinearAssignment(shape: block.shape, factorsOf: .sparsegpt, ranks: comm.size)
+        let linears = BlockLinear.allCases
+        let start = Communicator.wallTime
+        var commSeconds = 0.0
+        var hessians: [BlockLinear: Matrix] = [:]
+        var factors: [BlockLinear: InverseHessianFactor] = [:]
+        for linear in linears {
+            let id = LinearID(block: block.index, kind: linear.kind)
+            hessians[linear] = try sparseGPTHessian(weightColumns: block.weight(linear).cols, id: id,
+                                                    statistics: statistics.statistics(for: linear),
+                                                    sparsity: plan.sparsity(block: block.index, kind: linear.kind),
+                                                    pattern: plan.pattern(block: block.index, kind: linear.kind))
+        }
+        for linear in linears where owners.rank(of: linear) == comm.rank {
+            guard let h = hessians[linear] else { continue }
+            factors[linear] = try inverseHessianFactor(hessian: h, percdamp: options.percdamp,
+                                                       layer: LinearID(block: block.index, kind: linear.kind).description)
+        }
+        var counts = [Int64](repeating: 0, count: linears.count)
+        for (i, linear) in linears.enumerated() where hessians[linear] != nil {
+            let weight = block.weight(linear)
+            let root = owners.rank(of: linear), cols = weight.cols
+            let t = Communicator.wallTime
+            var upper = factors[linear]?.upper.elements ?? [Float](repeating: 0, count: cols * cols)
+            try comm.broadcast(&upper, root: root)
+            var dead = factors[linear].map { $0.dead.map { UInt8($0 ? 1 : 0) } } ?? [UInt8](repeating: 0, count: cols)
+            try comm.broadcast(&dead, root: root)
+            if root == comm.rank { run.pipelineTimings.bytesSent += (upper.count * 4 + dead.count) * (comm.size - 1) }
+            commSeconds += Communicator.wallTime - t
+            let factor = InverseHessianFactor(upper: Matrix(rows: cols, cols: cols, elements: upper), dead: dead.map { $0 != 0 })
+            let sparsity = plan.sparsity(block: block.index, kind: linear.kind)
+            let share = SparseGPTSweep.rowShares(rows: weight.rows, parts: comm.size)[comm.rank]
+            let result = try SparseGPTSweep.sweep(weight: weight.rows(share), factor: factor, sparsity: sparsity,
+                                                  pattern: plan.pattern(block: block.index, kind: linear.kind),
+                                                  blocksize: options.blocksize,
+                                                  layer: LinearID(block: block.index, kind: linear.kind).description) { scores in
+                let t = Communicator.wallTime
+                defer { commSeconds += Communicator.wallTime - t }
+                run.pipelineTimings.bytesSent += scores.count * 4 * (comm.size - 1)
+                let all: [Float] = try comm.allgather(scores)
+                return SparseGPTSweep.threshold(ofAllScores: all, sparsity: sparsity)
+            }
+            let g = Communicator.wallTime
+            let rows = try comm.allgather(result.weight.elements)
+            run.pipelineTimings.bytesSent += result.weight.count * 4 * (comm.size - 1)
+            commSeconds += Communicator.wallTime - g
+            block.weights[linear] = Matrix(rows: weight.rows, cols: cols, elements: rows)
+            counts[i] = Int64(result.mask.prunedCount)
+        }
+        let t = Communicator.wallTime
+        counts = try comm.allreduce(counts, .sum)
+        commSeconds += Communicator.wallTime - t
+        run.pipelineTimings.commSeconds += commSeconds
+        run.pipelineTimings.solveSeconds += Communicator.wallTime - start - commSeconds
+        return counts
+    }
+}
