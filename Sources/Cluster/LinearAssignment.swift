@@ -12,7 +12,7 @@ import Pruning
 /// Wanda, magnitude and DSnoT select per row (~rows·cols·log₂cols). Whole linears, except plain
 /// SparseGPT, whose sweeps `RowSplitSparseGPT` splits by rows over all ranks (one collective per
 /// 128-column tile keeps the reference's joint threshold); there only the factorizations are
-/// dealt, by `init(shape:factorsOf:ranks:)`.
+/// dealt, by `FactorAssignment`.
 public struct LinearAssignment: Sendable {
     private let ranks: [BlockLinear: Int]
 
@@ -31,28 +31,41 @@ public struct LinearAssignment: Sendable {
         })
     }
 
-    /// Owners of the SparseGPT factorizations when the sweeps are row-split over all ranks
-    /// (`RowSplitSparseGPT`): each costs `cols³`, whatever the rows.
-    public init(shape: BlockShape, factorsOf method: PruningMethod, ranks count: Int) {
-        self.init(ranks: count, costs: BlockLinear.allCases.map { l in
-            let c = Double(shape.weightShape(l).cols)
-            return (l, c * c * c)
-        })
-    }
-
     private init(ranks count: Int, costs: [(BlockLinear, Double)]) {
-        var load = [Double](repeating: 0, count: count)
-        var assigned: [BlockLinear: Int] = [:]
-        let order = costs.enumerated().sorted { a, b in
-            a.element.1 > b.element.1 || (a.element.1 == b.element.1 && a.offset < b.offset)
-        }
-        for (_, (linear, cost)) in order {
-            let target = load.indices.min { load[$0] < load[$1] || (load[$0] == load[$1] && $0 < $1) }!
-            assigned[linear] = target
-            load[target] += cost
-        }
-        ranks = assigned
+        ranks = longestFirst(costs, ranks: count)
     }
 
     public func rank(of linear: BlockLinear) -> Int { ranks[linear]! }
+}
+
+/// Which rank factors which input's Hessian when plain SparseGPT is row-split (`RowSplitSparseGPT`):
+/// the linears that read one input share its Hessian and so its inverse-Hessian factor (q/k/v,
+/// gate/up), so there are four factorizations per block, each `cols³`, dealt longest first.
+public struct FactorAssignment: Sendable {
+    private let ranks: [LinearInput: Int]
+
+    public init(shape: BlockShape, ranks count: Int) {
+        ranks = longestFirst(LinearInput.allCases.map { input in
+            let c = Double(shape.weightShape(BlockLinear.allCases.first { $0.input == input }!).cols)
+            return (input, c * c * c)
+        }, ranks: count)
+    }
+
+    public func rank(of input: LinearInput) -> Int { ranks[input]! }
+}
+
+/// Longest-processing-time-first: items by cost descending (ties by their order), each to the
+/// least-loaded rank (ties to the lower rank), so every rank computes the same deal alone.
+private func longestFirst<Item: Hashable>(_ costs: [(Item, Double)], ranks count: Int) -> [Item: Int] {
+    var load = [Double](repeating: 0, count: count)
+    var assigned: [Item: Int] = [:]
+    let order = costs.enumerated().sorted { a, b in
+        a.element.1 > b.element.1 || (a.element.1 == b.element.1 && a.offset < b.offset)
+    }
+    for (_, (item, cost)) in order {
+        let target = load.indices.min { load[$0] < load[$1] || (load[$0] == load[$1] && $0 < $1) }!
+        assigned[item] = target
+        load[target] += cost
+    }
+    return assigned
 }

@@ -7,9 +7,10 @@ import Tensor
 /// docs/design.md §3 "Row-parallel SparseGPT").
 ///
 /// Per block:
-/// 1. Each linear's inverse-Hessian factor is computed by one rank (`LinearAssignment`, cost
-///    `cols³`: the seven factorizations run in parallel) — every rank already holds every
-///    Hessian from `WindowOrderChain`, so nothing moves for this step.
+/// 1. Each input's inverse-Hessian factor is computed by one rank (`FactorAssignment`, cost
+///    `cols³`; q/k/v and gate/up share theirs, so four factorizations run in parallel instead
+///    of seven one after another) — every rank already holds every Hessian from
+///    `WindowOrderChain`, so nothing moves for this step.
 /// 2. Linear by linear, the factor is broadcast from its rank, every rank sweeps its own panels
 ///    of the weight's rows (`SparseGPTSweep.rowShares`), and for unstructured patterns the tile
 ///    threshold is taken over every rank's scores (one `allgather` of `rows × 128` floats per
@@ -36,12 +37,11 @@ struct RowSplitSparseGPT {
     /// Prunes the block's seven linears in place on every rank; returns their pruned counts.
     func prune(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws -> [Int64] {
         let comm = run.comm, options = run.configuration.options
-        let owners = LinearAssignment(shape: block.shape, factorsOf: .sparsegpt, ranks: comm.size)
+        let owners = FactorAssignment(shape: block.shape, ranks: comm.size)
         let linears = BlockLinear.allCases
         let start = Communicator.wallTime
         var commSeconds = 0.0
         var hessians: [BlockLinear: Matrix] = [:]
-        var factors: [BlockLinear: InverseHessianFactor] = [:]
         for linear in linears {
             let id = LinearID(block: block.index, kind: linear.kind)
             hessians[linear] = try sparseGPTHessian(weightColumns: block.weight(linear).cols, id: id,
@@ -49,23 +49,21 @@ struct RowSplitSparseGPT {
                                                     sparsity: plan.sparsity(block: block.index, kind: linear.kind),
                                                     pattern: plan.pattern(block: block.index, kind: linear.kind))
         }
-        for linear in linears where owners.rank(of: linear) == comm.rank {
-            guard let h = hessians[linear] else { continue }
-            factors[linear] = try inverseHessianFactor(hessian: h, percdamp: options.percdamp,
-                                                       layer: LinearID(block: block.index, kind: linear.kind).description)
+        // One factor per input that some linear sweeps: q/k/v and gate/up share theirs. The
+        // factor error names the first such linear, as one rank's `pruneLinear` would.
+        var factors: [LinearInput: InverseHessianFactor] = [:]
+        for input in LinearInput.allCases where owners.rank(of: input) == comm.rank {
+            guard let linear = linears.first(where: { $0.input == input && hessians[$0] != nil }) else { continue }
+            factors[input] = try inverseHessianFactor(hessian: hessians[linear]!, percdamp: options.percdamp,
+                                                      layer: LinearID(block: block.index, kind: linear.kind).description)
         }
+        var received: [LinearInput: InverseHessianFactor] = [:]
         var counts = [Int64](repeating: 0, count: linears.count)
         for (i, linear) in linears.enumerated() where hessians[linear] != nil {
             let weight = block.weight(linear)
-            let root = owners.rank(of: linear), cols = weight.cols
-            let t = Communicator.wallTime
-            var upper = factors[linear]?.upper.elements ?? [Float](repeating: 0, count: cols * cols)
-            try comm.broadcast(&upper, root: root)
-            var dead = factors[linear].map { $0.dead.map { UInt8($0 ? 1 : 0) } } ?? [UInt8](repeating: 0, count: cols)
-            try comm.broadcast(&dead, root: root)
-            if root == comm.rank { run.pipelineTimings.bytesSent += (upper.count * 4 + dead.count) * (comm.size - 1) }
-            commSeconds += Communicator.wallTime - t
-            let factor = InverseHessianFactor(upper: Matrix(rows: cols, cols: cols, elements: upper), dead: dead.map { $0 != 0 })
+            let factor = try received[linear.input] ?? broadcastFactor(factors[linear.input], columns: weight.cols,
+                                                                         root: owners.rank(of: linear.input), seconds: &commSeconds)
+            received[linear.input] = factor
             let sparsity = plan.sparsity(block: block.index, kind: linear.kind)
             let share = SparseGPTSweep.rowShares(rows: weight.rows, parts: comm.size)[comm.rank]
             let result = try SparseGPTSweep.sweep(weight: weight.rows(share), factor: factor, sparsity: sparsity,
@@ -82,7 +80,7 @@ struct RowSplitSparseGPT {
             let rows = try comm.allgather(result.weight.elements)
             run.pipelineTimings.bytesSent += result.weight.count * 4 * (comm.size - 1)
             commSeconds += Communicator.wallTime - g
-            block.weights[linear] = Matrix(rows: weight.rows, cols: cols, elements: rows)
+            block.weights[linear] = Matrix(rows: weight.rows, cols: weight.cols, elements: rows)
             counts[i] = Int64(result.mask.prunedCount)
         }
         let t = Communicator.wallTime
@@ -91,5 +89,17 @@ struct RowSplitSparseGPT {
         run.pipelineTimings.commSeconds += commSeconds
         run.pipelineTimings.solveSeconds += Communicator.wallTime - start - commSeconds
         return counts
+    }
+
+    /// `root`'s factor on every rank (`U` as float32, the dead columns as bytes).
+    private func broadcastFactor(_ own: InverseHessianFactor?, columns cols: Int, root: Int, seconds: inout Double) throws -> InverseHessianFactor {
+        let t = Communicator.wallTime
+        defer { seconds += Communicator.wallTime - t }
+        var upper = own?.upper.elements ?? [Float](repeating: 0, count: cols * cols)
+        try run.comm.broadcast(&upper, root: root)
+        var dead = own.map { $0.dead.map { UInt8($0 ? 1 : 0) } } ?? [UInt8](repeating: 0, count: cols)
+        try run.comm.broadcast(&dead, root: root)
+        if root == run.comm.rank { run.pipelineTimings.bytesSent += (upper.count * 4 + dead.count) * (run.comm.size - 1) }
+        return InverseHessianFactor(upper: Matrix(rows: cols, cols: cols, elements: upper), dead: dead.map { $0 != 0 })
     }
 }

@@ -9,7 +9,9 @@ import Pruning
 /// - `compute`: forward passes and statistic terms over all windows (FLOPs / measured rate);
 ///   `share(R) = ⌈N/R⌉ / N` of it runs on the busiest rank;
 /// - `solve`: pruning the linears (cost units of `LinearAssignment` / measured rate); per block the
-///   busiest rank's share is the LPT makespan;
+///   busiest rank's share is the LPT makespan (row-split SparseGPT: the dealt factorizations'
+///   makespan plus `1/R` of the sweeps, with the factor broadcasts and per-tile score gathers
+///   added to `comm`);
 /// - `load`: every rank reads every block (bytes / measured rate; the default transport);
 /// - `comm(R)`: per block, the statistics chain (R−1 serial hops of the state, then a broadcast)
 ///   and the broadcast of the seven pruned linears (float32); a broadcast of `b` bytes is
@@ -94,14 +96,48 @@ public struct ScalingModel: Sendable {
             }
         }
 
-        /// The busiest rank's cost units per block under `LinearAssignment`.
+        /// Plain SparseGPT over several ranks sweeps every linear's rows on all ranks (`RowSplitSparseGPT`).
+        public var rowSplitSweep: Bool { method == .sparsegpt && !kinds.contains(.dsnot) }
+
+        /// The busiest rank's cost units per block: the LPT makespan of `LinearAssignment`, or with
+        /// the row split the makespan of the four dealt factorizations (`cols³`) plus `1/R` of every sweep.
         public func solveMakespan(ranks: Int) -> Double {
-            let a = LinearAssignment(shape: shape, method: method, ranks: ranks)
             var load = [Double](repeating: 0, count: ranks)
+            if rowSplitSweep && ranks > 1 {
+                let a = FactorAssignment(shape: shape, ranks: ranks)
+                for input in LinearInput.allCases {
+                    let c = Double(shape.weightShape(BlockLinear.allCases.first { $0.input == input }!).cols)
+                    load[a.rank(of: input)] += c * c * c
+                }
+                let sweeps = BlockLinear.allCases.reduce(0.0) {
+                    let s = shape.weightShape($1)
+                    return $0 + Double(s.rows) * Double(s.cols) * Double(s.cols)
+                }
+                return (load.max() ?? 0) + sweeps / Double(ranks)
+            }
+            let a = LinearAssignment(shape: shape, method: method, ranks: ranks)
             for l in BlockLinear.allCases {
                 load[a.rank(of: l)] += LinearAssignment.cost(rows: shape.weightShape(l).rows, cols: shape.weightShape(l).cols, method: method)
             }
             return load.max() ?? 0
+        }
+
+        /// Row-split SparseGPT's extra traffic per block: each input's factor broadcast (`cols²` floats) and
+        /// one all-gather of the tile's scores per 128 columns; returns (bytes, messages).
+        var rowSplitTraffic: (bytes: Double, messages: Double) {
+            guard rowSplitSweep else { return (0, 0) }
+            var bytes = 0.0, messages = 0.0
+            for input in LinearInput.allCases {
+                let c = shape.weightShape(BlockLinear.allCases.first { $0.input == input }!).cols
+                bytes += Double(c * c) * 4 * 2
+                messages += 1
+            }
+            for l in BlockLinear.allCases {
+                let s = shape.weightShape(l)
+                bytes += Double(s.rows * s.cols) * 4
+                messages += Double((s.cols + 127) / 128)
+            }
+            return (bytes, messages)
         }
 
         public var loadBytes: Double { Double(blocks) * blockFloat32Bytes / 4 * Double(storedBytesPerWeight) }
@@ -150,6 +186,8 @@ public struct ScalingModel: Sendable {
             let chain = hops * (job.statisticsBytes / bandwidth + latency) + 2 * job.statisticsBytes / bandwidth + tree * latency
             let linears = 2 * job.blockFloat32Bytes / bandwidth + 7 * tree * latency
             var perBlock = chain + linears
+            let rowSplit = job.rowSplitTraffic
+            perBlock += rowSplit.bytes / bandwidth + rowSplit.messages * tree * latency
             if job.owl { perBlock += hops * latency + tree * latency }  // the OWL pass's chain of Wanda norms
             comm = Double(job.blocks) * perBlock
         }

@@ -43,6 +43,8 @@ extension OwlPrune.Bench {
         }
 
         func run() throws {
+            // Resolved once: a rebuild during the run deletes this binary, and `/proc/self/exe`
+            // resolved later names "… (deleted)", which mpiexec's proxy would run as itself.
             let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("owlprune-scaling-\(getpid())")
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -95,7 +97,7 @@ extension OwlPrune.Bench {
                 }
             }
             if let one = results["windows"]?[1] {
-                object["model_fit"] = try project(one, measured: results["windows"] ?? [:], ceiling: ceiling)
+                object["model_fit"] = try project(exe, one, measured: results["windows"] ?? [:], ceiling: ceiling)
             }
             if json { try JSONOutput.print(object) }
         }
@@ -183,7 +185,7 @@ extension OwlPrune.Bench {
         }
 
         /// Prints the fitted model, its predictions here and the projection; returns them for `--json`.
-        private func project(_ one: Measured, measured: [Int: Measured], ceiling: Double) throws -> [String: Any] {
+        private func project(_ exe: String, _ one: Measured, measured: [Int: Measured], ceiling: Double) throws -> [String: Any] {
             var object: [String: Any] = [:]
             let checkpoint = try CheckpointDirectory(url: URL(fileURLWithPath: model))
             let architecture = try Architecture(config: checkpoint.config)
@@ -195,7 +197,6 @@ extension OwlPrune.Bench {
             let rates = ScalingModel.fit(job: here, computeSeconds: one.busy[0] - solve - load, solveSeconds: solve,
                                          loadSeconds: load, otherSeconds: one.wall - one.busy[0])
             // The on-machine link, measured by `bench link` under mpiexec -n 2.
-            let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
             let linkText = Self.finish(try Self.start("/usr/bin/mpiexec", ["-n", "2", exe, "bench", "link"]))
             guard let r = linkText.range(of: #"([0-9.]+) GB/s"#, options: .regularExpression),
                   let gbps = Double(linkText[r].split(separator: " ")[0]) else {
