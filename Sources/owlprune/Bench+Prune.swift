@@ -3,6 +3,8 @@ import Checkpoint
 import Cluster
 import Foundation
 import MPIKit
+import Model
+import Pruning
 import Tensor
 
 extension OwlPrune.Bench {
@@ -67,20 +69,59 @@ extension OwlPrune.Bench {
                 guard comm.rank == 0 else { continue }
                 let t = result.times
                 let calibrationTokens = Double(nsamples * seqlen)
-                if json {
+                do {
                     runs.append(["method": method, "sparsity": sparsity, "nsamples": nsamples, "seqlen": seqlen,
                                  "total_seconds": total, "tokenize_seconds": tokenize, "load_seconds": t.load,
                                  "statistics_seconds": t.statistics, "plan_seconds": t.plan, "prune_seconds": t.prune,
                                  "write_seconds": t.write, "calibration_tokens_per_second": calibrationTokens / (t.statistics + t.prune)])
+                }
+                let floor = Self.flopFloor(job, owl: methodOptions.allocation == .owl, options: methodOptions)
+                let rate = Self.sgemmRate(threads: job.threads, rows: seqlen, shape: job.architecture.shape)
+                if json {
+                    runs[runs.count - 1]["floor_flops"] = floor
+                    runs[runs.count - 1]["sgemm_flops_per_second"] = rate
                     continue
                 }
                 printResult(String(format: """
                     %@ %.0f%%, %d×%d calibration tokens, %d rank(s): total %.1f s
                       tokenize+sample %.2f s | load %.2f s | statistics %.2f s | plan %.3f s | prune (incl. sequential calibration) %.2f s | write %.2f s
                       calibration throughput %.0f tokens/s through all %d blocks (two block passes per token: dense statistics, pruned propagation)
+                      FLOP floor: %.2f TFLOP of forwards and statistic terms; at sgemm's rate measured now (%.0f GFLOP/s over %d thread(s)) \
+                    that is %.1f s, so this whole command took %.2f× the floor
                     """, method, sparsity * 100, nsamples, seqlen, comm.size, total, tokenize, t.load, t.statistics, t.plan,
-                    t.prune, t.write, calibrationTokens / (t.statistics + t.prune), plan.blockSparsities.count))
+                    t.prune, t.write, calibrationTokens / (t.statistics + t.prune), plan.blockSparsities.count,
+                    floor / 1e12, rate / 1e9, job.threads, floor / rate, total / (floor / rate)))
             }
+        }
+
+        /// The FLOPs no implementation of the reference's protocol can skip: every block's forward
+        /// passes and statistic terms over all windows (`ScalingModel.Job.computeFlops`: the dense
+        /// statistics pass without the last projection, the pruned propagation, and OWL's extra
+        /// dense pass). The solver's own work comes on top, so this is a lower bound.
+        static func flopFloor(_ job: PruneJob, owl: Bool, options: MethodOptions) -> Double {
+            ScalingModel.Job(shape: job.architecture.shape, blocks: job.architecture.blockCount, windows: job.windows.count,
+                             length: job.windows.length, method: job.configuration.method,
+                             kinds: requiredStatistics(method: job.configuration.method, options: job.configuration.options),
+                             owl: owl, storedBytesPerWeight: 2).computeFlops
+        }
+
+        /// sgemm's aggregate rate on `threads` threads at once, each one BLAS thread, on a block's
+        /// largest product (`rows × hidden` by `hidden × intermediate`): the ceiling the floor uses.
+        static func sgemmRate(threads: Int, rows: Int, shape: BlockShape) -> Double {
+            let a = Matrix(rows: rows, cols: shape.hiddenSize, repeating: 0.5)
+            let b = Matrix(rows: shape.hiddenSize, cols: shape.intermediateSize, repeating: 0.25)
+            let repeats = 8
+            var best = Double.infinity
+            for _ in 0..<3 {
+                let t = Communicator.wallTime
+                _ = Parallel.map(threads, workers: threads) { _ -> Int in
+                    var c = Matrix(rows: rows, cols: shape.intermediateSize)
+                    for _ in 0..<repeats { Matrix.gemm(a, transposeA: false, b, transposeB: false, into: &c) }
+                    return c.rows
+                }
+                best = min(best, Communicator.wallTime - t)
+            }
+            return Double(threads * repeats) * 2 * Double(rows * shape.hiddenSize * shape.intermediateSize) / best
         }
     }
 }
