@@ -35,10 +35,16 @@ public final class SafetensorsWriter {
     private var next = 0
     private var fd: Int32
     private var fileName: String { destination.lastPathComponent }
+    /// Whether `finish()` fsyncs before the rename (see `init`).
+    private let durable: Bool
 
     /// Creates the temporary file and writes the header. Tensors must then be written in
     /// `entries` order.
-    public init(url: URL, entries: [Entry], metadata: [String: String] = [:]) throws {
+    /// - Parameter durable: fsync before the rename. Outputs are durable; the resume journal
+    ///   passes false, because its entries carry checksums that catch data a crash lost, and an
+    ///   fsync per block stalls the windows split's lockstep (docs/design.md §3 "Output").
+    public init(url: URL, entries: [Entry], metadata: [String: String] = [:], durable: Bool = true) throws {
+        self.durable = durable
         destination = url
         temporaryURL = URL(fileURLWithPath: url.path + ".tmp-\(getpid())")
         self.entries = entries
@@ -104,7 +110,9 @@ public final class SafetensorsWriter {
                 throw CheckpointError.writerMismatch(file: fileName, tensor: entries[next].name,
                                                      reason: "finish() called before this tensor was written")
             }
-            guard fsync(fd) == 0 else { throw CheckpointError.system(call: "fsync", path: temporaryURL.path, errno: errno) }
+            if durable {
+                guard fsync(fd) == 0 else { throw CheckpointError.system(call: "fsync", path: temporaryURL.path, errno: errno) }
+            }
             let closed = close(fd)
             fd = -1
             guard closed == 0 else { throw CheckpointError.system(call: "close", path: temporaryURL.path, errno: errno) }

@@ -4,12 +4,19 @@ import Model
 import Tensor
 
 /// The resume journal (issue 5 item 5): `OUT.partial/` beside the output holds, for every block
-/// already pruned, `block-NNNNN.safetensors` (its seven pruned linears in float32, exact) and
-/// `block-NNNNN.json` (plan hash, file checksum, per-linear counts). The JSON is written last, by
-/// rename, so a block counts as finished only when both are complete. Entries are per block, not
-/// per rank, so a run may be resumed with a different number of ranks. `--resume` reuses entries
-/// whose plan hash and checksum match; a fresh run clears the directory. After a successful run
-/// the journal is removed.
+/// already pruned, its seven pruned linears in float32 (exact) in one or more part files
+/// `block-NNNNN.part-K.safetensors`, and the marker `block-NNNNN.json` (plan hash, where each
+/// linear is and its checksum, per-linear counts). The marker is written last, by rename, once
+/// every part is complete, so a block counts as finished only with all its parts. One rank
+/// holding the block writes one part; in the windows split every rank writes the linears
+/// `WriteAssignment` deals it (part K from rank K), so no rank waits for another's I/O. The marker
+/// names the files, so a run may be resumed with a different number of ranks. `--resume` reuses
+/// entries whose plan hash and checksums match; a fresh run clears the directory. After a
+/// successful run the journal is removed.
+///
+/// Parts are not fsynced: a process killed (OOM, lost rank) leaves them in the page cache, and
+/// what a machine crash loses shows up as a checksum mismatch, and the block is pruned again.
+/// Checksums are over the float32 values in memory, so writing does not read the file back.
 public struct BlockJournal: Sendable {
     public let directory: URL
     public let planHash: UInt64
@@ -26,8 +33,13 @@ public struct BlockJournal: Sendable {
     struct Entry: Codable {
         var block: Int
         var planHash: String
-        var checksum: String
+        var tensors: [Stored]
         var outcomes: [Outcome]
+        struct Stored: Codable {
+            var name: String
+            var file: String
+            var checksum: String
+        }
         struct Outcome: Codable {
             var name: String
             var plannedSparsity: Double
@@ -37,22 +49,31 @@ public struct BlockJournal: Sendable {
         }
     }
 
-    private func name(_ block: Int, _ ext: String) -> URL {
+    private func stem(_ block: Int) -> String {
         let digits = String(block)
-        return directory.appendingPathComponent("block-" + String(repeating: "0", count: max(0, 5 - digits.count)) + digits + "." + ext)
+        return "block-" + String(repeating: "0", count: max(0, 5 - digits.count)) + digits
     }
+
+    private func markerURL(_ block: Int) -> URL { directory.appendingPathComponent(stem(block) + ".json") }
+
+    /// The file name of block `block`'s part `part`.
+    public func partFileName(block: Int, part: Int) -> String { stem(block) + ".part-\(part).safetensors" }
 
     /// The journaled result of `block`, or nil if it is absent, from another plan, or damaged.
     public func finished(block: Int) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {
-        guard let json = try? Data(contentsOf: name(block, "json")),
+        guard let json = try? Data(contentsOf: markerURL(block)),
               let entry = try? JSONDecoder().decode(Entry.self, from: json),
-              entry.block == block, entry.planHash == String(planHash, radix: 16),
-              let bytes = try? Data(contentsOf: name(block, "safetensors")),
-              Self.checksum(bytes) == entry.checksum,
-              let file = try? SafetensorsFile(url: name(block, "safetensors")) else { return nil }
+              entry.block == block, entry.planHash == String(planHash, radix: 16) else { return nil }
+        var files: [String: SafetensorsFile] = [:]
         var weights: [BlockLinear: Matrix] = [:]
         for linear in BlockLinear.allCases {
-            guard let m = try? file.matrix(linear.weightName(block: block)) else { return nil }
+            let name = linear.weightName(block: block)
+            guard let stored = entry.tensors.first(where: { $0.name == name }), !stored.file.contains("/") else { return nil }
+            if files[stored.file] == nil {
+                guard let opened = try? SafetensorsFile(url: directory.appendingPathComponent(stored.file)) else { return nil }
+                files[stored.file] = opened
+            }
+            guard let m = try? files[stored.file]!.matrix(name), String(Self.checksum(m), radix: 16) == stored.checksum else { return nil }
             weights[linear] = m
         }
         let outcomes = entry.outcomes.map {
@@ -61,28 +82,49 @@ public struct BlockJournal: Sendable {
         return (weights, outcomes)
     }
 
-    public func record(_ block: DecoderBlock, outcomes: [LinearOutcome]) throws {
-        let weightsURL = name(block.index, "safetensors")
-        let entries = BlockLinear.allCases.map { l in
+    /// Writes `linears` of `block` as part `part`; returns their checksums, in `linears` order.
+    public func recordPart(_ block: DecoderBlock, linears: [BlockLinear], part: Int) throws -> [UInt64] {
+        guard !linears.isEmpty else { return [] }
+        let entries = linears.map { l in
             let w = block.weight(l)
             return SafetensorsWriter.Entry(name: l.weightName(block: block.index), dtype: .f32, shape: [w.rows, w.cols])
         }
-        let writer = try SafetensorsWriter(url: weightsURL, entries: entries)
-        for l in BlockLinear.allCases { try writer.write(l.weightName(block: block.index), block.weight(l)) }
+        let writer = try SafetensorsWriter(url: directory.appendingPathComponent(partFileName(block: block.index, part: part)),
+                                           entries: entries, durable: false)
+        for l in linears { try writer.write(l.weightName(block: block.index), block.weight(l)) }
         try writer.finish()
-        let entry = Entry(block: block.index, planHash: String(planHash, radix: 16),
-                          checksum: Self.checksum(try Data(contentsOf: weightsURL)),
-                          outcomes: outcomes.map { .init(name: $0.name, plannedSparsity: $0.plannedSparsity,
-                                                         prunedCount: $0.prunedCount, rows: $0.rows, cols: $0.cols) })
-        try JSONEncoder().encode(entry).write(to: name(block.index, "json"), options: .atomic)
+        return linears.map { Self.checksum(block.weight($0)) }
     }
 
-    /// FNV-1a 64 of the block file, as hex.
-    static func checksum(_ data: Data) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        data.withUnsafeBytes { raw in
-            for b in raw { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+    /// Marks `block` finished: `parts[l]` is the part holding linear l, `checksums[l]` its checksum.
+    public func commit(block: Int, parts: [BlockLinear: Int], checksums: [BlockLinear: UInt64], outcomes: [LinearOutcome]) throws {
+        let tensors = BlockLinear.allCases.map { l in
+            Entry.Stored(name: l.weightName(block: block), file: partFileName(block: block, part: parts[l]!),
+                         checksum: String(checksums[l]!, radix: 16))
         }
-        return String(h, radix: 16)
+        let entry = Entry(block: block, planHash: String(planHash, radix: 16), tensors: tensors,
+                          outcomes: outcomes.map { .init(name: $0.name, plannedSparsity: $0.plannedSparsity,
+                                                         prunedCount: $0.prunedCount, rows: $0.rows, cols: $0.cols) })
+        try JSONEncoder().encode(entry).write(to: markerURL(block), options: .atomic)
+    }
+
+    /// One process holding the whole block: one part, then the marker.
+    public func record(_ block: DecoderBlock, outcomes: [LinearOutcome]) throws {
+        let linears = BlockLinear.allCases
+        let sums = try recordPart(block, linears: linears, part: 0)
+        try commit(block: block.index, parts: Dictionary(uniqueKeysWithValues: linears.map { ($0, 0) }),
+                   checksums: Dictionary(uniqueKeysWithValues: zip(linears, sums)), outcomes: outcomes)
+    }
+
+    /// FNV-1a 64 over the shape and the float32 bit patterns (one step per element, not per byte).
+    static func checksum(_ m: Matrix) -> UInt64 {
+        let prime: UInt64 = 0x0000_0100_0000_01B3
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        h = (h ^ UInt64(m.rows)) &* prime
+        h = (h ^ UInt64(m.cols)) &* prime
+        m.elements.withUnsafeBufferPointer { values in
+            for x in values { h = (h ^ UInt64(x.bitPattern)) &* prime }
+        }
+        return h
     }
 }

@@ -54,6 +54,34 @@ public struct FactorAssignment: Sendable {
     public func rank(of input: LinearInput) -> Int { ranks[input]! }
 }
 
+/// Which rank writes which of a block's seven linears — its bytes in the output shard and its
+/// part of the resume journal — when every rank holds the pruned block (the windows split):
+/// longest first by element count. Why: writing is CPU work here (page-cache copies; measured
+/// ≈ 4 ms per MB on this machine type, a sixth of a one-rank Wanda prune of SmolLM2), and the
+/// windows split moves in lockstep, so one writer per block would make every other rank wait
+/// for it; dealt, each rank writes about 1/R of every block. The bytes do not depend on who
+/// writes them (each tensor has its fixed offset), nor does the journal's content.
+public struct WriteAssignment: Sendable {
+    private let ranks: [BlockLinear: Int]
+
+    /// - Parameter elementCounts: each linear's element count (rows × cols).
+    public init(elementCounts: [BlockLinear: Int], ranks count: Int) {
+        ranks = longestFirst(BlockLinear.allCases.map { ($0, Double(elementCounts[$0] ?? 0)) }, ranks: count)
+    }
+
+    public init(shape: BlockShape, ranks count: Int) {
+        self.init(elementCounts: Dictionary(uniqueKeysWithValues: BlockLinear.allCases.map { l in
+            let s = shape.weightShape(l)
+            return (l, s.rows * s.cols)
+        }), ranks: count)
+    }
+
+    public func rank(of linear: BlockLinear) -> Int { ranks[linear]! }
+
+    /// The linears `rank` writes, in linear order.
+    public func linears(of rank: Int) -> [BlockLinear] { BlockLinear.allCases.filter { ranks[$0] == rank } }
+}
+
 /// Longest-processing-time-first: items by cost descending (ties by their order), each to the
 /// least-loaded rank (ties to the lower rank), so every rank computes the same deal alone.
 private func longestFirst<Item: Hashable>(_ costs: [(Item, Double)], ranks count: Int) -> [Item: Int] {

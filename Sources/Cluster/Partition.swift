@@ -35,10 +35,15 @@ public func windowShare(count: Int, ranks: Int, rank: Int) -> Range<Int> {
 public struct RankLayout: Sendable, Equatable {
     public let blockRanges: [Range<Int>]
     public let windowShares: [Range<Int>]
+    /// Every rank holds each pruned block (the windows split's window-parallel pass), so every
+    /// rank writes a share of each block (`WriteAssignment`) instead of its owner writing it all.
+    public let spreadsBlockWrites: Bool
 
-    public init(blocks: Int, parameterCountPerBlock: Int, windows: Int, ranks: Int) throws(ClusterError) {
+    public init(blocks: Int, parameterCountPerBlock: Int, windows: Int, ranks: Int,
+                spreadsBlockWrites: Bool = false) throws(ClusterError) {
         blockRanges = try partition(parameterCounts: Array(repeating: parameterCountPerBlock, count: blocks), ranks: ranks)
         windowShares = (0..<ranks).map { windowShare(count: windows, ranks: ranks, rank: $0) }
+        self.spreadsBlockWrites = spreadsBlockWrites
     }
 
     /// The rank whose shard holds block `index`.

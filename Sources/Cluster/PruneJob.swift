@@ -81,13 +81,15 @@ public final class PruneJob {
         self.progress = progress
         self.meter = meter ?? progress
         layout = try RankLayout(blocks: architecture.blockCount, parameterCountPerBlock: architecture.shape.parameterCount,
-                                windows: windows.count, ranks: comm.size)
+                                windows: windows.count, ranks: comm.size,
+                                spreadsBlockWrites: self.split == .windows && configuration.needsActivations)
         blockRange = layout.blockRanges[comm.rank]
         rope = architecture.ropeTable(positions: windows.length)
     }
 
     /// Builds the agreed plan (phase 1 + plan) and prunes this rank's blocks (phase 2), handing
-    /// each finished block to `sink` in block order.
+    /// each finished block to `sink` in block order: on its owner, or on every rank when
+    /// `layout.spreadsBlockWrites` (each then writes its share, as `PruneOutput` does).
     /// - Parameters:
     ///   - journalDirectory: where finished blocks are journaled (see `BlockJournal`); nil: no journal.
     ///   - resume: reuse the journal's finished blocks instead of clearing it.

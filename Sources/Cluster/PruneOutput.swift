@@ -39,7 +39,7 @@ public final class PruneOutput {
         self.staged = staged
         self.arguments = arguments
         output = try ShardedOutput(ranges: layout.blockRanges, input: input, dtype: dtype, renumbering: renumbering,
-                                   maxShardSize: maxShardSize)
+                                   maxShardSize: maxShardSize, spreadsBlocks: layout.spreadsBlockWrites)
     }
 
     public func begin() throws {

@@ -4,8 +4,10 @@ import Model
 import Tensor
 
 /// Who writes which tensor, and where (docs/design.md §3 "Output"). The tensors of block b are
-/// written by the rank that owns b; everything outside the blocks (embedding, final norm, head)
-/// by rank 0. Where they go is the `ShardPlan`: Hugging Face's size-based split of the tensors in
+/// written by the rank that owns b — or, when `spreadsBlocks` (the windows split, where every rank
+/// holds each pruned block), its seven linears are dealt over all ranks by `WriteAssignment` and
+/// only its norms and biases stay with the owner; everything outside the blocks (embedding,
+/// final norm, head) by rank 0. Where they go is the `ShardPlan`: Hugging Face's size-based split of the tensors in
 /// file order (embedding, blocks in order, then the rest), from sizes alone, so names and bytes
 /// do not depend on the rank count. Every rank derives the same plan, so rank 0 writes the index
 /// and the headers without asking anyone. Naming and ownership live here and nowhere else.
@@ -19,11 +21,14 @@ public struct ShardedOutput: Sendable {
     /// output name maps to its input tensor through `renumbering.inputName(of:)`. nil: the input's names.
     public let renumbering: BlockRenumbering?
     public let plan: ShardPlan
+    /// Every rank calls `ShardStream.write(block:)` for every block and writes its dealt linears.
+    public let spreadsBlocks: Bool
 
     public init(ranges: [Range<Int>], input: CheckpointDirectory, dtype: SafetensorsDType? = nil,
                 renumbering: BlockRenumbering? = nil,
-                maxShardSize: Int = ShardPlan.defaultMaxShardSize) throws {
+                maxShardSize: Int = ShardPlan.defaultMaxShardSize, spreadsBlocks: Bool = false) throws {
         self.ranges = ranges
+        self.spreadsBlocks = spreadsBlocks
         self.input = input
         self.dtype = dtype
         self.renumbering = renumbering
@@ -68,9 +73,21 @@ public struct ShardedOutput: Sendable {
 
     public var shardCount: Int { plan.files.count }
 
+    /// The rank that writes `tensor`.
     public func owner(of tensor: String) -> Int {
         guard let block = Self.block(of: tensor) else { return 0 }
-        return ranges.firstIndex { $0.contains(block) } ?? 0
+        let owner = ranges.firstIndex { $0.contains(block) } ?? 0
+        guard spreadsBlocks, let linear = BlockLinear.allCases.first(where: { $0.weightName(block: block) == tensor }) else {
+            return owner
+        }
+        return writeAssignment(block: block).rank(of: linear)
+    }
+
+    /// The deal of block `block`'s linears, from their shapes in the input (the same numbers as
+    /// the architecture's, so the journal's deal agrees).
+    func writeAssignment(block: Int) -> WriteAssignment {
+        let counts = BlockLinear.allCases.map { l in (l, (try? info(l.weightName(block: block)).shape.reduce(1, *)) ?? 0) }
+        return WriteAssignment(elementCounts: Dictionary(uniqueKeysWithValues: counts), ranks: ranges.count)
     }
 
     /// The block a tensor belongs to, or nil outside the blocks.

@@ -85,7 +85,7 @@ struct WindowsSplitStrategy: PruneStrategy {
                 if let scorer { ratios.append(scorer.score(of: block, statistics: stats)) }
                 if let plan { try pruneSpread(run, &block, statistics: stats, plan: plan, owner: owner) }
             }
-            if plan != nil && run.comm.rank == owner { try sink(block) }
+            if plan != nil && (run.layout.spreadsBlockWrites || run.comm.rank == owner) { try sink(block) }
             if needOutputs { inputs = next ?? forward(run, block, inputs) }
             meter.finished(index)
         }
@@ -170,18 +170,36 @@ struct WindowsSplitStrategy: PruneStrategy {
         } else {
             counts = try pruneWholeLinears(run, &block, statistics: statistics, plan: plan)
         }
-        guard run.comm.rank == owner else { return }
-        let first = run.outcomes.count
-        for (i, linear) in linears.enumerated() {
+        let outcomes = linears.enumerated().map { i, linear in
             let w = block.weight(linear)
-            run.outcomes.append(LinearOutcome(name: linear.weightName(block: block.index),
-                                          plannedSparsity: plan.sparsity(block: block.index, kind: linear.kind),
-                                          prunedCount: Int(counts[i]), rows: w.rows, cols: w.cols))
+            return LinearOutcome(name: linear.weightName(block: block.index),
+                                 plannedSparsity: plan.sparsity(block: block.index, kind: linear.kind),
+                                 prunedCount: Int(counts[i]), rows: w.rows, cols: w.cols)
         }
-        if let journal = run.journal {
-            try journal.record(block, outcomes: Array(run.outcomes[first...]))
-            run.injectFaultIfRequested(afterBlock: block.index)
+        if let journal = run.journal { try journalSpread(run, journal, block, outcomes: outcomes, owner: owner) }
+        guard run.comm.rank == owner else { return }
+        run.outcomes += outcomes
+        if run.journal != nil { run.injectFaultIfRequested(afterBlock: block.index) }
+    }
+
+    /// Every rank journals the linears `WriteAssignment` deals it (its part of the block), then the
+    /// owner writes the marker. One all-reduce carries the checksums to the owner (each slot has
+    /// exactly one writer, so the sum is that writer's value) and proves every part is complete.
+    private func journalSpread(_ run: PruneRun, _ journal: BlockJournal, _ block: DecoderBlock, outcomes: [LinearOutcome],
+                               owner: Int) throws {
+        let linears = BlockLinear.allCases
+        let writes = WriteAssignment(shape: block.shape, ranks: run.comm.size)
+        let mine = writes.linears(of: run.comm.rank)
+        var slots = [UInt64](repeating: 0, count: linears.count)
+        for (linear, sum) in zip(mine, try journal.recordPart(block, linears: mine, part: run.comm.rank)) {
+            slots[linears.firstIndex(of: linear)!] = sum
         }
+        let wait = Communicator.wallTime
+        if run.comm.size > 1 { slots = try run.comm.allreduce(slots, .sum) }
+        run.pipelineTimings.idleSeconds += Communicator.wallTime - wait
+        guard run.comm.rank == owner else { return }
+        try journal.commit(block: block.index, parts: Dictionary(uniqueKeysWithValues: linears.map { ($0, writes.rank(of: $0)) }),
+                           checksums: Dictionary(uniqueKeysWithValues: zip(linears, slots)), outcomes: outcomes)
     }
 
     /// Each linear pruned whole by the rank `LinearAssignment` gives it, then shared; returns the
