@@ -15,7 +15,8 @@ import Pruning
 /// shape and offset, so a re-export or a different model changes them.
 public struct RunFingerprint: Codable, Sendable, Equatable {
     /// Bumped when the journal or the pruning code changes what a journaled block means.
-    public static let journalFormat = 1
+    /// 2: parts per writer and a marker naming them (`BlockJournal`).
+    public static let journalFormat = 2
 
     /// Field name (the flag that sets it, where there is one) → value, in a stable order.
     public var fields: [Field]
