@@ -3,9 +3,10 @@ import Pruning
 
 /// The allocation's block scores (OWL outlier ratios, DLP scores) from a strategy's phase 1.
 enum BlockScores {
-    /// Scores of this rank's own blocks only (blocks split); summed into the full vector.
+    /// Scores of this rank's own blocks only (both splits: in the windows split every rank holds
+    /// each block, but only its owner scores it); summed into the full vector.
     case own([Double])
-    /// Every block's score, already identical on every rank (windows split).
+    /// Every block's score, already identical on every rank (a sweep's scores, computed once).
     case all([Double])
 }
 

@@ -17,7 +17,7 @@ import Tensor
 struct WindowsSplitStrategy: PruneStrategy {
     mutating func scores(_ run: PruneRun, planOnly: Bool) throws -> BlockScores? {
         guard let scorer = run.configuration.blockScorer else { return nil }
-        return .all(try windowParallelPass(run, plan: nil, scorer: scorer, sink: { _ in }))
+        return .own(try windowParallelPass(run, plan: nil, scorer: scorer, sink: { _ in }))
     }
 
     mutating func prune(_ run: PruneRun, plan: SparsityPlan, sink: (DecoderBlock) throws -> Void) throws {
@@ -43,7 +43,10 @@ struct WindowsSplitStrategy: PruneStrategy {
     }
 
     /// One block-major pass over all blocks with this rank's windows.
-    /// - `plan == nil`: the dense statistics pass; returns every block's score (OWL outlier ratio, DLP score).
+    /// - `plan == nil`: the dense statistics pass; returns the scores (OWL outlier ratio, DLP score)
+    ///   of this rank's own blocks. Every rank holds every block and its statistics, but scoring is
+    ///   a pass over all the block's weights (0.25 s of a SmolLM2 run), so only the owner scores a
+    ///   block and the plan's all-reduce gathers the vector, exactly (each slot has one writer).
     /// - otherwise: phase 2; blocks are pruned, and the next block's inputs come from the pruned
     ///   block (sequential propagation) or the dense one (dense propagation).
     private func windowParallelPass(_ run: PruneRun, plan: SparsityPlan?, scorer: BlockScorer?, sink: (DecoderBlock) throws -> Void) throws -> [Double] {
@@ -82,7 +85,7 @@ struct WindowsSplitStrategy: PruneStrategy {
             } else {
                 var stats = BlockStatistics(shape: block.shape, collecting: kinds)
                 next = try windowTerms(run, block, inputs: inputs, kinds: kinds, outputs: densePropagation && needOutputs, into: &stats)
-                if let scorer { ratios.append(scorer.score(of: block, statistics: stats)) }
+                if let scorer, run.comm.rank == owner { ratios.append(scorer.score(of: block, statistics: stats)) }
                 if let plan { try pruneSpread(run, &block, statistics: stats, plan: plan, owner: owner) }
             }
             if plan != nil && (run.layout.spreadsBlockWrites || run.comm.rank == owner) { try sink(block) }
@@ -226,7 +229,7 @@ struct WindowsSplitStrategy: PruneStrategy {
                                          method: run.configuration.method, sparsity: sparsity,
                                          pattern: plan.pattern(block: block.index, kind: linear.kind),
                                          options: run.configuration.options)
-            if sameBits(result.mask.apply(to: block.weight(linear)), result.weight) {
+            if result.mask.isZeroing(of: block.weight(linear), giving: result.weight) {
                 maskOnly[i] = 1
                 masks[linear] = result.mask
             }
@@ -248,15 +251,21 @@ struct WindowsSplitStrategy: PruneStrategy {
         run.pipelineTimings.idleSeconds += Communicator.wallTime - wait
         counts = Array(summary[..<linears.count])
         let t = Communicator.wallTime
+        // Pack every mask this rank sends before the first broadcast, and zero what it receives
+        // after the last: each rank then packs and zeroes its own share at the same time as the
+        // others, instead of all waiting in turn on each linear's root.
+        let asMask = linears.indices.map { summary[linears.count + $0] == 1 }
+        var bits: [[UInt8]] = linears.indices.map { i in
+            guard asMask[i] else { return [] }
+            let linear = linears[i]
+            if assignment.rank(of: linear) == run.comm.rank { return masks[linear]!.packedBits() }
+            return [UInt8](repeating: 0, count: (block.weight(linear).count + 7) / 8)
+        }
         for (i, linear) in linears.enumerated() {
             let root = assignment.rank(of: linear)
-            if summary[linears.count + i] == 1 {
-                // Ranks other than `root` still hold this linear dense: the mask is all they need.
-                let w = block.weight(linear)
-                var bits = run.comm.rank == root ? Self.pack(masks[linear]!.pruned) : [UInt8](repeating: 0, count: (w.count + 7) / 8)
-                try run.comm.broadcast(&bits, root: root)
-                if run.comm.rank == root { run.pipelineTimings.bytesSent += bits.count * (run.comm.size - 1) }
-                else { block.weights[linear] = PruningMask(rows: w.rows, cols: w.cols, pruned: Self.unpack(bits, count: w.count)).apply(to: w) }
+            if asMask[i] {
+                try run.comm.broadcast(&bits[i], root: root)
+                if run.comm.rank == root { run.pipelineTimings.bytesSent += bits[i].count * (run.comm.size - 1) }
             } else {
                 var m = block.weights.removeValue(forKey: linear)!
                 try run.comm.broadcast(&m.elements, root: root)
@@ -264,20 +273,12 @@ struct WindowsSplitStrategy: PruneStrategy {
                 block.weights[linear] = m
             }
         }
+        // Ranks other than a linear's root still hold it dense: its mask is all they need.
+        for (i, linear) in linears.enumerated() where asMask[i] && assignment.rank(of: linear) != run.comm.rank {
+            var pruned = block.weights.removeValue(forKey: linear)!
+            PruningMask.zero(&pruned, packedBits: bits[i])
+            block.weights[linear] = pruned
+        }
         run.pipelineTimings.commSeconds += Communicator.wallTime - t
-    }
-
-    private func sameBits(_ a: Matrix, _ b: Matrix) -> Bool {
-        a.rows == b.rows && a.cols == b.cols && zip(a.elements, b.elements).allSatisfy { $0.bitPattern == $1.bitPattern }
-    }
-
-    static func pack(_ flags: [Bool]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: (flags.count + 7) / 8)
-        for i in flags.indices where flags[i] { out[i >> 3] |= UInt8(1) << UInt8(i & 7) }
-        return out
-    }
-
-    static func unpack(_ bits: [UInt8], count: Int) -> [Bool] {
-        (0..<count).map { bits[$0 >> 3] & (UInt8(1) << UInt8($0 & 7)) != 0 }
     }
 }

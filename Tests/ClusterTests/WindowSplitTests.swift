@@ -39,6 +39,13 @@ import Testing
         #expect(BlockLinear.allCases.allSatisfy { one.rank(of: $0) == 0 })
         let eight = LinearAssignment(shape: smol, method: .wanda, ranks: 8)
         #expect(Set(BlockLinear.allCases.map { eight.rank(of: $0) }).count == 7, "seven linears on seven distinct ranks")
+        // Wanda's per-row selection is linear in the weights: at R = 2 the deal is gate + down
+        // against up + q + k + v + o, 1 769 472 weights each (the bound allows one k_proj).
+        let wanda = LinearAssignment(shape: smol, method: .wanda, ranks: 2)
+        let weights = (0..<2).map { r in
+            BlockLinear.allCases.filter { wanda.rank(of: $0) == r }.reduce(0) { $0 + smol.weightShape($1).rows * smol.weightShape($1).cols }
+        }
+        #expect(abs(weights[0] - weights[1]) <= smol.weightShape(.k).rows * smol.weightShape(.k).cols, "\(weights)")
     }
 
     func randomWindows(_ count: Int, rows: Int, cols: Int, seed: UInt64) -> [Matrix] {
