@@ -1,12 +1,21 @@
 import Checkpoint
 import Foundation
 import Model
+import Pruning
 import Tensor
 
 /// The resume journal (issue 5 item 5): `OUT.partial/` beside the output holds, for every block
-/// already pruned, its seven pruned linears in float32 (exact) in one or more part files
+/// already pruned, its seven pruned linears in one or more part files
 /// `block-NNNNN.part-K.safetensors`, and the marker `block-NNNNN.json` (plan hash, where each
-/// linear is and its checksum, per-linear counts). The marker is written last, by rename, once
+/// linear is, how it is stored and its checksum, per-linear counts).
+///
+/// A linear whose pruned weight is the dense one with entries set to +0 (Wanda, magnitude, RIA,
+/// DSnoT, DaSS: the caller checks it bit for bit, `PruningMask.isZeroing`) is stored as its +0
+/// positions, 1 bit per weight (`zeroBits`, a U8 tensor), and rebuilt at resume from the dense
+/// block every resume path loads anyway; any other (SparseGPT, ADMM) as float32 values. Why: the
+/// journal was a second full float32 copy of the pruned model written beside the output (26 GB
+/// extra for llama-7b); as bits it is 1/32 of that, and a one-rank SmolLM2 prune spent 0.6–0.9 s
+/// writing it. The marker is written last, by rename, once
 /// every part is complete, so a block counts as finished only with all its parts. One rank
 /// holding the block writes one part; in the windows split every rank writes the linears
 /// `WriteAssignment` deals it (part K from rank K), so no rank waits for another's I/O. The marker
@@ -38,7 +47,12 @@ public struct BlockJournal: Sendable {
         struct Stored: Codable {
             var name: String
             var file: String
+            var encoding: Encoding
+            /// Of the pruned float32 weight (for `zeroBits`, of the rebuilt one).
             var checksum: String
+        }
+        enum Encoding: String, Codable {
+            case values, zeroBits
         }
         struct Outcome: Codable {
             var name: String
@@ -60,7 +74,9 @@ public struct BlockJournal: Sendable {
     public func partFileName(block: Int, part: Int) -> String { stem(block) + ".part-\(part).safetensors" }
 
     /// The journaled result of `block`, or nil if it is absent, from another plan, or damaged.
-    public func finished(block: Int) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {
+    /// - Parameter dense: the block as loaded from the input (linears stored as `zeroBits` are
+    ///   rebuilt from it; the checksum then also proves the input is the one that was pruned).
+    public func finished(block: Int, dense: DecoderBlock) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {
         guard let json = try? Data(contentsOf: markerURL(block)),
               let entry = try? JSONDecoder().decode(Entry.self, from: json),
               entry.block == block, entry.planHash == String(planHash, radix: 16) else { return nil }
@@ -73,7 +89,8 @@ public struct BlockJournal: Sendable {
                 guard let opened = try? SafetensorsFile(url: directory.appendingPathComponent(stored.file)) else { return nil }
                 files[stored.file] = opened
             }
-            guard let m = try? files[stored.file]!.matrix(name), String(Self.checksum(m), radix: 16) == stored.checksum else { return nil }
+            guard let m = rebuilt(linear, stored, from: files[stored.file]!, dense: dense),
+                  String(Self.checksum(m), radix: 16) == stored.checksum else { return nil }
             weights[linear] = m
         }
         let outcomes = entry.outcomes.map {
@@ -82,25 +99,51 @@ public struct BlockJournal: Sendable {
         return (weights, outcomes)
     }
 
-    /// Writes `linears` of `block` as part `part`; returns their checksums, in `linears` order.
-    public func recordPart(_ block: DecoderBlock, linears: [BlockLinear], part: Int) throws -> [UInt64] {
+    private func rebuilt(_ linear: BlockLinear, _ stored: Entry.Stored, from file: SafetensorsFile, dense: DecoderBlock) -> Matrix? {
+        switch stored.encoding {
+        case .values:
+            return try? file.matrix(stored.name)
+        case .zeroBits:
+            var w = dense.weight(linear)
+            guard let info = file.info(stored.name), info.dtype == .u8, info.shape == [(w.count + 7) / 8],
+                  let bits = try? file.data(stored.name) else { return nil }
+            PruningMask.zero(&w, packedBits: [UInt8](bits))
+            return w
+        }
+    }
+
+    /// Writes `linears` of `block` as part `part` — those in `zeroing` as their +0 positions
+    /// (each must be the dense weight with entries set to +0) — and returns their checksums, in
+    /// `linears` order.
+    public func recordPart(_ block: DecoderBlock, linears: [BlockLinear], part: Int, zeroing: Set<BlockLinear>) throws -> [UInt64] {
         guard !linears.isEmpty else { return [] }
         let entries = linears.map { l in
-            let w = block.weight(l)
-            return SafetensorsWriter.Entry(name: l.weightName(block: block.index), dtype: .f32, shape: [w.rows, w.cols])
+            let w = block.weight(l), name = l.weightName(block: block.index)
+            if zeroing.contains(l) { return SafetensorsWriter.Entry(name: name, dtype: .u8, shape: [(w.count + 7) / 8]) }
+            return SafetensorsWriter.Entry(name: name, dtype: .f32, shape: [w.rows, w.cols])
         }
         let writer = try SafetensorsWriter(url: directory.appendingPathComponent(partFileName(block: block.index, part: part)),
                                            entries: entries, durable: false)
-        for l in linears { try writer.write(l.weightName(block: block.index), block.weight(l)) }
+        for l in linears {
+            let name = l.weightName(block: block.index)
+            if zeroing.contains(l) {
+                let bits = PruningMask.packedZeros(of: block.weight(l))
+                try bits.withUnsafeBytes { try writer.write(name, rawBuffer: $0) }
+            } else {
+                try writer.write(name, block.weight(l))
+            }
+        }
         try writer.finish()
         return linears.map { Self.checksum(block.weight($0)) }
     }
 
-    /// Marks `block` finished: `parts[l]` is the part holding linear l, `checksums[l]` its checksum.
-    public func commit(block: Int, parts: [BlockLinear: Int], checksums: [BlockLinear: UInt64], outcomes: [LinearOutcome]) throws {
+    /// Marks `block` finished: `parts[l]` is the part holding linear l, `checksums[l]` its
+    /// checksum, `zeroing` the linears stored as +0 positions.
+    public func commit(block: Int, parts: [BlockLinear: Int], checksums: [BlockLinear: UInt64], zeroing: Set<BlockLinear>,
+                       outcomes: [LinearOutcome]) throws {
         let tensors = BlockLinear.allCases.map { l in
             Entry.Stored(name: l.weightName(block: block), file: partFileName(block: block, part: parts[l]!),
-                         checksum: String(checksums[l]!, radix: 16))
+                         encoding: zeroing.contains(l) ? .zeroBits : .values, checksum: String(checksums[l]!, radix: 16))
         }
         let entry = Entry(block: block, planHash: String(planHash, radix: 16), tensors: tensors,
                           outcomes: outcomes.map { .init(name: $0.name, plannedSparsity: $0.plannedSparsity,
@@ -109,11 +152,11 @@ public struct BlockJournal: Sendable {
     }
 
     /// One process holding the whole block: one part, then the marker.
-    public func record(_ block: DecoderBlock, outcomes: [LinearOutcome]) throws {
+    public func record(_ block: DecoderBlock, zeroing: Set<BlockLinear>, outcomes: [LinearOutcome]) throws {
         let linears = BlockLinear.allCases
-        let sums = try recordPart(block, linears: linears, part: 0)
+        let sums = try recordPart(block, linears: linears, part: 0, zeroing: zeroing)
         try commit(block: block.index, parts: Dictionary(uniqueKeysWithValues: linears.map { ($0, 0) }),
-                   checksums: Dictionary(uniqueKeysWithValues: zip(linears, sums)), outcomes: outcomes)
+                   checksums: Dictionary(uniqueKeysWithValues: zip(linears, sums)), zeroing: zeroing, outcomes: outcomes)
     }
 
     /// FNV-1a 64 over the shape and the float32 bit patterns (one step per element, not per byte).

@@ -18,16 +18,17 @@ extension PruneRun {
     }
 
     /// Block `index`'s journaled result, read (and checksummed) once.
-    func journaled(_ index: Int) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {
+    /// - Parameter dense: the block as loaded, unpruned (the journal rebuilds zeroing linears from it).
+    func journaled(_ index: Int, dense: DecoderBlock) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {
         guard resume, let journal else { return nil }
         if let cached = journalCache[index] { return cached }
-        let found = journal.finished(block: index)
+        let found = journal.finished(block: index, dense: dense)
         journalCache[index] = .some(found)
         return found
     }
 
     func prune(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws {
-        if let done = journaled(block.index) {
+        if let done = journaled(block.index, dense: block) {
             block.weights = done.weights
             outcomes += done.outcomes
             resumedBlocks.append(block.index)
@@ -36,10 +37,10 @@ extension PruneRun {
         }
         let first = outcomes.count
         let t = Date()
-        try solve(&block, statistics: statistics, plan: plan)
+        let zeroing = try solve(&block, statistics: statistics, plan: plan)
         pipelineTimings.solveSeconds += Date().timeIntervalSince(t)
         if let journal {
-            try journal.record(block, outcomes: Array(outcomes[first...]))
+            try journal.record(block, zeroing: zeroing, outcomes: Array(outcomes[first...]))
             injectFaultIfRequested(afterBlock: block.index)
         }
     }
@@ -52,7 +53,9 @@ extension PruneRun {
         }
     }
 
-    private func solve(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws {
+    /// Returns the linears whose pruned weight only zeroes entries of the dense one (journaled as bits).
+    private func solve(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws -> Set<BlockLinear> {
+        var zeroing: Set<BlockLinear> = []
         let down = statistics.statistics(for: .down).wanda
         for linear in BlockLinear.allCases {
             let weight = block.weight(linear)
@@ -62,9 +65,11 @@ extension PruneRun {
                                          method: configuration.method, sparsity: sparsity,
                                          pattern: plan.pattern(block: block.index, kind: linear.kind),
                                          options: configuration.options)
+            if journal != nil && result.mask.isZeroing(of: weight, giving: result.weight) { zeroing.insert(linear) }
             block.weights[linear] = result.weight
             outcomes.append(LinearOutcome(name: linear.weightName(block: block.index), plannedSparsity: sparsity,
                                           prunedCount: result.prunedCount, rows: weight.rows, cols: weight.cols))
         }
+        return zeroing
     }
 }

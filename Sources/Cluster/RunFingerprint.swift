@@ -16,7 +16,8 @@ import Pruning
 public struct RunFingerprint: Codable, Sendable, Equatable {
     /// Bumped when the journal or the pruning code changes what a journaled block means.
     /// 2: parts per writer and a marker naming them (`BlockJournal`).
-    public static let journalFormat = 2
+    /// 3: linears that only zero entries stored as their +0 positions, 1 bit per weight.
+    public static let journalFormat = 3
 
     /// Field name (the flag that sets it, where there is one) → value, in a stable order.
     public var fields: [Field]

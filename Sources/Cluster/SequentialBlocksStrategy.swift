@@ -90,7 +90,7 @@ struct SequentialBlocksStrategy: PruneStrategy {
         for index in run.blockRange {
             var block = try run.load(index)
             var stats = BlockStatistics(shape: block.shape, collecting: run.configuration.statisticKinds)
-            if run.journaled(index) == nil { gatherStatistics(run, block, inputs: inputs, into: &stats) }
+            if run.journaled(index, dense: block) == nil { gatherStatistics(run, block, inputs: inputs, into: &stats) }
             try run.prune(&block, statistics: stats, plan: plan)
             try sink(block)
             try progress.finished(index)

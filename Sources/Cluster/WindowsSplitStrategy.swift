@@ -74,7 +74,7 @@ struct WindowsSplitStrategy: PruneStrategy {
             let needOutputs = index < blocks - 1
             var next: [Matrix]? = nil
             var resumed = [UInt8(0)]
-            if plan != nil, run.comm.rank == owner, run.journaled(index) != nil { resumed[0] = 1 }
+            if plan != nil, run.comm.rank == owner, run.journaled(index, dense: block) != nil { resumed[0] = 1 }
             if plan != nil { try run.comm.broadcast(&resumed, root: owner) }
             if resumed[0] == 1 {
                 if densePropagation && needOutputs { next = forward(run, block, inputs) }
@@ -168,10 +168,11 @@ struct WindowsSplitStrategy: PruneStrategy {
     private func pruneSpread(_ run: PruneRun, _ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan, owner: Int) throws {
         let linears = BlockLinear.allCases
         var counts: [Int64]
+        var zeroing: Set<BlockLinear> = []
         if RowSplitSparseGPT.applies(to: run.configuration, ranks: run.comm.size) {
             counts = try RowSplitSparseGPT(run: run).prune(&block, statistics: statistics, plan: plan)
         } else {
-            counts = try pruneWholeLinears(run, &block, statistics: statistics, plan: plan)
+            (counts, zeroing) = try pruneWholeLinears(run, &block, statistics: statistics, plan: plan)
         }
         let outcomes = linears.enumerated().map { i, linear in
             let w = block.weight(linear)
@@ -179,7 +180,7 @@ struct WindowsSplitStrategy: PruneStrategy {
                                  plannedSparsity: plan.sparsity(block: block.index, kind: linear.kind),
                                  prunedCount: Int(counts[i]), rows: w.rows, cols: w.cols)
         }
-        if let journal = run.journal { try journalSpread(run, journal, block, outcomes: outcomes, owner: owner) }
+        if let journal = run.journal { try journalSpread(run, journal, block, zeroing: zeroing, outcomes: outcomes, owner: owner) }
         guard run.comm.rank == owner else { return }
         run.outcomes += outcomes
         if run.journal != nil { run.injectFaultIfRequested(afterBlock: block.index) }
@@ -188,13 +189,13 @@ struct WindowsSplitStrategy: PruneStrategy {
     /// Every rank journals the linears `WriteAssignment` deals it (its part of the block), then the
     /// owner writes the marker. One all-reduce carries the checksums to the owner (each slot has
     /// exactly one writer, so the sum is that writer's value) and proves every part is complete.
-    private func journalSpread(_ run: PruneRun, _ journal: BlockJournal, _ block: DecoderBlock, outcomes: [LinearOutcome],
-                               owner: Int) throws {
+    private func journalSpread(_ run: PruneRun, _ journal: BlockJournal, _ block: DecoderBlock, zeroing: Set<BlockLinear>,
+                               outcomes: [LinearOutcome], owner: Int) throws {
         let linears = BlockLinear.allCases
         let writes = WriteAssignment(shape: block.shape, ranks: run.comm.size)
         let mine = writes.linears(of: run.comm.rank)
         var slots = [UInt64](repeating: 0, count: linears.count)
-        for (linear, sum) in zip(mine, try journal.recordPart(block, linears: mine, part: run.comm.rank)) {
+        for (linear, sum) in zip(mine, try journal.recordPart(block, linears: mine, part: run.comm.rank, zeroing: zeroing)) {
             slots[linears.firstIndex(of: linear)!] = sum
         }
         let wait = Communicator.wallTime
@@ -202,11 +203,11 @@ struct WindowsSplitStrategy: PruneStrategy {
         run.pipelineTimings.idleSeconds += Communicator.wallTime - wait
         guard run.comm.rank == owner else { return }
         try journal.commit(block: block.index, parts: Dictionary(uniqueKeysWithValues: linears.map { ($0, writes.rank(of: $0)) }),
-                           checksums: Dictionary(uniqueKeysWithValues: zip(linears, slots)), outcomes: outcomes)
+                           checksums: Dictionary(uniqueKeysWithValues: zip(linears, slots)), zeroing: zeroing, outcomes: outcomes)
     }
 
     /// Each linear pruned whole by the rank `LinearAssignment` gives it, then shared; returns the
-    /// pruned counts.
+    /// pruned counts and the linears that only zero entries (shared and journaled as bits).
     ///
     /// Every rank except the one that pruned it still holds the linear dense, so a linear whose
     /// pruned weight is exactly the dense one with the pruned entries zeroed (Wanda, magnitude,
@@ -214,7 +215,7 @@ struct WindowsSplitStrategy: PruneStrategy {
     /// weight instead of 32; updated weights (ADMM, SparseGPT on one rank) travel whole. No rank
     /// keeps a second copy of the block.
     private func pruneWholeLinears(_ run: PruneRun, _ block: inout DecoderBlock, statistics: BlockStatistics,
-                                   plan: SparsityPlan) throws -> [Int64] {
+                                   plan: SparsityPlan) throws -> ([Int64], Set<BlockLinear>) {
         let assignment = LinearAssignment(shape: block.shape, method: run.configuration.method, ranks: run.comm.size)
         let down = statistics.statistics(for: .down).wanda
         let linears = BlockLinear.allCases
@@ -237,19 +238,21 @@ struct WindowsSplitStrategy: PruneStrategy {
             counts[i] = Int64(result.prunedCount)
         }
         run.pipelineTimings.solveSeconds += Communicator.wallTime - solveStart
-        if run.comm.size > 1 { try sharePruned(run, &block, assignment: assignment, counts: &counts, maskOnly: maskOnly, masks: masks) }
-        return counts
+        if run.comm.size > 1 { try sharePruned(run, &block, assignment: assignment, counts: &counts, maskOnly: &maskOnly, masks: masks) }
+        return (counts, Set(linears.indices.filter { maskOnly[$0] == 1 }.map { linears[$0] }))
     }
 
-    /// Gives every rank every pruned linear of the block (masks where `maskOnly`) and the counts.
+    /// Gives every rank every pruned linear of the block (masks where `maskOnly`), the counts and
+    /// the flags (both this rank's on entry, every rank's on return).
     private func sharePruned(_ run: PruneRun, _ block: inout DecoderBlock, assignment: LinearAssignment, counts: inout [Int64],
-                             maskOnly: [Int64], masks: [BlockLinear: PruningMask]) throws {
+                             maskOnly: inout [Int64], masks: [BlockLinear: PruningMask]) throws {
         let linears = BlockLinear.allCases
         // The small all-reduce completes when the slowest pruner is done: waiting, not transfer.
         let wait = Communicator.wallTime
         let summary = try run.comm.allreduce(counts + maskOnly, .sum)
         run.pipelineTimings.idleSeconds += Communicator.wallTime - wait
         counts = Array(summary[..<linears.count])
+        maskOnly = Array(summary[linears.count...])
         let t = Communicator.wallTime
         // Pack every mask this rank sends before the first broadcast, and zero what it receives
         // after the last: each rank then packs and zeroes its own share at the same time as the

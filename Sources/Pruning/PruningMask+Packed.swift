@@ -26,6 +26,27 @@ extension PruningMask {
         return out
     }
 
+    /// The positions of `weight` holding +0 (bit pattern 0), packed as `packedBits()` packs a mask.
+    /// For a weight that `isZeroing` a dense one this is a mask that rebuilds it from the dense
+    /// weight exactly: positions already +0 before pruning stay +0 either way (the resume journal's
+    /// encoding, docs/design.md §3 "Resume").
+    public static func packedZeros(of weight: Matrix) -> [UInt8] {
+        let count = weight.count
+        var out = [UInt8](repeating: 0, count: (count + 7) / 8)
+        weight.withUnsafeElements { w in
+            out.withUnsafeMutableBufferPointer { bytes in
+                let whole = count / 8
+                for b in 0..<whole {
+                    var v: UInt8 = 0
+                    for k in 0..<8 { v |= UInt8(w[b &* 8 &+ k].bitPattern == 0 ? 1 : 0) &<< UInt8(k) }
+                    bytes[b] = v
+                }
+                for i in (whole * 8)..<count where w[i].bitPattern == 0 { bytes[whole] |= 1 &<< UInt8(i & 7) }
+            }
+        }
+        return out
+    }
+
     /// Sets every position whose bit is set in `bits` (from `packedBits()`) to exactly 0.
     public static func zero(_ weight: inout Matrix, packedBits bits: [UInt8]) {
         precondition(bits.count == (weight.count + 7) / 8, "PruningMask.zero: \(bits.count) bytes for \(weight.count) weights")
