@@ -70,6 +70,12 @@ public struct BlockJournal: Sendable {
 
     private func markerURL(_ block: Int) -> URL { directory.appendingPathComponent(stem(block) + ".json") }
 
+    /// Whether the directory holds any block's marker (finished or not, checked or not).
+    public var hasFinishedBlocks: Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.contains { $0.hasPrefix("block-") && $0.hasSuffix(".json") }
+    }
+
     /// The file name of block `block`'s part `part`.
     public func partFileName(block: Int, part: Int) -> String { stem(block) + ".part-\(part).safetensors" }
 

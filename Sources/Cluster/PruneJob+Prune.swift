@@ -17,6 +17,16 @@ extension PruneRun {
         journal = BlockJournal(directory: dir, planHash: try plan.stableHash())
     }
 
+    /// Whether any block may come from the journal, the same answer on every rank (rank 0 looks).
+    /// A fresh run has no marker, and the windows split then skips its per-block agreement on
+    /// resuming: one synchronisation fewer per block for every rank to wait at.
+    func journalMayHaveBlocks() throws -> Bool {
+        guard resume, let journal else { return false }
+        var any: [UInt8] = [comm.rank == 0 && journal.hasFinishedBlocks ? 1 : 0]
+        if comm.size > 1 { try comm.broadcast(&any, root: 0) }
+        return any[0] == 1
+    }
+
     /// Block `index`'s journaled result, read (and checksummed) once.
     /// - Parameter dense: the block as loaded, unpruned (the journal rebuilds zeroing linears from it).
     func journaled(_ index: Int, dense: DecoderBlock) -> (weights: [BlockLinear: Matrix], outcomes: [LinearOutcome])? {

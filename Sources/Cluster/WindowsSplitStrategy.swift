@@ -68,14 +68,17 @@ struct WindowsSplitStrategy: PruneStrategy {
         var ratios: [Double] = []
         let kinds: StatisticKinds = plan == nil ? [] : run.configuration.statisticKinds
         let densePropagation = plan == nil || run.configuration.propagation == .dense
+        let mayResume = try plan != nil && run.journalMayHaveBlocks()
         for index in 0..<blocks {
             let owner = run.layout.owner(ofBlock: index)
             var block = try blockOnEveryRank(run, index, owner: owner)
             let needOutputs = index < blocks - 1
             var next: [Matrix]? = nil
             var resumed = [UInt8(0)]
-            if plan != nil, run.comm.rank == owner, run.journaled(index, dense: block) != nil { resumed[0] = 1 }
-            if plan != nil { try run.comm.broadcast(&resumed, root: owner) }
+            if mayResume {
+                if run.comm.rank == owner, run.journaled(index, dense: block) != nil { resumed[0] = 1 }
+                try run.comm.broadcast(&resumed, root: owner)
+            }
             if resumed[0] == 1 {
                 if densePropagation && needOutputs { next = forward(run, block, inputs) }
                 if run.comm.rank == owner {
