@@ -10,20 +10,7 @@ import Tensor
 /// communication time the R = 2 trace charged to sharing masks.
 extension PruningMask {
     public func packedBits() -> [UInt8] {
-        let count = pruned.count
-        var out = [UInt8](repeating: 0, count: (count + 7) / 8)
-        pruned.withUnsafeBufferPointer { flags in
-            out.withUnsafeMutableBufferPointer { bytes in
-                let whole = count / 8
-                for b in 0..<whole {
-                    var v: UInt8 = 0
-                    for k in 0..<8 { v |= UInt8(flags[b &* 8 &+ k] ? 1 : 0) &<< UInt8(k) }
-                    bytes[b] = v
-                }
-                for i in (whole * 8)..<count where flags[i] { bytes[whole] |= 1 &<< UInt8(i & 7) }
-            }
-        }
-        return out
+        pruned.withUnsafeBufferPointer { flags in Self.packed(count: flags.count) { flags[$0] } }
     }
 
     /// The positions of `weight` holding +0 (bit pattern 0), packed as `packedBits()` packs a mask.
@@ -31,18 +18,21 @@ extension PruningMask {
     /// weight exactly: positions already +0 before pruning stay +0 either way (the resume journal's
     /// encoding, docs/design.md §3 "Resume").
     public static func packedZeros(of weight: Matrix) -> [UInt8] {
-        let count = weight.count
+        weight.withUnsafeElements { w in packed(count: w.count) { w[$0].bitPattern == 0 } }
+    }
+
+    /// Bit `i` set where `isSet(i)`; always inlined, so the predicate's loads stay in the loop.
+    @inline(__always)
+    private static func packed(count: Int, _ isSet: (Int) -> Bool) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: (count + 7) / 8)
-        weight.withUnsafeElements { w in
-            out.withUnsafeMutableBufferPointer { bytes in
-                let whole = count / 8
-                for b in 0..<whole {
-                    var v: UInt8 = 0
-                    for k in 0..<8 { v |= UInt8(w[b &* 8 &+ k].bitPattern == 0 ? 1 : 0) &<< UInt8(k) }
-                    bytes[b] = v
-                }
-                for i in (whole * 8)..<count where w[i].bitPattern == 0 { bytes[whole] |= 1 &<< UInt8(i & 7) }
+        out.withUnsafeMutableBufferPointer { bytes in
+            let whole = count / 8
+            for b in 0..<whole {
+                var v: UInt8 = 0
+                for k in 0..<8 { v |= UInt8(isSet(b &* 8 &+ k) ? 1 : 0) &<< UInt8(k) }
+                bytes[b] = v
             }
+            for i in (whole * 8)..<count where isSet(i) { bytes[whole] |= 1 &<< UInt8(i & 7) }
         }
         return out
     }

@@ -25,6 +25,11 @@ import Tensor
         var zeroed = w
         PruningMask.zero(&zeroed, packedBits: bits)
         #expect(zeroed.elements.map(\.bitPattern) == mask.apply(to: w).elements.map(\.bitPattern))
+        // The journal's encoding: the +0 positions of the pruned weight rebuild it from the dense one.
+        let zeros = PruningMask.packedZeros(of: mask.apply(to: w))
+        var rebuilt = w
+        PruningMask.zero(&rebuilt, packedBits: zeros)
+        #expect(rebuilt.elements.map(\.bitPattern) == mask.apply(to: w).elements.map(\.bitPattern))
         let all = PruningMask(rows: shape.0, cols: shape.1, pruned: Array(repeating: true, count: w.count))
         var cleared = w
         PruningMask.zero(&cleared, packedBits: all.packedBits())
