@@ -14,7 +14,7 @@ import Tensor
 /// positions, 1 bit per weight (`zeroBits`, a U8 tensor), and rebuilt at resume from the dense
 /// block every resume path loads anyway; any other (SparseGPT, ADMM) as float32 values. Why: the
 /// journal was a second full float32 copy of the pruned model written beside the output (26 GB
-/// extra for llama-7b); as bits it is 1/32 of that, and a one-rank SmolLM2 prune spent 0.6–0.9 s
+/// extra for llama-7b); as bits it is 1/32 of that, and a one-rank SmolLM2 prune spent 0.3–0.9 s
 /// writing it. The marker is written last, by rename, once
 /// every part is complete, so a block counts as finished only with all its parts. One rank
 /// holding the block writes one part; in the windows split every rank writes the linears
@@ -70,8 +70,8 @@ public struct BlockJournal: Sendable {
 
     private func markerURL(_ block: Int) -> URL { directory.appendingPathComponent(stem(block) + ".json") }
 
-    /// Whether the directory holds any block's marker (finished or not, checked or not).
-    public var hasFinishedBlocks: Bool {
+    /// Whether the directory holds any block's marker (not yet checked against plan or checksums).
+    public var hasBlockMarkers: Bool {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.contains { $0.hasPrefix("block-") && $0.hasSuffix(".json") }
     }

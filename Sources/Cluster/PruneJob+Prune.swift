@@ -22,7 +22,7 @@ extension PruneRun {
     /// resuming: one synchronisation fewer per block for every rank to wait at.
     func journalMayHaveBlocks() throws -> Bool {
         guard resume, let journal else { return false }
-        var any: [UInt8] = [comm.rank == 0 && journal.hasFinishedBlocks ? 1 : 0]
+        var any: [UInt8] = [comm.rank == 0 && journal.hasBlockMarkers ? 1 : 0]
         if comm.size > 1 { try comm.broadcast(&any, root: 0) }
         return any[0] == 1
     }
