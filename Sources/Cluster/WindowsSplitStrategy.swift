@@ -260,7 +260,7 @@ struct WindowsSplitStrategy: PruneStrategy {
         // Pack every mask this rank sends before the first broadcast, and zero what it receives
         // after the last: each rank then packs and zeroes its own share at the same time as the
         // others, instead of all waiting in turn on each linear's root.
-        let asMask = linears.indices.map { summary[linears.count + $0] == 1 }
+        let asMask = maskOnly.map { $0 == 1 }
         var bits: [[UInt8]] = linears.indices.map { i in
             guard asMask[i] else { return [] }
             let linear = linears[i]

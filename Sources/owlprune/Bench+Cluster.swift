@@ -31,7 +31,7 @@ extension OwlPrune.Bench {
         @Option(name: .customLong("project-seqlen"), help: "Window length of the projection.") var projectSeqlen: Int = 2048
         @Option(name: .customLong("link-gbps"), help: "Link bandwidth of the projection, Gb/s.") var linkGbps: Double = 10
         @Option(name: .customLong("link-latency-us"), help: "Per-message latency of the projection, µs.") var linkLatencyUs: Double = 20
-        @Option(help: "Runs of each rank count, interleaved (R = 1, 2, …, then again); each is reported by its fastest run.")
+        @Option(help: "Runs of each rank count, interleaved (R = 1, 2, …, then again); each is reported by its fastest run, the median beside it.")
         var repeats: Int = 1
         @Flag(help: "Print one JSON object on stdout (the lines go to stderr).") var json = false
 
@@ -110,12 +110,12 @@ extension OwlPrune.Bench {
                     let s = one.wall / m.wall, bound = min(Double(r), ceiling)
                     // Over repeats the medians are stated beside the fastest runs: a lockstep job on a
                     // shared machine feels every disturbance on any core, so its spread is wider.
-                    let medians = allWalls[split].map { Self.median($0[1]!) / Self.median($0[r]!) }
+                    let walls = allWalls[split]!, medians = Self.median(walls[1]!) / Self.median(walls[r]!)
                     object["against_ceiling"] = (object["against_ceiling"] as? [[String: Any]] ?? []) + [[
                         "split": split, "ranks": r, "speedup": s, "ceiling": ceiling, "fraction": s / bound,
-                        "median_speedup": medians ?? s, "median_fraction": (medians ?? s) / bound,
+                        "median_speedup": medians, "median_fraction": medians / bound,
                     ]]
-                    let medianText = repeats == 1 ? "" : String(format: "; medians: %.2f, %.0f%%", medians ?? s, 100 * (medians ?? s) / bound)
+                    let medianText = repeats == 1 ? "" : String(format: "; medians: %.2f, %.0f%%", medians, 100 * medians / bound)
                     say(String(format: "--split %@, R=%d: speedup %.2f against the two-process ceiling %.2f: %.0f%% of it%@",
                                        split, r, s, ceiling, 100 * s / bound, medianText))
                 }
