@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Diagnostics", swiftSettings: swiftSettings),
 
         // MARK: - Modules that own memory and handles
-        .target(name: "MPIKit", dependencies: ["CMPI"], swiftSettings: swiftSettings),
+        .target(name: "MPIKit", dependencies: ["CMPI", "Diagnostics"], swiftSettings: swiftSettings),
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
         .target(name: "Checkpoint", dependencies: ["Tensor", "Diagnostics"], swiftSettings: swiftSettings),
 
@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Pruning", dependencies: ["Tensor"], swiftSettings: swiftSettings),
 
         // MARK: - Distribution, evaluation, CLI
-        .target(name: "Cluster", dependencies: ["MPIKit", "Model", "Pruning", "Checkpoint", "Tensor"],
+        .target(name: "Cluster", dependencies: ["MPIKit", "Model", "Pruning", "Checkpoint", "Tensor", "Diagnostics"],
                 swiftSettings: swiftSettings),
         .target(name: "Evaluation", dependencies: ["Model", "Cluster", "MPIKit", "Tensor"], swiftSettings: swiftSettings),
         .executableTarget(

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Tensor
 #if canImport(Glibc)
@@ -31,6 +32,7 @@ public final class GGUFWriter {
     public static let alignment = 32
     public let destination: URL
     private let temporaryURL: URL
+    private let temporary: TemporaryFile
     private let entries: [Entry]
     private var next = 0
     private var fd: Int32
@@ -40,8 +42,7 @@ public final class GGUFWriter {
     /// Q8_0 tensor's rows must be a multiple of 32 long.
     public init(url: URL, metadata: [(key: String, value: GGUFValue)], entries: [Entry]) throws {
         destination = url
-        temporaryURL = URL(fileURLWithPath: url.path + ".tmp-\(getpid())")
-        self.entries = entries
+                self.entries = entries
         let file = url.lastPathComponent
         for e in entries {
             guard [.f32, .f16, .bf16, .q8_0].contains(e.type) else {
@@ -71,8 +72,9 @@ public final class GGUFWriter {
             offset += Self.padded(e.byteCount)
         }
         header.append(Data(count: Self.padded(header.count) - header.count))
-        fd = open(temporaryURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CheckpointError.system(call: "open", path: temporaryURL.path, errno: errno) }
+        temporary = try TemporaryFile.create(beside: url)
+        temporaryURL = temporary.url
+        fd = temporary.descriptor
         try guarded { try header.withUnsafeBytes { try writeAll($0) } }
     }
 
@@ -80,6 +82,7 @@ public final class GGUFWriter {
 
     /// The next tensor, from float32 in row-major HF layout.
     public func write(_ name: String, _ matrix: Matrix) throws {
+        StopSignal.checkpoint()
         guard next < entries.count, entries[next].name == name else {
             throw CheckpointError.writerMismatch(file: destination.lastPathComponent, tensor: name,
                                                  reason: "written out of order (expected \(next < entries.count ? entries[next].name : "nothing"))")
@@ -109,6 +112,7 @@ public final class GGUFWriter {
             guard rename(temporaryURL.path, destination.path) == 0 else {
                 throw CheckpointError.system(call: "rename", path: destination.path, errno: errno)
             }
+            temporary.settled()
         }
     }
 
@@ -210,5 +214,6 @@ public final class GGUFWriter {
         if fd >= 0 { close(fd) }
         fd = -1
         unlink(temporaryURL.path)
+        temporary.settled()
     }
 }

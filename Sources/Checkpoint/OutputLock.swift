@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -18,6 +19,8 @@ import Darwin
 final class OutputLock: @unchecked Sendable {
     let path: String
     private var descriptor: Int32
+    /// The path's slot in `StopSignal`, so a forced exit on a signal still removes the file.
+    private var slot: Int?
     private let mutex = NSLock()
 
     /// The lock file of `destination`.
@@ -30,8 +33,19 @@ final class OutputLock: @unchecked Sendable {
     init?(beside destination: URL, owner: String) throws {
         path = Self.path(beside: destination)
         while true {
-            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw CheckpointError.system(call: "open", path: path, errno: errno) }
+            // Never through a link (issue 26 item 2): a symbolic link planted at the lock's name
+            // fails the open (ELOOP) instead of truncating whatever it points to, and a hard
+            // link to someone's file (a second name, st_nlink > 1) is refused before any write.
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            guard fd >= 0 else {
+                if errno == ELOOP { throw OutputDirectoryError.notReplaceable(path: path, reason: "(the output's lock file) is a symbolic link") }
+                throw CheckpointError.system(call: "open", path: path, errno: errno)
+            }
+            var own = stat()
+            guard fstat(fd, &own) == 0, own.st_mode & S_IFMT == S_IFREG, own.st_nlink == 1 else {
+                close(fd)
+                throw OutputDirectoryError.notReplaceable(path: path, reason: "(the output's lock file) is not a plain file of its own")
+            }
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let code = errno
                 close(fd)
@@ -41,6 +55,7 @@ final class OutputLock: @unchecked Sendable {
             var held = stat(), named = stat()
             if fstat(fd, &held) == 0, stat(path, &named) == 0, held.st_ino == named.st_ino, held.st_dev == named.st_dev {
                 descriptor = fd
+                slot = StopSignal.remember(path)
                 let text = Array(owner.utf8)
                 _ = ftruncate(fd, 0)
                 _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
@@ -57,6 +72,7 @@ final class OutputLock: @unchecked Sendable {
             unlink(path)
             close(descriptor)
             descriptor = -1
+            StopSignal.forget(slot)
         }
     }
 

@@ -22,6 +22,13 @@ public enum OutputPath {
         }
         let resolved = URL(fileURLWithPath: realPath(parent.path) ?? parent.path).appendingPathComponent(given.lastPathComponent)
         let out = resolved.path
+        // Issue 26 item 2: an output replaces only files and directories. A rename onto a device
+        // node, FIFO or socket would delete the node (as root, `/dev/null`), so these are refused
+        // whatever --force says.
+        var info = stat()
+        if lstat(out, &info) == 0, let kind = specialKind(info.st_mode) {
+            throw OutputDirectoryError.notReplaceable(path: given.path, reason: "is \(kind), not a regular file or directory")
+        }
         let cwd = realPath(FileManager.default.currentDirectoryPath) ?? FileManager.default.currentDirectoryPath
         if cwd == out || cwd.hasPrefix(out + "/") {
             throw OutputDirectoryError.containsWorkingDirectory(path: given.path)
@@ -43,4 +50,16 @@ func realPath(_ path: String) -> String? {
     guard let p = realpath(path, nil) else { return nil }
     defer { free(p) }
     return String(cString: p)
+}
+
+/// "a character device", "a FIFO", … for the file kinds an output never replaces; nil for
+/// regular files, directories and symbolic links (handled by each writer).
+func specialKind(_ mode: mode_t) -> String? {
+    switch mode & S_IFMT {
+    case S_IFCHR: "a character device"
+    case S_IFBLK: "a block device"
+    case S_IFIFO: "a FIFO"
+    case S_IFSOCK: "a socket"
+    default: nil
+    }
 }

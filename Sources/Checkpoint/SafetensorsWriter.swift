@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Tensor
 #if canImport(Glibc)
@@ -31,6 +32,7 @@ public final class SafetensorsWriter {
 
     public let destination: URL
     public let temporaryURL: URL
+    private let temporary: TemporaryFile
     private let entries: [Entry]
     private var next = 0
     private var fd: Int32
@@ -46,8 +48,7 @@ public final class SafetensorsWriter {
     public init(url: URL, entries: [Entry], metadata: [String: String] = [:], durable: Bool = true) throws {
         self.durable = durable
         destination = url
-        temporaryURL = URL(fileURLWithPath: url.path + ".tmp-\(getpid())")
-        self.entries = entries
+                self.entries = entries
         let file = url.lastPathComponent
         var seen = Set<String>()
         for e in entries {
@@ -58,8 +59,9 @@ public final class SafetensorsWriter {
                 throw CheckpointError.writerMismatch(file: file, tensor: e.name, reason: "negative dimension in \(e.shape)")
             }
         }
-        fd = open(temporaryURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CheckpointError.system(call: "open", path: temporaryURL.path, errno: errno) }
+        temporary = try TemporaryFile.create(beside: url)
+        temporaryURL = temporary.url
+        fd = temporary.descriptor
         var meta = metadata
         meta["format"] = meta["format"] ?? "pt"
         let header = Self.headerJSON(entries: entries, metadata: meta)
@@ -119,11 +121,13 @@ public final class SafetensorsWriter {
             guard rename(temporaryURL.path, destination.path) == 0 else {
                 throw CheckpointError.system(call: "rename", path: destination.path, errno: errno)
             }
+            temporary.settled()
         }
     }
 
     private func expect(_ name: String) throws -> Entry {
-        try guarded {
+        StopSignal.checkpoint()
+        return try guarded {
             guard fd >= 0 else { throw CheckpointError.writerMismatch(file: fileName, tensor: name, reason: "writer is closed") }
             guard next < entries.count, entries[next].name == name else {
                 let expected = next < entries.count ? "'\(entries[next].name)'" : "no more tensors"
@@ -145,6 +149,7 @@ public final class SafetensorsWriter {
         if fd >= 0 { close(fd) }
         fd = -1
         unlink(temporaryURL.path)
+        temporary.settled()
     }
 
     private func writeAll(_ data: Data) throws {

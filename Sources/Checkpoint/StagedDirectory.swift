@@ -48,6 +48,8 @@ public struct StagedDirectory: Sendable {
         let out = resolved.path
         self.lockPath = OutputLock.path(beside: resolved)
         self.runID = runID
+        // From here on there is something to clean up: a signal waits for a safe point.
+        StopSignal.deferToSafePoints()
 
         if lock {
             guard let held = try OutputLock(beside: resolved, owner: runID) else {
@@ -83,14 +85,38 @@ public struct StagedDirectory: Sendable {
         return FileIdentity(info)
     }
 
-    /// Creates the staging directory with its marker (idempotent, so every rank may call it).
+    /// Creates the staging directory with its marker; one rank of a job calls it.
+    ///
+    /// `mkdir` without intermediate directories fails if anything (a directory, a planted
+    /// symbolic link) already has the name, so the run never writes into a directory it did not
+    /// make (issue 26 item 2); the run id is random, so the name cannot be guessed ahead. The
+    /// marker names the run id: only directories whose marker names their own suffix are ever
+    /// removed as stale staging (`removeStaleStaging`).
     public func create() throws {
-        do {
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-            try Data("written by owlprune; `--force` may replace this directory\n".utf8).write(to: file(Self.markerFileName))
-        } catch {
-            throw CheckpointError.fileSystem(error, path: staging.path)
+        guard mkdir(staging.path, 0o755) == 0 else {
+            if errno == EEXIST {
+                throw OutputDirectoryError.notReplaceable(path: staging.path, reason: "already exists (this run did not create it)")
+            }
+            throw CheckpointError.system(call: "mkdir", path: staging.path, errno: errno)
         }
+        let marker = file(Self.markerFileName).path
+        let fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CheckpointError.system(call: "open", path: marker, errno: errno) }
+        defer { close(fd) }
+        try Data(Self.markerText(runID: runID).utf8).withUnsafeBytes { try FileDescriptorWrite.all(fd, $0, path: marker) }
+    }
+
+    /// The marker's text: a staging directory `OUT.tmp-<id>` is owlprune's only if it says `run <id>`.
+    static func markerText(runID: String) -> String {
+        "written by owlprune run \(runID); `--force` may replace this directory\n"
+    }
+
+    /// A new run id: 64 random bits as 16 hex digits (unpredictable, so no staging name can be
+    /// planted ahead of a run).
+    public static func newRunID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let text = String(generator.next() as UInt64, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text
     }
 
     public func file(_ name: String) -> URL { staging.appendingPathComponent(name) }

@@ -53,6 +53,15 @@ extension BlockJournal {
 }
 
 extension BlockJournal {
+    /// What a stopped run tells the user (issue 26 item 1): how many blocks are kept, where, and
+    /// the flag that continues from them.
+    public static func resumeHint(_ directory: URL) -> String {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let finished = entries.filter { $0.hasPrefix("block-") && $0.hasSuffix(".json") }.count
+        guard finished > 0 else { return "no block had finished, nothing is kept; run the same command again to start over" }
+        return "\(finished) finished block(s) are journaled in \(directory.path); run the same command with --resume to continue"
+    }
+
     /// After a failure: a journal holding no finished block (only `run.json`) is worth nothing,
     /// so it goes too and the failed run leaves nothing behind; one with blocks stays for `--resume`.
     public static func removeIfNoBlocks(_ directory: URL) {

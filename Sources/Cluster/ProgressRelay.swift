@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import MPIKit
 
@@ -48,7 +49,12 @@ final class ProgressRelay {
         if comm.rank == 0 {
             while meter.done < meter.units {
                 try poll()
-                if meter.done < meter.units { usleep(2_000) }
+                if meter.done < meter.units {
+                    // A wait like any other: a failed peer or a signal must be heard here too.
+                    FailureNotice.stopIfPeerFailed()
+                    StopSignal.checkpoint()
+                    usleep(2_000)
+                }
             }
         } else {
             for note in notes { _ = try note.wait() }

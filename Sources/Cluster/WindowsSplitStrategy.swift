@@ -93,6 +93,8 @@ struct WindowsSplitStrategy: PruneStrategy {
             }
             if plan != nil && (run.layout.spreadsBlockWrites || run.comm.rank == owner) { try sink(block) }
             if needOutputs { inputs = next ?? forward(run, block, inputs) }
+            // The fault suite's phase points, as in the blocks split (`ProgressRelay.finished`).
+            FaultInjection.point("\(meter.phase): \(meter.unit) \(index + 1)", rank: run.comm.rank)
             meter.finished(index)
         }
         return ratios

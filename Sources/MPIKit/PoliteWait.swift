@@ -1,4 +1,5 @@
 import CMPI
+import Diagnostics
 import Foundation
 
 /// Completes a non-blocking operation by testing it and sleeping in between (20 µs doubling to
@@ -22,7 +23,7 @@ func pollUntilDone(_ request: inout MPI_Request) -> Int32 {
         let rc = MPI_Test(&request, &flag, cmpi_status_ignore())
         if rc != MPI_SUCCESS || flag != 0 { return rc }
         spins += 1
-        if spins % 64 == 0 { FailureNotice.checkWhileWaiting() }
+        if spins % 64 == 0 { FailureNotice.checkWhileWaiting(); StopSignal.checkpoint() }
         sched_yield()
     }
     var pause: UInt32 = 20
@@ -30,6 +31,7 @@ func pollUntilDone(_ request: inout MPI_Request) -> Int32 {
         let rc = MPI_Test(&request, &flag, cmpi_status_ignore())
         if rc != MPI_SUCCESS || flag != 0 { return rc }
         FailureNotice.checkWhileWaiting()  // a peer that failed never completes this wait: stop here
+        StopSignal.checkpoint()  // a signal (time limit, Ctrl-C): leave cleanly from this wait
         usleep(pause)
         pause = min(pause * 2, 1000)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Cluster
 import Evaluation
+import Diagnostics
 import Foundation
 import MPIKit
 import Pruning
@@ -71,8 +72,8 @@ struct ATPBetaSearch {
             if group.rank == 0 {
                 nll[i] = result.nllSum
                 perplexity[i] = result.perplexity
-                FileHandle.standardError.write(Data(String(format: "atp: group %d β %.6g → held-out perplexity %.4f\n",
-                                                           color, betas[i], result.perplexity).utf8))
+                Console.error(String(format: "atp: group %d β %.6g → held-out perplexity %.4f\n",
+                                     color, betas[i], result.perplexity))
             }
         }
         nll = try world.allreduceSum(nll)

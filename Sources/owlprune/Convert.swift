@@ -60,7 +60,7 @@ extension OwlPrune {
             let source = try GGUFCheckpoint(url: URL(fileURLWithPath: gguf))
             try source.checkConsistency()
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
-                                             runID: String(ProcessInfo.processInfo.processIdentifier),
+                                             runID: StagedDirectory.newRunID(),
                                              inputs: [("the input", URL(fileURLWithPath: gguf))])
             do {
                 try staged.create()

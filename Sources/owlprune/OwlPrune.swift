@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import Tensor
 
@@ -15,14 +16,18 @@ struct OwlPrune: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        Runtime.installSignalHandlers()
         retainFreedBuffers()
         if Runtime.launchedByMPI {
             do { _ = try Runtime.communicator() } catch { Runtime.fail(error) }
         }
+        if let problem = EnvironmentCheck.problem(in: ProcessInfo.processInfo.environment) {
+            Runtime.fail(UsageError(message: problem), isUsage: true)
+        }
         let command: ParsableCommand
         do {
             let (arguments, notes) = ArgumentAliases.rewrite(Array(CommandLine.arguments.dropFirst()))
-            if Runtime.rank == 0 { for note in notes { FileHandle.standardError.write(Data((note + "\n").utf8)) } }
+            if Runtime.rank == 0 { for note in notes { Console.error(note + "\n") } }
             let expanded: [String]
             do { expanded = try Recipe.expand(arguments) } catch {
                 Runtime.fail(UsageError(message: error.localizedDescription), isUsage: true)

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Rank 0's running job meter (`JobProgress` lines). On a terminal each line replaces the last one
@@ -9,9 +10,10 @@ enum ProgressMeter {
     private static let inPlace = isatty(STDERR_FILENO) == 1
 
     static func show(_ line: String) {
+        StopSignal.checkpoint()  // every unit of work finished is a safe point for a signal
         guard Runtime.rank == 0 else { return }
         guard inPlace else { return progress(line) }
-        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+        Console.error("\r\u{1B}[2K" + line)
         open = true
     }
 
@@ -19,6 +21,6 @@ enum ProgressMeter {
     static func close() {
         guard open else { return }
         open = false
-        FileHandle.standardError.write(Data("\n".utf8))
+        Console.error("\n")
     }
 }

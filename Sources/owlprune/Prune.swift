@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Cluster
+import Diagnostics
 import Foundation
 import MPIKit
 import Model
@@ -62,6 +63,10 @@ extension OwlPrune {
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: output.out), force: output.force,
                                              runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)
             let journal = BlockJournal.directory(forOutput: URL(fileURLWithPath: output.out))
+            // Registered now, not when an error is caught: a signal stops the run from a safe point
+            // deep inside the job (`StopSignal`), and the same cleanup must run then.
+            Runtime.onFailure { staged.discard(); BlockJournal.removeIfNoBlocks(journal) }
+            Runtime.stopHint = { BlockJournal.resumeHint(journal) }
             do {
                 if DepthOptions.isDepthMethod(method.method) {
                     try runDepthOnly(comm: comm, staged: staged)
@@ -120,9 +125,6 @@ extension OwlPrune {
                     try PruneSummary(model: model.model, out: output.out, allocation: method.allocation.rawValue, plan: plan,
                                      report: report, perplexity: perplexity, ranks: comm.size).print(json: json)
                 }
-            } catch {
-                Runtime.onFailure { staged.discard(); BlockJournal.removeIfNoBlocks(journal) }
-                throw error
             }
         }
 
@@ -227,7 +229,7 @@ struct PruneSetup {
     static func runID(comm: Communicator) throws -> String {
         var bytes: [UInt8] = []
         if comm.rank == 0 {
-            bytes = Array("\(ProcessInfo.processInfo.processIdentifier)-\(Int(Date().timeIntervalSince1970))".utf8)
+            bytes = Array(StagedDirectory.newRunID().utf8)
         }
         return String(decoding: try comm.broadcast(bytes, root: 0), as: UTF8.self)
     }
@@ -251,7 +253,7 @@ struct PruneSetup {
         return try PruneJob(comm: comm, configuration: configuration, source: source,
                             architecture: removal.map(architecture.keeping) ?? architecture,
                             windows: windows, threads: workers, split: split,
-                            progress: { [rank = comm.rank] in FaultInjection.point($0, rank: rank); progress($0) },
+                            progress: { [rank = comm.rank] in FaultInjection.point($0, rank: rank); StopSignal.checkpoint(); progress($0) },
                             meter: ProgressMeter.show)
     }
 }

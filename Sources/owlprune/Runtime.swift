@@ -33,6 +33,16 @@ enum Runtime {
 
     static var rank: Int { world?.rank ?? 0 }
 
+    /// What the stop line tells the user to do next (`prune` and `sweep` name their journal).
+    nonisolated(unsafe) static var stopHint: () -> String = { "nothing was written" }
+
+    /// Signals become a stop at the next safe point (`StopSignal`), leaving through `fail`. Call
+    /// first thing in `main`.
+    static func installSignalHandlers() {
+        StopSignal.install()
+        StopSignal.onStop = { signal in fail(StoppedBySignal(signal: signal, hint: stopHint())) }
+    }
+
     /// Prints `owlprune: rank k: <message>` as one write and stops every rank.
     ///
     /// Once per job and nothing written after it (issue 10 item 5): the failing rank first tells
@@ -46,15 +56,27 @@ enum Runtime {
     /// leaves with `_exit` instead of `MPI_Abort` and the user sees one line, not MPICH's
     /// `Abort(1) on node 0 …` banner after it.
     static func fail(_ error: Error, isUsage: Bool = false) -> Never {
-        let code: Int32 = isUsage ? 64 : 1
+        let code: Int32 = (error as? StoppedBySignal).map { 128 + $0.signal } ?? (isUsage ? 64 : 1)
         let message = describe(error)
         // Every rank parsed the same arguments, so for a usage error rank 0 fails too: give it
         // long enough to announce first.
         if world != nil { FailureNotice.announce(timeout: isUsage ? 5 : Double(peerGrace)) }
         ProgressMeter.close()
-        FileHandle.standardError.write(Data("owlprune: rank \(rank): \(message)\n".utf8))
+        Console.error("owlprune: rank \(rank): \(message)\n")
         for body in cleanups { body() }
-        if let w = world, launchedByMPI || w.size > 1 { w.abort(code: code) }
+        StopSignal.removeRemembered()
+        if let w = world, launchedByMPI || w.size > 1 {
+            // MPICH prints its own `Abort(…) on node …` line from inside MPI_Abort, after ours:
+            // once our line has left the pipe, stderr goes to /dev/null, so the job prints the
+            // one line (issue 26 item 5). The abort itself stays: it is what gives mpiexec the
+            // status (143 after SIGTERM) on one host and across hosts alike; ending the ranks
+            // with the PMI finalize exchange instead made hydra report 0 after a forwarded
+            // signal (measured).
+            waitForStandardErrorToDrain()
+            let null = open("/dev/null", O_WRONLY)
+            if null >= 0 { dup2(null, STDERR_FILENO) }
+            w.abort(code: code)
+        }
         fflush(nil)
         _exit(code)
     }
@@ -109,10 +131,27 @@ enum Runtime {
 func progress(_ line: String) {
     guard Runtime.rank == 0 else { return }
     ProgressMeter.close()
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    Console.error(line + "\n")
 }
 
 func printResult(_ text: String) {
     ProgressMeter.close()
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    if let code = Console.output(text + "\n") {
+        // A result that did not reach its reader must not look like success (issue 26 item 4).
+        Runtime.fail(ResultNotWritten(errno: code))
+    }
+}
+
+/// A stop asked for by a signal: one line, exit status 128 + signal (143 SIGTERM, 130 SIGINT).
+struct StoppedBySignal: Error, LocalizedError {
+    let signal: Int32
+    let hint: String
+    var errorDescription: String? { "stopped by \(StopSignal.name(signal)); \(hint)" }
+}
+
+/// A result (`--json`, a table) that could not be written to stdout: a full disk, a closed
+/// descriptor, a reader that went away.
+struct ResultNotWritten: Error, LocalizedError {
+    let errno: Int32
+    var errorDescription: String? { "cannot write the result to standard output: \(String(cString: strerror(errno)))" }
 }

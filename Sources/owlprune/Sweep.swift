@@ -73,6 +73,7 @@ extension OwlPrune {
                 return parts.count == 2 && parts[0].hasPrefix("--") ? parts : option.split(separator: " ").map(String.init)
             }
             guard !g.cells.isEmpty else { throw ValidationError("the sweep grid has no cells") }
+            try g.checkCells()
             return g
         }
 
@@ -154,7 +155,7 @@ extension OwlPrune {
                     let line = String(format: "sweep: group %d cell %d/%d %@: perplexity %.4f, achieved %.4f (prune %.1f s, eval %.1f s)",
                                       color, k + 1, mine.count, cells[i].id, result.perplexity, result.achievedSparsity,
                                       result.pruneSeconds, result.evalSeconds)
-                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                    Console.error(line + "\n")
                 }
             }
             try world.barrier()

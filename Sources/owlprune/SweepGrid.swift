@@ -11,8 +11,10 @@ struct SweepCell: Codable, Hashable, Sendable {
     var allocation: String
     var sparsity: Double
 
-    /// Stable, file-name safe, sortable: `wanda-owl-0.70`.
-    var id: String { "\(method)-\(allocation)-\(String(format: "%.4g", sparsity))" }
+    /// Stable and file-name safe: `wanda-owl-0.7`. The sparsity is written as the shortest text
+    /// that reads back as the same Double, so two different values never share an id (and with it
+    /// a result, a journal entry and a model directory); issue 26 item 3.
+    var id: String { "\(method)-\(allocation)-\(sparsity)" }
     /// The line of a plot: one per method × allocation.
     var series: String { "\(method) \(allocation)" }
 }
@@ -96,6 +98,34 @@ struct SweepGrid: Equatable {
         return SweepGrid(methods: methods, allocations: allocations,
                          sparsities: try parseSparsities(sparsityTexts.joined(separator: ","), flag: "--grid \(file): sparsity"),
                          options: options)
+    }
+
+    /// The flags a cell sets itself; a shared option naming one (or its reference-script alias)
+    /// would silently turn every cell into the same run under a label that lies.
+    static let axisFlags: Set<String> = ["--method", "--allocation", "--sparsity", "--sparsity_ratio", "--prune_method"]
+
+    /// Refuses a grid whose shared options override a cell's own axes, or whose lists name one
+    /// cell twice (`--sparsity 0.5,0.50`, `--method wanda,wanda`): issue 26 item 3.
+    func checkCells() throws {
+        for option in options {
+            let flag = option.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option
+            if Self.axisFlags.contains(flag) {
+                throw ValidationError("sweep: the shared option \(printableLine(String(flag))) would override every cell's own method, allocation or sparsity; give the grid's values with --method, --allocation and --sparsity (or the grid file's lists)")
+            }
+        }
+        for (name, values) in [("--method", methods), ("--allocation", allocations)] {
+            if let twice = Self.firstRepeat(values) {
+                throw ValidationError("sweep: \(name) lists \(printableLine(twice)) twice; give each value once")
+            }
+        }
+        if let twice = Self.firstRepeat(sparsities.map { "\($0)" }) {
+            throw ValidationError("sweep: --sparsity lists \(twice) twice (as written, e.g. 0.5 and 0.50, they are the same value); give each value once")
+        }
+    }
+
+    private static func firstRepeat(_ values: [String]) -> String? {
+        var seen = Set<String>()
+        return values.first { !seen.insert($0).inserted }
     }
 
     /// A cell's `MethodOptions`, parsed exactly as `prune` would parse the same flags, so every

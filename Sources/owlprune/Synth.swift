@@ -108,7 +108,7 @@ extension OwlPrune {
                                      ropeTheta: s.ropeTheta, ropeScaling: s.ropeScaling,
                                      maxPositionEmbeddings: s.maxPositions, vocabSize: vocabulary, tieWordEmbeddings: false)
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
-                                             runID: String(ProcessInfo.processInfo.processIdentifier),
+                                             runID: StagedDirectory.newRunID(),
                                              inputs: [("--tokenizer", source)])
             do {
                 try staged.create()

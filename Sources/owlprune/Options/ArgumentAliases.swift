@@ -40,6 +40,11 @@ enum ArgumentAliases {
                     notes.append("note: --prune_method is owlprune's --method")
                     out += ["--method", lower]
                 }
+            } else if flag == "--resume" && (inlineValue == "auto" || (inlineValue == nil && arguments.indices.contains(i + 1) && arguments[i + 1] == "auto")) {
+                // `--resume auto` (the batch script's spelling, docs/platform.md "Batch jobs") is
+                // `--resume`: reuse a journal of the same run when there is one, start fresh otherwise.
+                out.append("--resume")
+                if inlineValue == nil { i += 1 }
             } else {
                 out.append(arguments[i])
             }
