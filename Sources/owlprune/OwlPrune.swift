@@ -15,10 +15,12 @@ struct OwlPrune: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        BLASKernels.pinBeforeStart()  // may restart the process: first, before MPI (issue 28)
         retainFreedBuffers()
         if Runtime.launchedByMPI {
             do { _ = try Runtime.communicator() } catch { Runtime.fail(error) }
         }
+        do { try BLASKernels.verify() } catch { Runtime.fail(error) }
         let command: ParsableCommand
         do {
             let (arguments, notes) = ArgumentAliases.rewrite(Array(CommandLine.arguments.dropFirst()))
