@@ -2,9 +2,8 @@
 // owlprune: one-shot LLM pruning across MPI ranks. Targets are listed in dependency order
 // (docs/design.md §2): C bindings, then the pointer-owning modules, then pure algorithms, then the
 // distributed layer and the CLI.
-import PackageDescription
-
 import Foundation
+import PackageDescription
 
 /// Release speed matters (every matrix product is BLAS, but RMSNorm, RoPE, softmax and the
 /// dequantizers are Swift loops). On x86-64, `haswell` turns on AVX2/FMA/F16C (docs/platform.md:

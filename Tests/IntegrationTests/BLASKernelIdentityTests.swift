@@ -140,7 +140,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: scratch) }
         let model = try Self.model.get()
         let args = ["prune", "--model", model.path, "--sparsity", "0.5", "--calib", Self.calib, "--nsamples", "4", "--seqlen", "32"]
-        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, 255)  // what MPI_Get_processor_name reports
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 
         let refusedOut = scratch.appendingPathComponent("refused")
         let mixed = try Self.mixedLauncher(in: scratch, rank1: "Sandybridge")
