@@ -2,14 +2,27 @@
 // owlprune: one-shot LLM pruning across MPI ranks. Targets are listed in dependency order
 // (docs/design.md §2): C bindings, then the pointer-owning modules, then pure algorithms, then the
 // distributed layer and the CLI.
+import Foundation
 import PackageDescription
 
 /// Release speed matters (every matrix product is BLAS, but RMSNorm, RoPE, softmax and the
-/// dequantizers are Swift loops). `haswell` turns on AVX2/FMA/F16C, which every machine this
-/// project targets has (docs/platform.md: F16C makes Float16 conversion ~15x faster).
-let swiftSettings: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "haswell"]),
-]
+/// dequantizers are Swift loops). On x86-64, `haswell` turns on AVX2/FMA/F16C (docs/platform.md:
+/// F16C makes Float16 conversion ~15x faster); the flag is fixed at build time, so the Swift
+/// kernels give the same bits on every CPU that runs the binary (docs/platform.md "BLAS kernels:
+/// the same bits on every machine"). Other architectures (aarch64) build for their baseline.
+/// `OWLPRUNE_TARGET_CPU=none swift build` drops the flag (x86-64 without AVX2), any other value
+/// replaces `haswell`; the manifest is evaluated on the build host, so cross builds set it too.
+let targetCPU: String? = {
+    if let chosen = ProcessInfo.processInfo.environment["OWLPRUNE_TARGET_CPU"], !chosen.isEmpty {
+        return chosen == "none" ? nil : chosen
+    }
+    #if arch(x86_64)
+    return "haswell"
+    #else
+    return nil
+    #endif
+}()
+let swiftSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
 
 let package = Package(
     name: "owlprune",

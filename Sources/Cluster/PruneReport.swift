@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 import Pruning
 
@@ -29,6 +30,9 @@ public struct PruneReport: Codable, Sendable {
     public var warnings: [String]?
     /// `--remove-by` (issue 12 item 6): the blocks removed before pruning, with every block's score.
     public var blockRemoval: BlockRemovalResult?
+    /// The BLAS library and kernel set rank 0 ran (issue 28): the numbers a report holds are
+    /// reproducible on another machine only with the same kernels. Nil in older reports.
+    public var blas: BLASLibrary? = .current
 
     public struct Calibration: Codable, Sendable {
         public var windows: Int
@@ -148,6 +152,9 @@ public struct RankReport: Codable, Sendable {
     public var threads: Int
     public var resumedBlocks: [Int]
     public var phaseSeconds: PhaseTimes
+    /// OpenBLAS's kernel set on this rank (issue 28). Every rank's is the same unless
+    /// `OWLPRUNE_ALLOW_MIXED_BLAS=1` let a mixed job run; nil in older reports.
+    public var blasCoreType: String? = BLASLibrary.current.coreType
 
     public struct Budget: Codable, Sendable {
         public var blockBytes: Int
@@ -163,4 +170,31 @@ public struct RankReport: Codable, Sendable {
 struct RankFragment: Codable {
     var rank: RankReport
     var linears: [PruneReport.Linear]
+}
+
+/// Which BLAS library and kernel set a process runs (issue 28, docs/platform.md "BLAS kernels: the
+/// same bits on every machine"). OpenBLAS picks its kernels for the CPU it finds unless
+/// `OPENBLAS_CORETYPE` names a set, and different sets round differently: the report records
+/// what produced its numbers so a reader can rerun them with the same kernels.
+public struct BLASLibrary: Codable, Sendable, Equatable {
+    /// Library and version, "OpenBLAS 0.3.21".
+    public var library: String
+    /// OpenBLAS's build line (`openblas_get_config()`): DYNAMIC_ARCH or a fixed target, threads.
+    public var config: String
+    /// The kernel set in use (`openblas_get_corename()`), e.g. "Haswell".
+    public var coreType: String
+    /// True when `OPENBLAS_CORETYPE` chose the kernels (owlprune's default pin, or the user's
+    /// under `OWLPRUNE_BLAS_CORETYPE=native`); false when OpenBLAS chose them for this CPU.
+    public var pinned: Bool
+
+    public static var current: BLASLibrary {
+        let config = String(cString: openblas_get_config())
+        let words = config.split(separator: " ")
+        let env = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? ""
+        return BLASLibrary(library: words.prefix(2).joined(separator: " "), config: config,
+                           coreType: String(cString: openblas_get_corename()), pinned: !env.isEmpty)
+    }
+
+    /// One line for `--version` and logs: "OpenBLAS 0.3.21, Haswell kernels (pinned)".
+    public var summary: String { "\(library), \(coreType) kernels (\(pinned ? "pinned" : "OpenBLAS's choice for this CPU"))" }
 }

@@ -11,7 +11,11 @@ import Foundation
 enum BuildInfo {
     static let version = PruneReport.toolVersion
 
-    static var versionLine: String { "owlprune \(version) (commit \(commit ?? "unknown"))" }
+    /// The release line, then the BLAS library and kernel set in use (issue 28: the bits of a
+    /// result depend on them, docs/platform.md "BLAS kernels: the same bits on every machine").
+    static var versionLine: String {
+        "owlprune \(version) (commit \(commit ?? "unknown"))\nBLAS: \(BLASLibrary.current.summary)"
+    }
 
     static var commit: String? {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()

@@ -16,6 +16,7 @@ struct OwlPrune: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        BLASKernels.pinBeforeStart()  // may restart the process: first, before MPI (issue 28)
         Runtime.installSignalHandlers()
         retainFreedBuffers()
         if Runtime.launchedByMPI {
@@ -24,6 +25,7 @@ enum Main {
         if let problem = EnvironmentCheck.problem(in: ProcessInfo.processInfo.environment) {
             Runtime.fail(UsageError(message: problem), isUsage: true)
         }
+        do { try BLASKernels.verify() } catch { Runtime.fail(error) }
         let command: ParsableCommand
         do {
             let (arguments, notes) = ArgumentAliases.rewrite(Array(CommandLine.arguments.dropFirst()))

@@ -28,6 +28,8 @@ enum Runtime {
         if let w = world { return w }
         let w = try Communicator.initializeWorld()
         world = w
+        // Ranks that run different BLAS kernels would make results depend on placement (issue 28).
+        if w.size > 1 { try BLASKernels.requireAgreement(w) }
         return w
     }
 
