@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Crafted blocks of every ggml type owlprune imports, with llama.cpp's own decoding of them
-(`gguf.quants.dequantize` from the `gguf` package on PyPI). Tests/CheckpointTests/
-GGUFDequantFixtureTests.swift decodes the same bytes with GGUFDequant and requires identical
-float32 bit patterns.
+(`gguf.quants.dequantize` from the `gguf` package on PyPI, 0.19.0 when these were written).
+Tests/CheckpointTests/GGUFDequantFixtureTests.swift decodes the same bytes with GGUFDequant and
+requires identical float32 bit patterns.
 
 For each type T it writes T.blocks (the raw blocks, as they would sit in a GGUF file) and T.f32
 (the decoded values, little-endian float32). Blocks are random bytes from a fixed seed, with
