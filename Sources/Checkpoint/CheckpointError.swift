@@ -100,7 +100,8 @@ public enum CheckpointError: Error, LocalizedError, Equatable {
         case let .ggufMalformed(f, reason):
             "\(f): \(reason)"
         case let .ggufUnknownTensorType(f, t, type):
-            "\(f): tensor '\(t)' has unknown or unsupported ggml type \(type)"
+            GGMLType.foreignName(type).map { "\(f): tensor '\(t)' has ggml type \($0) (\(type)), which owlprune cannot read" }
+                ?? "\(f): tensor '\(t)' has unknown or unsupported ggml type \(type)"
         case let .ggufBadTensor(f, t, reason):
             "\(f): tensor '\(t)': \(reason)"
         case let .ggufMissingKey(f, k):

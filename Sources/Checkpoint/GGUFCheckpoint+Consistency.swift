@@ -6,9 +6,13 @@ extension GGUFCheckpoint {
     /// directory that `prune` or `eval` rejects later, or one transformers loads with wrong shapes.
     /// Refused, naming the tensor or key: a missing tensor, a tensor of a block at or past
     /// `block_count`, a shape that differs from the config's, a token list whose length is not
-    /// `vocab_size`, and a non-positive or non-finite epsilon or RoPE base.
+    /// `vocab_size`, a non-positive or non-finite epsilon or RoPE base, and a tensor whose ggml
+    /// type cannot be dequantized (Q8_K, an integer type), so nothing is written for such a file.
     public func checkConsistency() throws {
-        let c = config, f = file.fileName, arch = "llama"
+        let c = config, f = file.fileName, arch = try file.string(GGUFKey.architecture)
+        if let tensor = file.tensors.first(where: { !GGUFDequant.supports($0.type) }) {
+            throw CheckpointError.ggufBadTensor(file: f, tensor: tensor.name, reason: "cannot dequantize type \(tensor.type.name)")
+        }
         for (key, value) in [(GGUFKey.rmsNormEpsilon(arch), c.rmsNormEpsilon), (GGUFKey.ropeFreqBase(arch), c.ropeTheta)]
         where !(value > 0 && value.isFinite) {
             throw CheckpointError.ggufKeyType(file: f, key: key, expected: "a positive finite number", found: "\(value)")
@@ -40,8 +44,8 @@ extension GGUFCheckpoint {
         }
     }
 
-    /// Hugging Face name → shape (HF order, out × in) of every tensor a LLaMA checkpoint with this
-    /// config holds. Sizes are products of metadata values, so they are checked for overflow.
+    /// Hugging Face name → shape (HF order, out × in) of every tensor a checkpoint of this family
+    /// with this config holds (Qwen2: q/k/v biases; Qwen3: per-head q/k norms). Sizes are products of metadata values, so they are checked for overflow.
     static func expectedShapes(_ c: ModelConfig, file: String) throws -> [String: [Int]] {
         func product(_ a: Int, _ b: Int, _ what: String) throws -> Int {
             let (p, overflow) = a.multipliedReportingOverflow(by: b)
@@ -68,6 +72,15 @@ extension GGUFCheckpoint {
             shapes[p + "mlp.down_proj.weight"] = [h, i]
             shapes[p + "input_layernorm.weight"] = [h]
             shapes[p + "post_attention_layernorm.weight"] = [h]
+            if c.family.hasQueryKeyValueBias {
+                shapes[p + "self_attn.q_proj.bias"] = [q]
+                shapes[p + "self_attn.k_proj.bias"] = [kv]
+                shapes[p + "self_attn.v_proj.bias"] = [kv]
+            }
+            if c.family.hasQueryKeyNorm {
+                shapes[p + "self_attn.q_norm.weight"] = [c.headDim]
+                shapes[p + "self_attn.k_norm.weight"] = [c.headDim]
+            }
         }
         return shapes
     }

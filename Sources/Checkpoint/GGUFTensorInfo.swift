@@ -2,7 +2,8 @@
 /// `ggml.h`; block sizes and bytes per block are those of `ggml_type_traits` in `ggml.c`
 /// (`QK4_0 = 32`, `sizeof(block_q4_0) = 18`, `QK_K = 256`, …). Types outside this table (the
 /// IQ family, removed types) are rejected when a file is opened, naming tensor and number.
-/// `GGUFDequant` decodes F32, F16, BF16, Q8_0, Q4_0 and Q4_1; the others can be listed but not read.
+/// `GGUFDequant` decodes F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K … Q6_K; the
+/// others (Q8_1, Q8_K, the integer types) can be listed but not read.
 public enum GGMLType: UInt32, Sendable, CaseIterable {
     case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9
     case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
@@ -62,6 +63,36 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .i32: "I32"
         case .i64: "I64"
         case .f64: "F64"
+        }
+    }
+}
+
+extension GGMLType {
+    /// ggml's name for a type number owlprune does not read (`enum ggml_type` in `ggml.h`), so a
+    /// refusal says "IQ2_XXS" rather than "16"; nil for numbers ggml never assigned.
+    public static func foreignName(_ raw: UInt32) -> String? {
+        switch raw {
+        case 4: "Q4_2 (removed)"
+        case 5: "Q4_3 (removed)"
+        case 16: "IQ2_XXS"
+        case 17: "IQ2_XS"
+        case 18: "IQ3_XXS"
+        case 19: "IQ1_S"
+        case 20: "IQ4_NL"
+        case 21: "IQ3_S"
+        case 22: "IQ2_S"
+        case 23: "IQ4_XS"
+        case 29: "IQ1_M"
+        case 31: "Q4_0_4_4 (removed)"
+        case 32: "Q4_0_4_8 (removed)"
+        case 33: "Q4_0_8_8 (removed)"
+        case 34: "TQ1_0"
+        case 35: "TQ2_0"
+        case 36: "IQ4_NL_4_4 (removed)"
+        case 37: "IQ4_NL_4_8 (removed)"
+        case 38: "IQ4_NL_8_8 (removed)"
+        case 39: "MXFP4"
+        default: nil
         }
     }
 }

@@ -22,6 +22,13 @@ public enum TensorName {
         ("ffn_down.weight", "mlp.down_proj.weight"),
         ("attn_norm.weight", "input_layernorm.weight"),
         ("ffn_norm.weight", "post_attention_layernorm.weight"),
+        // Qwen2's q/k/v biases and Qwen3's per-head q/k norms (`tensor_mapping.py`
+        // `ATTN_Q`/`ATTN_K`/`ATTN_V` with `.bias`, `ATTN_Q_NORM`, `ATTN_K_NORM`).
+        ("attn_q.bias", "self_attn.q_proj.bias"),
+        ("attn_k.bias", "self_attn.k_proj.bias"),
+        ("attn_v.bias", "self_attn.v_proj.bias"),
+        ("attn_q_norm.weight", "self_attn.q_norm.weight"),
+        ("attn_k_norm.weight", "self_attn.k_norm.weight"),
     ]
 
     static let ggufBlockPrefix = "blk."
@@ -58,8 +65,11 @@ public enum TensorName {
     /// How many heads the llama.cpp converter permuted a tensor with: `num_attention_heads` for
     /// q_proj and `num_key_value_heads` for k_proj (`LlamaModel.modify_tensors` in
     /// `convert_hf_to_gguf.py` calls `permute(w, n_head, n_head)` and `permute(w, n_head, n_kv_head)`);
-    /// nil for tensors that were not permuted.
+    /// nil for tensors that were not permuted. Only the `llama` GGUF architecture is permuted, which
+    /// is what llama.cpp writes for Llama and Mistral checkpoints; its `qwen2` and `qwen3` models
+    /// (`Qwen2Model`, `Qwen3Model`) keep HF row order and use NeoX-style RoPE instead.
     public static func rotaryHeadCount(hfName: String, config: ModelConfig) -> Int? {
+        guard config.family == .llama || config.family == .mistral else { return nil }
         if hfName.hasSuffix(".self_attn.q_proj.weight") { return config.attentionHeadCount }
         if hfName.hasSuffix(".self_attn.k_proj.weight") { return config.keyValueHeadCount }
         return nil

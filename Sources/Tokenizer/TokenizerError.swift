@@ -32,7 +32,7 @@ public enum TokenizerError: Error, LocalizedError, Equatable {
         case let .unreadableFile(f, reason): "\(f): cannot read: \(reason)"
         case let .unsupportedGGUFModel(m): "tokenizer.ggml.model '\(m)' is not supported (expected 'gpt2' or 'llama')"
         case let .unknownPreTokenizer(p):
-            "tokenizer.ggml.pre '\(p)' is not supported (known: smollm, gpt2, default, llama-bpe, llama3)"
+            "tokenizer.ggml.pre '\(p)' is not supported (known: smollm, gpt2, default, llama-bpe, llama3, qwen2, deepseek-r1-qwen)"
         case let .missingGGUFKey(key, reason): "GGUF key '\(key)' is missing: \(reason)"
         case let .invalidGGUFVocabulary(reason): "GGUF tokenizer vocabulary: \(reason)"
         }

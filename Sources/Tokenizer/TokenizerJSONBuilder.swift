@@ -12,7 +12,8 @@ public enum TokenizerJSONBuilder {
     /// - Parameters:
     ///   - ggufModel: `tokenizer.ggml.model`: `gpt2` (byte-level BPE) or `llama` (SentencePiece BPE).
     ///   - pre: `tokenizer.ggml.pre` (byte-level only): `smollm`, `gpt2`/`default` (also when
-    ///     absent), `llama-bpe`/`llama3`. Anything else is an error naming it.
+    ///     absent), `llama-bpe`/`llama3`, `qwen2`/`deepseek-r1-qwen`. Anything else is an error
+    ///     naming it.
     ///   - tokenTypes: `tokenizer.ggml.token_type`; 3 (control) and 4 (user-defined) become
     ///     `added_tokens`, special iff control. Empty means all normal.
     ///   - merges: `tokenizer.ggml.merges` (`"a b"`). SentencePiece GGUFs usually have none; then
@@ -134,6 +135,16 @@ public enum TokenizerJSONBuilder {
             let byteLevel: JSONValue = .object([("type", "ByteLevel"), ("add_prefix_space", false), ("trim_offsets", true),
                                                 ("use_regex", false)])
             return (.object([("type", "Sequence"), ("pretokenizers", .array([split, byteLevel]))]), true)
+        case "qwen2", "deepseek-r1-qwen":
+            // Qwen2's split regex (single digits), then ByteLevel without its regex; the merges are
+            // applied to every word (llama.cpp `LLAMA_VOCAB_PRE_TYPE_QWEN2`, transformers'
+            // `set_split_regex` for a GGUF). Qwen2's own tokenizer.json also NFC-normalizes; neither
+            // llama.cpp nor transformers' GGUF tokenizer does, and owlprune follows them.
+            let split: JSONValue = .object([("type", "Split"), ("pattern", .object([("Regex", .string(SplitPattern.qwen2Regex))])),
+                                            ("behavior", "Isolated"), ("invert", false)])
+            let byteLevel: JSONValue = .object([("type", "ByteLevel"), ("add_prefix_space", false), ("trim_offsets", true),
+                                                ("use_regex", false)])
+            return (.object([("type", "Sequence"), ("pretokenizers", .array([split, byteLevel]))]), false)
         default:
             throw TokenizerError.unknownPreTokenizer(pre: pre)
         }

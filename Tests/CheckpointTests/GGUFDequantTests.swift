@@ -70,6 +70,6 @@ import Testing
     }
 
     @Test func supportedTypes() {
-        #expect(GGMLType.allCases.filter(GGUFDequant.supports).map(\.name).sorted() == ["BF16", "F16", "F32", "Q4_0", "Q4_1", "Q8_0"])
+        #expect(GGMLType.allCases.filter(GGUFDequant.supports).map(\.name).sorted() == ["BF16", "F16", "F32", "Q2_K", "Q3_K", "Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1", "Q5_K", "Q6_K", "Q8_0"])
     }
 }

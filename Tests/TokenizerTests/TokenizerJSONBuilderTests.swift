@@ -66,8 +66,30 @@ struct TokenizerJSONBuilderTests {
         #expect((stages[0]["pattern"] as? [String: Any])?["Regex"] as? String == SplitPattern.llama3Regex)
     }
 
+    /// `qwen2`: the Qwen2 split regex (digits one by one), ByteLevel without its regex, merges
+    /// applied to every word (issue 25). Control: `llama-bpe` keeps up to three digits together.
+    @Test func qwen2SplitsDigitsOneByOneAndKeepsMerges() throws {
+        let files = try Self.buildGPT2(pre: "qwen2")
+        let json = try Self.object(files.tokenizerJSON)
+        #expect((json["model"] as? [String: Any])?["ignore_merges"] as? Bool == false)
+        let stages = try #require((json["pre_tokenizer"] as? [String: Any])?["pretokenizers"] as? [[String: Any]])
+        #expect(stages.map { $0["type"] as? String } == ["Split", "ByteLevel"])
+        #expect((stages[0]["pattern"] as? [String: Any])?["Regex"] as? String == SplitPattern.qwen2Regex)
+        #expect(stages[1]["use_regex"] as? Bool == false)
+        let qwen = try Tokenizer(tokenizerJSON: files.tokenizerJSON, tokenizerConfigJSON: files.tokenizerConfigJSON)
+        #expect(qwen.encode("the the") == [Self.id("t"), Self.id("he"), Self.id("Ġthe")])
+        let text = Array("a 1234".unicodeScalars.map(\.value))
+        func pieces(_ regex: String) -> [Range<Int>] {
+            var out: [Range<Int>] = []
+            SplitPattern(regex: regex)!.split(text, 0..<text.count, into: &out)
+            return out
+        }
+        #expect(pieces(SplitPattern.qwen2Regex) == [0..<1, 1..<2, 2..<3, 3..<4, 4..<5, 5..<6])
+        #expect(pieces(SplitPattern.llama3Regex) == [0..<1, 1..<2, 2..<5, 5..<6])
+    }
+
     @Test func unknownNamesAndMissingKeysAreErrors() {
-        #expect(throws: TokenizerError.unknownPreTokenizer(pre: "qwen2")) { try Self.buildGPT2(pre: "qwen2") }
+        #expect(throws: TokenizerError.unknownPreTokenizer(pre: "tekken")) { try Self.buildGPT2(pre: "tekken") }
         #expect(throws: TokenizerError.unsupportedGGUFModel(model: "bert")) {
             try TokenizerJSONBuilder.build(ggufModel: "bert", pre: nil, tokens: ["a"], tokenTypes: [1], merges: [], scores: nil,
                                            bosID: nil, eosID: nil, unkID: nil, padID: nil, addBOS: false, addEOS: false, chatTemplate: nil)
