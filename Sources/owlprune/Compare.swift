@@ -47,6 +47,10 @@ extension OwlPrune {
             var divergence: DistributedDivergence.Result? = nil
             if let data {
                 let architectures = try checkpoints.map { try Architecture(config: $0.config) }
+                guard architectures[0].vocabularySize == architectures[1].vocabularySize else {
+                    throw ValidationError("\(first) has a vocabulary of \(architectures[0].vocabularySize) tokens, \(second) of "
+                                          + "\(architectures[1].vocabularySize): comparing their next-token distributions needs one vocabulary")
+                }
                 let length = seqlen ?? min(2048, architectures[0].maxPositions, architectures[1].maxPositions)
                 var tokens: [Int] = []
                 if comm.rank == 0 {

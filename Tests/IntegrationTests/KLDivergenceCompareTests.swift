@@ -167,4 +167,25 @@ import Testing
         #expect(header.hasSuffix(",mean_kld,same_top"), "\(header)")
         #expect(run.stderr.contains("mean KLD"), "the screen table names the divergence: \(run.stderr)")
     }
+
+    /// Two vocabularies cannot be compared token by token: one line naming both directories, a
+    /// non-zero exit, nothing on stdout. Control: the same pair without `--data` still compares sparsity.
+    @Test func differentVocabulariesAreRefusedByName() throws {
+        let scratch = try scratchDirectory("kld-vocab")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let a = scratch.appendingPathComponent("a"), b = scratch.appendingPathComponent("b")
+        try TinyCheckpoint.write(to: a, blocks: 2)
+        try TinyCheckpoint.write(to: b, blocks: 2)
+        let config = b.appendingPathComponent("config.json")
+        let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "\"vocab_size\": 256", with: "\"vocab_size\": 300")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        let data = RepoPaths.wikitext.appendingPathComponent("wiki.valid.tokens").path
+        let run = try MPIRun.run(["compare", a.path, b.path, "--data", data, "--seqlen", "32", "--max-windows", "1"], ranks: 2, timeout: 60)
+        #expect(run.status != 0 && run.stdout.isEmpty, "\(run.stdout)")
+        let lines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("owlprune") }
+        #expect(lines.count >= 1 && lines.allSatisfy { $0.contains(a.path) && $0.contains(b.path) && $0.contains("one vocabulary") },
+                "\(run.stderr)")
+        let sparsityOnly = try MPIRun.run(["compare", a.path, b.path], ranks: nil, timeout: 60)
+        #expect(sparsityOnly.status == 0, "\(sparsityOnly.stderr)")
+    }
 }
