@@ -85,8 +85,9 @@ for name in "${NAMES[@]}"; do
         gguf="$WORK/$name.$dtype.gguf"
         [ -f "$gguf" ] || continue
         lp="$(ppl_llama "$gguf")"
-        mpi compare "$MODEL" "$(dir_of "$name")" --data "$TEXT" --seqlen "$CTX" --max-windows "$CHUNKS" \
-            --llama-cpp-scoring --json > "$WORK/$name.compare.json"
+        # One owlprune run per Hugging Face directory; the F16 row reuses the F32 row's.
+        [ -s "$WORK/$name.compare.json" ] || mpi compare "$MODEL" "$(dir_of "$name")" --data "$TEXT" --seqlen "$CTX" \
+            --max-windows "$CHUNKS" --llama-cpp-scoring --json > "$WORK/$name.compare.json"
         kld_llama=""; top_llama=""
         if [ "$dtype" = f32 ] && [ "$name" != dense ]; then
             "$BIN/llama-perplexity" -m "$gguf" -f "$TEXT" -c "$CTX" --chunks "$CHUNKS" -t "$THREADS" \
