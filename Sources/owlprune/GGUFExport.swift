@@ -67,8 +67,9 @@ struct GGUFExport {
             sources.append(hf)
         }
         let parameters = entries.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let rawConfig = (try? JSONSerialization.jsonObject(with: Data(contentsOf: input.appendingPathComponent("config.json")))) as? [String: Any]
         let metadata = try Self.metadata(config: config, name: input.standardizedFileURL.lastPathComponent, type: type,
-                                         parameterCount: parameters)
+                                         parameterCount: parameters, explicitHeadDim: rawConfig?["head_dim"] != nil)
             + (try tokenizerMetadata(directory: input, vocabSize: config.vocabSize, pre: preName))
         let writer = try GGUFWriter(url: output, metadata: metadata, entries: entries)
         for (entry, hf) in zip(entries, sources) {
@@ -117,7 +118,7 @@ struct GGUFExport {
     }
 
     static func metadata(config c: ModelConfig, name: String, type: GGMLType,
-                         parameterCount: Int? = nil) throws -> [(key: String, value: GGUFValue)] {
+                         parameterCount: Int? = nil, explicitHeadDim: Bool = false) throws -> [(key: String, value: GGUFValue)] {
         let arch = "llama"
         func u32(_ v: Int) -> GGUFValue { .uint32(UInt32(v)) }
         var kv: [(key: String, value: GGUFValue)] = [
@@ -136,8 +137,10 @@ struct GGUFExport {
             (GGUFKey.vocabSize(arch), u32(c.vocabSize)),
             (GGUFKey.ropeDimensionCount(arch), u32(c.headDim)),
         ]
-        // An explicit head_dim other than hidden / heads (`set_gguf_parameters` writes both lengths then).
-        if c.headDim * c.attentionHeadCount != c.hiddenSize {
+        // `set_gguf_parameters` writes both lengths whenever config.json names head_dim (SmolLM2's
+        // does, equal to hidden / heads: found by Benchmarks/llama_cpp/gguf_diff.py against the
+        // llama-cpp-python 0.3.36 converter); a head_dim other than hidden / heads needs them anyway.
+        if explicitHeadDim || c.headDim * c.attentionHeadCount != c.hiddenSize {
             kv.append((GGUFKey.keyLength(arch), u32(c.headDim)))
             kv.append(("\(arch).attention.value_length", u32(c.headDim)))
         }
