@@ -8,8 +8,10 @@ import Tokenizer
 
 extension OwlPrune {
     /// `owlprune compare A B`: a dense model and its pruned copy (or two pruned ones) side by side —
-    /// block sparsity, parameter counts and, with `--data`, perplexity by the same code path and
-    /// protocol as `owlprune eval` (docs/algorithms.md §11), each model with its own tokenizer.
+    /// block sparsity, parameter counts and, with `--data`, both perplexities (bit-identical to
+    /// `owlprune eval`'s with owlprune's scoring) and how far B has moved from A: KL divergence,
+    /// same top token and Δp per scored token, llama.cpp's `--kl-divergence` statistics
+    /// (docs/quality.md). The text is tokenized once, with A's tokenizer.
     struct Compare: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Two checkpoints side by side: sparsity per block, parameter counts, perplexity on a text.")
@@ -19,6 +21,8 @@ extension OwlPrune {
         @Option(help: "Evaluation text; without it no perplexity is computed.") var data: String?
         @Option(help: "Window length in tokens (default: min(2048, max_position_embeddings)).") var seqlen: Int?
         @Option(help: "Evaluate only the first K windows.") var maxWindows: Int?
+        @Flag(help: "Score only the second half of each window, as llama-perplexity does, so the numbers can be set beside llama.cpp's for the same windows.")
+        var llamaCppScoring = false
         @Flag(help: "Print one JSON object on stdout.") var json = false
 
         struct Side: Codable {
@@ -30,40 +34,59 @@ extension OwlPrune {
         func validate() throws {
             if let s = seqlen, s < 2 { throw ValidationError("--seqlen \(s): a window needs at least 2 tokens") }
             if let k = maxWindows, k < 1 { throw ValidationError("--max-windows \(k): must be at least 1") }
+            if llamaCppScoring && data == nil { throw ValidationError("--llama-cpp-scoring needs --data") }
         }
 
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
-            var sides: [Side] = []
-            for path in [first, second] {
-                let url = URL(fileURLWithPath: path)
-                let checkpoint = try CheckpointDirectory(url: url)
-                let summary = comm.rank == 0 ? try SparsitySummary(directory: checkpoint) : SparsitySummary(tensors: [])
-                var result: PerplexityResult? = nil
-                if let data {
-                    let architecture = try Architecture(config: checkpoint.config)
-                    let length = seqlen ?? min(2048, architecture.maxPositions)
-                    var tokens: [Int] = []
-                    if comm.rank == 0 {
-                        let tokenizer = try Tokenizer.load(directory: url)
-                        tokens = tokenizer.encode(try readTextFile(URL(fileURLWithPath: data))).map(Int.init)
-                    }
-                    let evaluator = try DistributedPerplexity(comm: comm, architecture: architecture, seqlen: length)
-                    result = try evaluator.run(source: checkpoint, tokens: tokens, maxWindows: maxWindows,
-                                               dataName: data, progress: progress)
+            let checkpoints = try [first, second].map { try CheckpointDirectory(url: URL(fileURLWithPath: $0)) }
+            var sides = try zip([first, second], checkpoints).map { path, checkpoint in
+                Side(path: path, summary: comm.rank == 0 ? try SparsitySummary(directory: checkpoint) : SparsitySummary(tensors: []))
+            }
+            var divergence: DistributedDivergence.Result? = nil
+            if let data {
+                let architectures = try checkpoints.map { try Architecture(config: $0.config) }
+                guard architectures[0].vocabularySize == architectures[1].vocabularySize else {
+                    throw ValidationError("\(first) has a vocabulary of \(architectures[0].vocabularySize) tokens, \(second) of "
+                                          + "\(architectures[1].vocabularySize): comparing their next-token distributions needs one vocabulary")
                 }
-                sides.append(Side(path: path, summary: summary, perplexity: result))
+                let length = seqlen ?? min(2048, architectures[0].maxPositions, architectures[1].maxPositions)
+                var tokens: [Int] = []
+                if comm.rank == 0 {
+                    let tokenizer = try Tokenizer.load(directory: checkpoints[0].url)
+                    tokens = tokenizer.encode(try readTextFile(URL(fileURLWithPath: data))).map(Int.init)
+                }
+                let job = try DistributedDivergence(comm: comm, base: architectures[0], other: architectures[1], seqlen: length,
+                                                    scoring: llamaCppScoring ? .secondHalf : .allButFirst)
+                let result = try job.run(base: checkpoints[0], other: checkpoints[1], tokens: tokens, maxWindows: maxWindows,
+                                         dataName: data, progress: progress)
+                sides[0].perplexity = result.base
+                sides[1].perplexity = result.other
+                divergence = result
             }
             guard comm.rank == 0 else { return }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 encoder.keyEncodingStrategy = .convertToSnakeCase
-                printResult(String(decoding: try encoder.encode(["models": sides]), as: UTF8.self))
+                printResult(String(decoding: try encoder.encode(Output(models: sides, scoring: divergence?.scoring,
+                                                                       divergence: divergence?.statistics)), as: UTF8.self))
             } else {
                 text(sides).forEach { printResult($0) }
+                if let divergence {
+                    printResult("")
+                    printResult("B against A, \(divergence.statistics.tokens) scored tokens (\(divergence.scoring.rawValue) scoring):")
+                    divergence.statistics.llamaCppLines().forEach { printResult($0) }
+                }
             }
+        }
+
+        /// The JSON document: both sides, and with `--data` how B differs from A.
+        struct Output: Encodable {
+            var models: [Side]
+            var scoring: ScoredPositions?
+            var divergence: DivergenceStatistics?
         }
 
         private func text(_ sides: [Side]) -> [String] {

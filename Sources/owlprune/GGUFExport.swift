@@ -66,7 +66,10 @@ struct GGUFExport {
             entries.append(.init(name: name, shape: shape, type: t))
             sources.append(hf)
         }
-        let metadata = try Self.metadata(config: config, name: input.standardizedFileURL.lastPathComponent, type: type)
+        let parameters = entries.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let rawConfig = (try? JSONSerialization.jsonObject(with: Data(contentsOf: input.appendingPathComponent("config.json")))) as? [String: Any]
+        let metadata = try Self.metadata(config: config, name: input.standardizedFileURL.lastPathComponent, type: type,
+                                         parameterCount: parameters, explicitHeadDim: rawConfig?["head_dim"] != nil)
             + (try tokenizerMetadata(directory: input, vocabSize: config.vocabSize, pre: preName))
         let writer = try GGUFWriter(url: output, metadata: metadata, entries: entries)
         for (entry, hf) in zip(entries, sources) {
@@ -98,7 +101,24 @@ struct GGUFExport {
         }
     }
 
-    static func metadata(config c: ModelConfig, name: String, type: GGMLType) throws -> [(key: String, value: GGUFValue)] {
+    /// gguf-py `model_weight_count_rounded_notation(n, min_digits=2)` (`gguf/utility.py`), which
+    /// `convert_hf_to_gguf.py` writes as `general.size_label` when the model card gives none:
+    /// 134515008 → "135M", 106 M → "106M", 1.24e9 → "1.2B". Every element counts, zeros
+    /// included, as the converter counts them, so a depth-pruned model gets its smaller label and an
+    /// unstructured-sparse one keeps its dense label (docs/quality.md).
+    static func sizeLabel(parameterCount n: Int) -> String {
+        let (scaled, suffix): (Double, String) = switch Double(n) {
+        case let x where x > 1e12: (x * 1e-12, "T")
+        case let x where x > 1e9: (x * 1e-9, "B")
+        case let x where x > 1e6: (x * 1e-6, "M")
+        case let x: (x * 1e-3, "K")
+        }
+        let digits = String(Int(scaled.rounded(.toNearestOrEven))).drop { $0 == "0" }.count
+        return String(format: "%.\(max(2 - digits, 0))f", scaled) + suffix
+    }
+
+    static func metadata(config c: ModelConfig, name: String, type: GGMLType,
+                         parameterCount: Int? = nil, explicitHeadDim: Bool = false) throws -> [(key: String, value: GGUFValue)] {
         let arch = "llama"
         func u32(_ v: Int) -> GGUFValue { .uint32(UInt32(v)) }
         var kv: [(key: String, value: GGUFValue)] = [
@@ -117,12 +137,16 @@ struct GGUFExport {
             (GGUFKey.vocabSize(arch), u32(c.vocabSize)),
             (GGUFKey.ropeDimensionCount(arch), u32(c.headDim)),
         ]
-        // An explicit head_dim other than hidden / heads (`set_gguf_parameters` writes both lengths then).
-        if c.headDim * c.attentionHeadCount != c.hiddenSize {
+        // `set_gguf_parameters` writes both lengths whenever config.json names head_dim (SmolLM2's
+        // does, equal to hidden / heads: found by Benchmarks/llama_cpp/gguf_diff.py against the
+        // llama-cpp-python 0.3.36 converter); a head_dim other than hidden / heads needs them anyway.
+        if explicitHeadDim || c.headDim * c.attentionHeadCount != c.hiddenSize {
             kv.append((GGUFKey.keyLength(arch), u32(c.headDim)))
             kv.append(("\(arch).attention.value_length", u32(c.headDim)))
         }
         kv.append(("general.quantization_version", .uint32(2)))
+        // After general.name, where the converter's `Metadata.set_gguf_meta_model` puts it.
+        if let parameterCount { kv.insert(("general.size_label", .string(sizeLabel(parameterCount: parameterCount))), at: 3) }
         return kv
     }
 

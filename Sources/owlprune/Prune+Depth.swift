@@ -69,8 +69,9 @@ extension OwlPrune.Prune {
         } else {
             if let p = perplexity {
                 let dense = p.dense.map { String(format: "dense %.4f → ", $0.perplexity) } ?? ""
-                printResult(String(format: "perplexity on %@: %@depth-pruned %.4f (%d windows × %d)", (p.data as NSString).lastPathComponent,
-                                   dense, p.pruned.perplexity, p.pruned.windows, p.pruned.seqlen))
+                let divergence = p.divergence.map { String(format: "; mean KLD %.6f, same top %.2f%%", $0.kld.value, 100 * $0.sameTop.value) } ?? ""
+                printResult(String(format: "perplexity on %@: %@depth-pruned %.4f (%d windows × %d)%@", (p.data as NSString).lastPathComponent,
+                                   dense, p.pruned.perplexity, p.pruned.windows, p.pruned.seqlen, divergence))
             }
             printResult("removed \(count) of \(renumbering.originalCount) blocks from \(model.model) → \(output.out) (\(kind.rawValue)): "
                         + "blocks \(result.removed.map(String.init).joined(separator: ", ")); \(comm.size) ranks, "

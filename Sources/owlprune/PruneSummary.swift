@@ -64,9 +64,13 @@ struct PruneSummary {
                           report.wallSeconds, Double(outputBytes) / 1e9, Double(peakBytes) / 1e9)
         if let p = perplexity {
             let dense = p.dense.map { String(format: "dense %.4f → ", $0.perplexity) } ?? ""
-            let seconds = p.pruned.seconds + (p.dense?.seconds ?? 0)
+            // One pass evaluates both models when the divergence is computed: its time is in each result once.
+            let seconds = p.divergence != nil ? p.pruned.seconds : p.pruned.seconds + (p.dense?.seconds ?? 0)
             line += String(format: "; perplexity on %@: %@pruned %.4f (%d windows × %d, eval %.1f s)", (p.data as NSString).lastPathComponent,
                            dense, p.pruned.perplexity, p.pruned.windows, p.pruned.seqlen, seconds)
+            if let d = p.divergence {
+                line += String(format: "; mean KLD %.6f, same top %.2f%%", d.kld.value, 100 * d.sameTop.value)
+            }
         }
         printResult(line)
     }

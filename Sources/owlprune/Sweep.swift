@@ -152,9 +152,9 @@ extension OwlPrune {
                 if group.rank == 0 {
                     try partial.record(result)
                     FaultInjection.point("sweep: recorded \(cells[i].id)", rank: world.rank)
-                    let line = String(format: "sweep: group %d cell %d/%d %@: perplexity %.4f, achieved %.4f (prune %.1f s, eval %.1f s)",
-                                      color, k + 1, mine.count, cells[i].id, result.perplexity, result.achievedSparsity,
-                                      result.pruneSeconds, result.evalSeconds)
+                    let line = String(format: "sweep: group %d cell %d/%d %@: perplexity %.4f, mean KLD %.6f, same top %.2f%%, achieved %.4f (prune %.1f s, eval %.1f s)",
+                                      color, k + 1, mine.count, cells[i].id, result.perplexity, result.meanKLD ?? .nan,
+                                      100 * (result.sameTop ?? .nan), result.achievedSparsity, result.pruneSeconds, result.evalSeconds)
                     Console.error(line + "\n")
                 }
             }
@@ -218,9 +218,16 @@ extension OwlPrune {
             let report = try output.finish(job: job, result: run)
             let pruneSeconds = Date().timeIntervalSince(t0)
             let t1 = Date()
-            let evaluator = try DistributedPerplexity(comm: group, architecture: setup.architecture, seqlen: length)
-            let result = try evaluator.run(source: try CheckpointDirectory(url: destination), tokens: group.rank == 0 ? tokens : [],
-                                           maxWindows: evalWindows, dataName: eval ?? evalTokens ?? "", progress: { _ in })
+            // The dense model runs beside the pruned one, window by window, so each cell also says how far
+            // it moved from the dense model (mean KLD, same top); its log-probabilities are recomputed per
+            // window, not cached across cells (docs/quality.md §3). The perplexity is `eval`'s, bit for bit.
+            let pruned = try CheckpointDirectory(url: destination)
+            let divergence = try DistributedDivergence(comm: group, base: setup.architecture,
+                                                       other: try Architecture(config: pruned.config), seqlen: length,
+                                                       scoring: .allButFirst)
+            let both = try divergence.run(base: setup.checkpoint, other: pruned, tokens: group.rank == 0 ? tokens : [],
+                                          maxWindows: evalWindows, dataName: eval ?? evalTokens ?? "", progress: { _ in })
+            let result = both.other
             let evalSeconds = Date().timeIntervalSince(t1)
             try group.barrier()
             if !keepModels, group.rank == 0 { try? FileManager.default.removeItem(at: destination) }
@@ -228,7 +235,8 @@ extension OwlPrune {
                                    achievedSparsity: report?.achievedSparsity ?? 0, perplexity: result.perplexity,
                                    nllSum: result.nllSum, tokensScored: result.tokensScored, evalWindows: result.windows,
                                    pruneSeconds: pruneSeconds, evalSeconds: evalSeconds, ranks: group.size, group: color,
-                                   plan: plan, model: keepModels ? "models/\(cell.id)" : nil)
+                                   plan: plan, model: keepModels ? "models/\(cell.id)" : nil,
+                                   meanKLD: both.statistics.kld.value, sameTop: both.statistics.sameTop.value)
         }
 
         /// The evaluation stream on every rank (each group's first rank hands it to its evaluator).

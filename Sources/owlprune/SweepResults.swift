@@ -23,6 +23,10 @@ struct SweepCellResult: Codable, Sendable {
     var plan: SparsityPlan
     /// The kept checkpoint, relative to the sweep directory (`--keep-models`), else nil.
     var model: String?
+    /// Mean KL(dense ‖ pruned) per scored token and the fraction of tokens whose top choice is
+    /// unchanged (docs/quality.md); nil in a cell recorded by an owlprune without them.
+    var meanKLD: Double?
+    var sameTop: Double?
 }
 
 /// `sweep.json`: the grid, the shared settings, what the shared work cost, and every cell.
@@ -57,10 +61,11 @@ struct SweepSummary: Codable, Sendable {
 
     /// One row per cell, grid order; numbers with full precision so the file can be re-plotted.
     var csv: String {
-        var lines = ["method,allocation,target_sparsity,achieved_sparsity,perplexity,prune_seconds,eval_seconds,ranks,group"]
+        var lines = ["method,allocation,target_sparsity,achieved_sparsity,perplexity,prune_seconds,eval_seconds,ranks,group,mean_kld,same_top"]
         for r in cells {
             lines.append([r.cell.method, r.cell.allocation, "\(r.cell.sparsity)", "\(r.achievedSparsity)", "\(r.perplexity)",
-                          String(format: "%.3f", r.pruneSeconds), String(format: "%.3f", r.evalSeconds), "\(r.ranks)", "\(r.group)"]
+                          String(format: "%.3f", r.pruneSeconds), String(format: "%.3f", r.evalSeconds), "\(r.ranks)", "\(r.group)",
+                          r.meanKLD.map { "\($0)" } ?? "", r.sameTop.map { "\($0)" } ?? ""]
                 .joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -71,16 +76,24 @@ struct SweepSummary: Codable, Sendable {
         let sparsities = Array(Set(cells.map(\.cell.sparsity))).sorted()
         var series: [String] = []
         for r in cells where !series.contains(r.cell.series) { series.append(r.cell.series) }
-        let head = "perplexity".padding(toLength: 22, withPad: " ", startingAt: 0)
-            + sparsities.map { leftPadded(String(format: "s=%.2f", $0), 12) }.joined()
-        var rows = [head]
-        for s in series {
-            var row = s.padding(toLength: 22, withPad: " ", startingAt: 0)
-            for sp in sparsities {
-                let r = cells.first { $0.cell.series == s && $0.cell.sparsity == sp }
-                row += leftPadded(r.map { String(format: "%.4f", $0.perplexity) } ?? "-", 12)
+        var rows: [String] = []
+        // Perplexity, then how far each cell moved from the dense model (docs/quality.md).
+        let quantities: [(String, (SweepCellResult) -> String)] = [
+            ("perplexity", { String(format: "%.4f", $0.perplexity) }),
+            ("mean KLD", { $0.meanKLD.map { String(format: "%.6f", $0) } ?? "-" }),
+            ("same top %", { $0.sameTop.map { String(format: "%.2f", 100 * $0) } ?? "-" }),
+        ]
+        for (name, value) in quantities {
+            rows.append(name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                + sparsities.map { leftPadded(String(format: "s=%.2f", $0), 12) }.joined())
+            for s in series {
+                var row = s.padding(toLength: 22, withPad: " ", startingAt: 0)
+                for sp in sparsities {
+                    let r = cells.first { $0.cell.series == s && $0.cell.sparsity == sp }
+                    row += leftPadded(r.map(value) ?? "-", 12)
+                }
+                rows.append(row)
             }
-            rows.append(row)
         }
         return rows.joined(separator: "\n")
     }
