@@ -7,8 +7,9 @@ import Tensor
 /// same table, causal softmax attention with GQA and the block's sliding window, o, the
 /// residual, RMSNorm, SwiGLU, down and the second residual.
 extension DecoderBlock {
-    /// Activations of one window saved by `forwardForTraining` (about 2·tokens·(3·hidden +
-    /// 2·intermediate) floats; the attention probabilities are recomputed, never stored).
+    /// Activations of one window saved by `forwardForTraining`: tokens · (5·hidden + q width +
+    /// 2·kv width + 3·intermediate) floats, q and k once more with Qwen3's norms. The attention
+    /// probabilities are recomputed by the backward, never stored.
     public struct Tape: Sendable {
         let input: Matrix
         let normedInput: Matrix

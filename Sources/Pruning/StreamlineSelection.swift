@@ -4,9 +4,9 @@ import Tensor
 /// RUCKBReasoning/LLM-Streamline `LLM_Streamline/get_cosine.py`). For a run of n blocks starting
 /// at j, the score is the mean over calibration tokens of 0.5 + 0.5·cos(h_j, h_{j+n}), h_j the
 /// hidden state entering block j of the dense model; the highest score wins. Pure functions over
-/// hidden states gathered elsewhere, split so windows can be scored on any rank and combined in
-/// window order (`add`), which makes the float64 sums — and the choice — the same for any
-/// rank count.
+/// hidden states gathered elsewhere, split into a per-window term (computed on any rank) and a
+/// fold in window order, which makes the float64 sums — and the choice — the same for any rank
+/// count.
 ///
 /// What the authors' code does, and what is kept:
 /// - `get_cos_similar_matrix` forms the full tokens × tokens cosine matrix and takes its trace
@@ -34,20 +34,26 @@ public struct StreamlineScores: Sendable, Equatable, Codable {
         tokens = 0
     }
 
-    /// Adds one window: `states[j]` is the hidden state entering block j (tokens × hidden) for
-    /// j = 0 … blocks, `states[blocks]` the output of the last block. Windows must be added in
-    /// window order for the sums to be the same bits whichever rank scored which window.
-    public mutating func add(window states: [Matrix]) {
-        precondition(states.count == sums.count + span, "streamline: \(states.count) hidden states for \(sums.count + span - 1) blocks")
-        for j in sums.indices { sums[j] += Self.similaritySum(states[j], states[j + span]) }
-        tokens += states[0].rows
+    /// One window's term, computed wherever the window lives: for each start j, Σ over its
+    /// tokens of 0.5 + 0.5·cos(h_j, h_{j+span}). `states[j]` is the hidden state entering block j
+    /// (tokens × hidden) for j = 0 … blocks, `states[blocks]` the output of the last block.
+    public static func term(window states: [Matrix], span: Int) -> [Double] {
+        precondition(span >= 1 && states.count > span, "streamline: \(states.count) hidden states for runs of \(span)")
+        return (0..<(states.count - span)).map { similaritySum(states[$0], states[$0 + span]) }
     }
 
-    /// Merges another set of sums that comes after this one in window order.
-    public mutating func add(_ other: StreamlineScores) {
-        precondition(other.span == span && other.sums.count == sums.count, "streamline: merging scores of different shapes")
-        for j in sums.indices { sums[j] += other.sums[j] }
-        tokens += other.tokens
+    /// Folds one window's term into the sums. Terms must come in window order (the fold of the
+    /// window-order chain, Cluster/WindowOrderChain.swift): then the sums are the same bits
+    /// whichever rank computed which term.
+    public mutating func add(term: [Double], tokens count: Int) {
+        precondition(term.count == sums.count, "streamline: a term of \(term.count) starts for \(sums.count)")
+        for j in sums.indices { sums[j] += term[j] }
+        tokens += count
+    }
+
+    /// Computes and folds one window (a single-process convenience).
+    public mutating func add(window states: [Matrix]) {
+        add(term: Self.term(window: states, span: span), tokens: states[0].rows)
     }
 
     /// Mean score of each start (nil before any token was added).
