@@ -39,6 +39,19 @@ public struct ReplaceMeEstimate: Sendable, Equatable {
         tokens = 0
     }
 
+    /// The running sums after some windows, as a window-order chain passes them from rank to
+    /// rank (`flattened` of the previous rank): MᵀM then MᵀY, row-major.
+    public init(hidden: Int, flattened state: [Double], tokens: Int) {
+        precondition(state.count == 2 * hidden * hidden, "ReplaceMe: a state of \(state.count) values for width \(hidden)")
+        self.hidden = hidden
+        gram = DoubleMatrix(rows: hidden, cols: hidden, elements: Array(state[0..<(hidden * hidden)]))
+        cross = DoubleMatrix(rows: hidden, cols: hidden, elements: Array(state[(hidden * hidden)...]))
+        self.tokens = tokens
+    }
+
+    /// MᵀM then MᵀY, row-major (what `init(hidden:flattened:tokens:)` restores).
+    public var flattened: [Double] { gram.elements + cross.elements }
+
     /// One window's contribution, computed wherever the window lives: MᵀM and MᵀY of its tokens
     /// (each a float64 dgemm of exactly the window's shape, so the same bits on any rank).
     public struct Term: Sendable, Equatable {
