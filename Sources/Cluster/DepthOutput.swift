@@ -91,9 +91,13 @@ public struct DepthOutput {
     public let architecture: Architecture
     /// `prune --max-shard-size` in bytes.
     public let maxShardSize: Int
+    /// Output blocks whose weights changed (streamline's block b with `--replacement linear`),
+    /// keyed by output index: their linears are written from these, the rest copied.
+    public let replaced: [Int: DecoderBlock]
 
     public init(comm: Communicator, input: CheckpointDirectory, staged: StagedDirectory, renumbering: BlockRenumbering,
-                architecture: Architecture, maxShardSize: Int = ShardPlan.defaultMaxShardSize) {
+                architecture: Architecture, maxShardSize: Int = ShardPlan.defaultMaxShardSize, replaced: [Int: DecoderBlock] = [:]) {
+        self.replaced = replaced
         self.comm = comm
         self.input = input
         self.staged = staged
@@ -122,7 +126,7 @@ public struct DepthOutput {
         let stream = try output.openShard(rank: comm.rank, into: staged)
         for j in layout.blockRanges[comm.rank] {
             FailureNotice.stopIfPeerFailed()
-            try stream.copy(block: j)
+            if let block = replaced[j] { try stream.write(block: block) } else { try stream.copy(block: j) }
         }
         try stream.finish()
         if comm.rank == 0 {

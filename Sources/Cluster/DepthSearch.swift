@@ -29,7 +29,7 @@ public struct DepthSearch {
         self.progress = progress
     }
 
-    var myWindows: Range<Int> { windowShare(count: windows.count, ranks: comm.size, rank: comm.rank) }
+    public var myWindows: Range<Int> { windowShare(count: windows.count, ranks: comm.size, rank: comm.rank) }
 
     /// Checks `count` against the model before any pass: one line naming the flag.
     public static func check(count: Int, method: BlockRemovalMethod, blocks: Int) throws {
@@ -47,11 +47,12 @@ public struct DepthSearch {
         switch method {
         case .shortgpt: return try shortGPT(count: count)
         case .sleb: return try sleb(count: count)
+        case .streamline: return try streamline(count: count, replacement: .none).result
         }
     }
 
     /// Sums a per-window vector (`rows` windows of this rank × `width`) over all windows in window order.
-    private func windowOrderSum(_ mine: [[Double]], width: Int) throws -> [Double] {
+    func windowOrderSum(_ mine: [[Double]], width: Int) throws -> [Double] {
         var full = [Double](repeating: 0, count: windows.count * width)
         for (k, row) in mine.enumerated() {
             let w = myWindows.lowerBound + k
@@ -63,7 +64,7 @@ public struct DepthSearch {
         return total
     }
 
-    private func embed(_ w: Int) throws -> Matrix {
+    func embed(_ w: Int) throws -> Matrix {
         let ids = windows.window(w)
         if let bad = ids.first(where: { $0 < 0 || $0 >= architecture.vocabularySize }) {
             throw ModelError.tokenOutOfRange(id: bad, vocabulary: architecture.vocabularySize)
@@ -169,7 +170,7 @@ public struct DepthSearch {
         return losses
     }
 
-    private func result(method: BlockRemovalMethod, removed: [Int], scores: [Double?], rounds: [[Double?]]?) -> BlockRemovalResult {
+    func result(method: BlockRemovalMethod, removed: [Int], scores: [Double?], rounds: [[Double?]]?) -> BlockRemovalResult {
         let kept = BlockRenumbering(removing: removed, of: architecture.blockCount).kept
         return BlockRemovalResult(method: method.rawValue, removed: removed, kept: kept, scores: scores, rounds: rounds)
     }

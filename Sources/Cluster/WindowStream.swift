@@ -12,6 +12,8 @@ public enum MessageTag {
     static let statisticsChain = 31_000
     /// Block-progress notes to rank 0 (`ProgressRelay`).
     static let progress = 31_001
+    /// The window-order chain of ReplaceMe's float64 sums (`DepthSearch.streamline`).
+    static let replaceMeChain = 31_002
 }
 
 /// Which stream of windows a message belongs to. A job may run two streams one after the other

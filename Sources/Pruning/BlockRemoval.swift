@@ -8,6 +8,10 @@ public enum BlockRemovalMethod: String, Sendable, Codable, CaseIterable {
     /// SLEB (Song et al. 2024): K greedy rounds, each dropping the block whose removal gives the
     /// lowest calibration NLL of the model that remains.
     case sleb
+    /// LLM-Streamline (Chen et al., ICLR 2025): the contiguous run of K + 1 blocks whose input and
+    /// output are most alike is replaced by one block (`StreamlineReplacement` says which), so K
+    /// blocks go (`StreamlineScores`, docs/algorithms.md "LLM-Streamline").
+    case streamline
 }
 
 /// What a depth search chose, for the plan, the report and the table on screen. Keys are single
@@ -23,13 +27,21 @@ public struct BlockRemovalResult: Codable, Sendable, Equatable {
     public var scores: [Double?]
     /// SLEB only: per round, the calibration perplexity with each candidate removed (nil elsewhere).
     public var rounds: [[Double?]]?
+    /// Streamline only: the chosen run [first, last] of K + 1 original blocks (nil elsewhere).
+    /// Its `scores` are then per run start j (nil past the last start L − K − 1).
+    public var run: [Int]?
+    /// Streamline only: what stands in for the run (`StreamlineReplacement`).
+    public var replacement: String?
 
-    public init(method: String, removed: [Int], kept: [Int], scores: [Double?], rounds: [[Double?]]?) {
+    public init(method: String, removed: [Int], kept: [Int], scores: [Double?], rounds: [[Double?]]?,
+                run: [Int]? = nil, replacement: String? = nil) {
         self.method = method
         self.removed = removed
         self.kept = kept
         self.scores = scores
         self.rounds = rounds
+        self.run = run
+        self.replacement = replacement
     }
 }
 

@@ -31,6 +31,20 @@ extension OwlPrune.Prune {
         return (BlockRenumbering(removing: result.removed, of: setup.architecture.blockCount), result)
     }
 
+    /// LLM-Streamline (issue 24): the run's scores on the dense model, then its replacement.
+    func streamline(setup: PruneSetup, count: Int, replacement: StreamlineReplacement) throws
+        -> (renumbering: BlockRenumbering, result: BlockRemovalResult, replaced: [Int: DecoderBlock]) {
+        try DepthSearch.check(count: count, method: .streamline, blocks: setup.architecture.blockCount)
+        let workers = try PruneSetup.workerCount(threads: threads, propagation: .sequential, split: .windows, comm: setup.comm)
+        let search = DepthSearch(comm: setup.comm, architecture: setup.architecture, source: setup.checkpoint,
+                                 windows: setup.windows, threads: workers, progress: progress)
+        let (result, block) = try search.streamline(count: count, replacement: replacement)
+        if setup.comm.rank == 0 { progress(DepthTable(result: result).render()) }
+        let renumbering = BlockRenumbering(removing: result.removed, of: setup.architecture.blockCount)
+        // Block b keeps its index: every removed block comes after it.
+        return (renumbering, result, block.map { [$0.index: $0] } ?? [:])
+    }
+
     /// Depth only: the removal, then every kept tensor copied under its new name.
     func runDepthOnly(comm: Communicator, staged: StagedDirectory) throws {
         let started = Date()
@@ -39,9 +53,15 @@ extension OwlPrune.Prune {
         let setup = try PruneSetup(model: model.model, method: calibrationMethod, calibration: calibration, comm: comm,
                                    threads: threads, split: .windows)
         let (kind, count) = depth.removal(method: method.method)!
-        let (renumbering, result) = try removeBlocks(setup: setup, method: kind, count: count)
+        var renumbering: BlockRenumbering, result: BlockRemovalResult
+        var replaced: [Int: DecoderBlock] = [:]
+        if kind == .streamline, let replacement = depth.replacement {
+            (renumbering, result, replaced) = try streamline(setup: setup, count: count, replacement: replacement)
+        } else {
+            (renumbering, result) = try removeBlocks(setup: setup, method: kind, count: count)
+        }
         let out = DepthOutput(comm: comm, input: setup.checkpoint, staged: staged, renumbering: renumbering,
-                              architecture: setup.architecture, maxShardSize: shardSizeBytes)
+                              architecture: setup.architecture, maxShardSize: shardSizeBytes, replaced: replaced)
         var report: DepthReport?
         try out.write { layout in
             let plan = DepthPlan(method: kind.rawValue, removeBlocks: count, blockRemoval: result,
@@ -86,6 +106,7 @@ struct DepthTable {
 
     func render() -> String {
         let sleb = result.method == BlockRemovalMethod.sleb.rawValue
+        if let run = result.run { return renderStreamline(run: run) }
         var lines = [sleb ? "block  perplexity without it (round 1)  removed" : "block  block influence  removed"]
         for (b, score) in result.scores.enumerated() {
             let value = score.map { String(format: sleb ? "%14.4f" : "%15.6f", $0) } ?? (sleb ? "             -" : "              -")
@@ -94,6 +115,20 @@ struct DepthTable {
         }
         lines.append("\(result.method): remove \(result.removed.count) of \(result.scores.count) blocks: "
                      + result.removed.map(String.init).joined(separator: ", "))
+        return lines.joined(separator: "\n")
+    }
+
+    /// Streamline: one row per run start j, the score of the run [j, j + K], the chosen run marked.
+    private func renderStreamline(run: [Int]) -> String {
+        let k = run[1] - run[0]
+        var lines = ["start  run        score (0.5 + 0.5·cos)  chosen"]
+        for (j, score) in result.scores.enumerated() {
+            guard let score else { continue }
+            let span = String(format: "%d…%d", j, j + k).padding(toLength: 9, withPad: " ", startingAt: 0)
+            lines.append(String(format: "%5d  ", j) + span + String(format: "  %21.6f", score) + (j == run[0] ? "  ✓" : ""))
+        }
+        lines.append("streamline: replace blocks \(run[0])…\(run[1]) by \(result.replacement == StreamlineReplacement.linear.rawValue ? "block \(run[0]) with ReplaceMe's map in its down_proj" : "block \(run[0]) unchanged"); "
+                     + "remove \(result.removed.count) of \(result.scores.count) blocks: " + result.removed.map(String.init).joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
 }

@@ -248,7 +248,7 @@ import Testing
             (["--method", "sleb", "--remove-blocks", "5"], "--remove-blocks 5: SLEB never removes the first or last"),
             (["--method", "shortgpt"], "--method shortgpt needs --remove-blocks K"),
             (["--method", "wanda", "--remove-blocks", "2"], "--remove-blocks 2 needs --method shortgpt|sleb"),
-            (["--method", "wanda", "--remove-by", "short", "--remove-blocks", "2"], "The value 'short' is invalid for '--remove-by <remove-by>'. Please provide one of 'shortgpt' and 'sleb'"),
+            (["--method", "wanda", "--remove-by", "short", "--remove-blocks", "2"], "The value 'short' is invalid for '--remove-by <remove-by>'. Please provide one of 'shortgpt', 'sleb' or 'streamline'"),
             (["--method", "sleb", "--remove-by", "sleb", "--remove-blocks", "1"], "--remove-by sleb: --method sleb already removes blocks"),
         ]
         for (flags, message) in cases {

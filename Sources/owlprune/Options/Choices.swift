@@ -7,10 +7,10 @@ import Pruning
 // completions offer them. Values stay the strings users type, so recipes, sweep grids and the
 // report's arguments carry the same words (docs/recipes.md).
 
-/// `--method`: the four mask methods of `Pruning`, and the two depth methods that only
+/// `--method`: the four mask methods of `Pruning`, and the three depth methods that only
 /// `prune --remove-blocks K` runs.
 enum MethodName: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case magnitude, wanda, sparsegpt, ria, shortgpt, sleb
+    case magnitude, wanda, sparsegpt, ria, shortgpt, sleb, streamline
 
     /// nil for the depth methods, which choose blocks rather than weights.
     var pruning: PruningMethod? { PruningMethod(rawValue: rawValue) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Pruning
 
 extension BlockRemovalMethod: ExpressibleByArgument {}
+extension StreamlineReplacement: ExpressibleByArgument {}
 
 /// Structured depth pruning (issue 12 item 6, docs/algorithms.md §17): `--remove-blocks K` with
 /// `--method shortgpt|sleb` drops whole blocks only; with `--remove-by shortgpt|sleb` beside an
@@ -13,6 +14,12 @@ struct DepthOptions: ParsableArguments {
 
     @Option(name: .customLong("remove-by"), help: "How --remove-blocks picks the blocks when --method prunes the rest.")
     var removeBy: BlockRemovalMethod?
+
+    /// Issue 24: what stands in for streamline's run (docs/algorithms.md "LLM-Streamline: the
+    /// command"). No default: the authors' default, a trained layer, is not available yet, and a
+    /// silent substitute would not be what a user of `streamline` expects.
+    @Option(help: "With streamline: what replaces the chosen run of K+1 blocks (none: its first block unchanged; linear: ReplaceMe's least-squares map folded into that block's down_proj).")
+    var replacement: StreamlineReplacement?
 
     /// The depth method and K, or nil for a plain prune.
     func removal(method: MethodName) -> (BlockRemovalMethod, Int)? {
@@ -34,10 +41,16 @@ struct DepthOptions: ParsableArguments {
             guard removeBlocks != nil else { throw ValidationError("--remove-by \(by) needs --remove-blocks K") }
         }
         if depthMethod && removeBlocks == nil { throw ValidationError("--method \(method) needs --remove-blocks K") }
+        let streamline = method == .streamline || removeBy == .streamline
+        if let r = replacement, !streamline { throw ValidationError("--replacement \(r): only with --method streamline (or --remove-by streamline)") }
+        if streamline && replacement == nil { throw ValidationError("streamline needs --replacement none|linear") }
+        if removeBy == .streamline, let r = replacement, r != .none {
+            throw ValidationError("--replacement \(r): not available with --remove-by streamline (only none: the remaining blocks are pruned from the checkpoint's weights)")
+        }
         if let k = removeBlocks {
             guard k >= 1 else { throw ValidationError("--remove-blocks \(k): must be at least 1") }
             guard depthMethod || removeBy != nil else {
-                throw ValidationError("--remove-blocks \(k) needs --method shortgpt|sleb, or --remove-by shortgpt|sleb beside a pruning --method")
+                throw ValidationError("--remove-blocks \(k) needs --method shortgpt|sleb|streamline, or --remove-by shortgpt|sleb|streamline beside a pruning --method")
             }
         }
     }

@@ -9,7 +9,7 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Target mean sparsity s, 0 ≤ s < 1 (ignored for N:M patterns, which fix N/M).")
     var sparsity: Double = 0.5
 
-    @Option(help: "Mask method (shortgpt and sleb remove whole blocks, with --remove-blocks K).")
+    @Option(help: "Mask method (shortgpt, sleb and streamline remove whole blocks, with --remove-blocks K).")
     var method: MethodName = .wanda
 
     @Option(help: "Layerwise allocation.")
