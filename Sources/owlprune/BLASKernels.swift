@@ -1,5 +1,6 @@
 import CBLAS
 import Cluster
+import Diagnostics
 import Foundation
 import MPIKit
 
@@ -124,7 +125,7 @@ enum BLASKernels {
             throw BLASKernelError(message: "ranks run different OpenBLAS kernels: \(mix); results would depend on which rank runs where: pin one set (leave \(variable) unset, or the same on every node) or set \(mixedVariable)=1 to run anyway")
         }
         if comm.rank == 0 {
-            FileHandle.standardError.write(Data("owlprune: warning: ranks run different OpenBLAS kernels: \(mix); results depend on which rank runs where (\(mixedVariable)=1)\n".utf8))
+            Console.error("owlprune: warning: ranks run different OpenBLAS kernels: \(mix); results depend on which rank runs where (\(mixedVariable)=1)\n")
         }
     }
 
