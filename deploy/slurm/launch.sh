@@ -13,9 +13,10 @@ per_node=${SLURM_NTASKS_PER_NODE:-${SLURM_TASKS_PER_NODE%%(*}}   # "4(x2)" -> 4
 #   hydra-ssh   mpiexec with a hostfile from `scontrol show hostnames`; needs password-less ssh
 #               between the nodes. Set MPIEXEC_IFACE to the cluster network's interface if the
 #               nodes have several (hydra otherwise advertises the node's hostname).
-launch() {
-  local mode=$LAUNCH iface=()
-  [ -z "${MPIEXEC_IFACE:-}" ] || iface=(-iface "$MPIEXEC_IFACE")
+# launch_mode: LAUNCH, with auto resolved: srun with PMI-2 if Slurm offers it, else MPICH's
+# mpiexec with its slurm launcher, else mpiexec over ssh.
+launch_mode() {
+  local mode=$LAUNCH
   if [ "$mode" = auto ]; then
     if srun --mpi=list 2>&1 | grep -qw pmi2; then
       mode=srun
@@ -25,6 +26,13 @@ launch() {
       mode=hydra-ssh
     fi
   fi
+  printf '%s\n' "$mode"
+}
+
+launch() {
+  local mode iface=()
+  mode=$(launch_mode)
+  [ -z "${MPIEXEC_IFACE:-}" ] || iface=(-iface "$MPIEXEC_IFACE")
   say "step: $* ($ntasks ranks, $SLURM_JOB_NUM_NODES nodes, launcher $mode)"
   case "$mode" in
     srun)
