@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -22,8 +23,12 @@ final class MappedFile: @unchecked Sendable {
     init(url: URL) throws {
         self.url = url
         self.name = url.lastPathComponent
-        let fd = open(url.path, O_RDONLY)
-        guard fd >= 0 else { throw CheckpointError.system(call: "open", path: url.path, errno: errno) }
+        let fd: Int32
+        switch InputFile.openRegular(url.path) {
+        case let .success(opened): fd = opened
+        case let .failure(.system(_, code)): throw CheckpointError.system(call: "open", path: url.path, errno: code)
+        case let .failure(error): throw CheckpointError.unreadable(path: url.path, reason: error.cause)
+        }
         defer { close(fd) }
         var status = stat()
         guard fstat(fd, &status) == 0 else {

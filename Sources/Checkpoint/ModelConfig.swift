@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// The part of a LLaMA-family `config.json` owlprune reads and writes (transformers
@@ -87,7 +88,7 @@ public struct ModelConfig: Sendable, Equatable {
     /// Reads and validates `url` (normally `<dir>/config.json`).
     public init(contentsOf url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = Data(try InputFile.bytes(url.path)) } catch {
             throw CheckpointError.fileSystem(error, path: url.path, writing: false)
         }
         try self.init(jsonData: data, file: url.lastPathComponent)

@@ -29,7 +29,7 @@ public struct ShardIndex: Sendable, Equatable {
     public init(contentsOf url: URL) throws {
         let file = url.lastPathComponent
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = Data(try InputFile.bytes(url.path)) } catch {
             throw CheckpointError.fileSystem(error, path: url.path, writing: false)
         }
         let raw: IndexJSON

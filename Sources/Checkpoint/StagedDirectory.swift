@@ -106,6 +106,9 @@ public struct StagedDirectory: Sendable {
         try Data(Self.markerText(runID: runID).utf8).withUnsafeBytes { try FileDescriptorWrite.all(fd, $0, path: marker) }
     }
 
+    /// The marker of a finished output (the text every earlier version wrote).
+    static let finishedMarkerText = "written by owlprune; `--force` may replace this directory\n"
+
     /// The marker's text: a staging directory `OUT.tmp-<id>` is owlprune's only if it says `run <id>`.
     static func markerText(runID: String) -> String {
         "written by owlprune run \(runID); `--force` may replace this directory\n"
@@ -126,6 +129,9 @@ public struct StagedDirectory: Sendable {
     /// directory (nothing is lost either way) and the error says where.
     public func commit() throws {
         defer { lock?.release() }
+        // The finished output's marker carries no run id, so the same command writes the same
+        // bytes every time (the id only matters while the directory is staging).
+        try? Data(Self.finishedMarkerText.utf8).write(to: file(Self.markerFileName))
         var info = stat()
         let exists = lstat(destination.path, &info) == 0
         if exists {

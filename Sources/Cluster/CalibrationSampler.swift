@@ -35,7 +35,7 @@ public struct CalibrationWindows: Sendable, Equatable {
     /// Pre-tokenized windows: a file of exactly N × L little-endian uint32 ids.
     public static func read(idsFile url: URL, count: Int, length: Int, vocabulary: Int) throws -> CalibrationWindows {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = Data(try InputFile.bytes(url.path)) } catch {
             throw CalibrationError.unreadable(file: url.path, reason: fileErrorCause(error))
         }
         guard data.count == count * length * 4 else {

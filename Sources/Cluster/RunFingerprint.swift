@@ -17,7 +17,8 @@ public struct RunFingerprint: Codable, Sendable, Equatable {
     /// Bumped when the journal or the pruning code changes what a journaled block means.
     /// 2: parts per writer and a marker naming them (`BlockJournal`).
     /// 3: linears that only zero entries stored as their +0 positions, 1 bit per weight.
-    public static let journalFormat = 3
+    /// 4: the weight files' identity is part of the fingerprint.
+    public static let journalFormat = 4
 
     /// Field name (the flag that sets it, where there is one) → value, in a stable order.
     public var fields: [Field]
@@ -78,9 +79,27 @@ public struct RunFingerprint: Codable, Sendable, Equatable {
         let dtypes = Set(try checkpoint.tensorNames.map { try checkpoint.dtype($0).rawValue }).sorted()
         var configHash = FNV1a()
         configHash.add(Array(config))
-        return [("model config.json", configHash.hex),
+        return try [("model config.json", configHash.hex),
                 ("model safetensors headers", "\(shards.count) file(s), hash \(headers.hex)"),
                 ("model dtype", dtypes.joined(separator: ", "))]
+            + shards.map { ("model weights \($0)", try fileIdentity(checkpoint.url.appendingPathComponent($0))) }
+    }
+
+    /// A weight file's identity: size, modification time (ns) and inode (issue 26 item 3). Same
+    /// shapes under the same path no longer pass for the same weights: copying, converting or
+    /// rewriting a file gives it a new modification time or a new inode, so `--resume` and
+    /// `sweep --resume` refuse in one line naming the file. Hashing the bytes instead would read
+    /// the whole model once more on every run (minutes for 7B); this costs one `stat` per shard.
+    static func fileIdentity(_ url: URL) throws -> String {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else { throw CheckpointError.system(call: "stat", path: url.path, errno: errno) }
+        let ns = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        return "\(info.st_size) bytes, modified \(ns) ns, inode \(info.st_ino)"
+    }
+
+    /// The input's fields as one text, for fingerprints of their own (a sweep's).
+    public static func inputIdentity(_ checkpoint: CheckpointDirectory) throws -> String {
+        try checkpointFields(checkpoint).map { "\($0.0)=\($0.1)" }.joined(separator: "\u{1}")
     }
 
     /// The first 8 + n bytes of a safetensors file (n from its little-endian length prefix; the

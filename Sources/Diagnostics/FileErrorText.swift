@@ -10,6 +10,7 @@ public func fileErrorCause(_ error: any Error) -> String {
         let text = String(cString: Foundation.strerror(code))
         return text.prefix(1).lowercased() + text.dropFirst()
     }
+    if let input = error as? InputFileError { return input.cause }
     let ns = error as NSError
     if ns.domain == NSPOSIXErrorDomain { return strerror(Int32(ns.code)) }
     if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {

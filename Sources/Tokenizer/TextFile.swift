@@ -6,11 +6,10 @@ import Foundation
 /// byte-order mark, decoded as strict UTF-8. `String(decoding:)` would silently substitute
 /// U+FFFD and change the token stream, so invalid input is an error naming the byte offset.
 public func readTextFile(_ url: URL) throws -> String {
-    let data: Data
-    do { data = try Data(contentsOf: url) } catch {
-        throw TokenizerError.unreadableFile(file: url.path, reason: fileErrorCause(error))
+    switch InputFile.readAll(url.path) {
+    case let .success(bytes): return try decodeUTF8Text(bytes, file: url.path)
+    case let .failure(error): throw TokenizerError.unreadableFile(file: url.path, reason: error.cause)
     }
-    return try decodeUTF8Text(Array(data), file: url.path)
 }
 
 /// The byte-level part of `readTextFile`, separate so tests can feed bytes directly.

@@ -104,7 +104,7 @@ public final class Tokenizer: Sendable {
         let jsonURL = directory.appendingPathComponent("tokenizer.json")
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         func read(_ url: URL) throws -> Data {
-            do { return try Data(contentsOf: url) } catch {
+            do { return Data(try InputFile.bytes(url.path)) } catch {
                 throw TokenizerError.unreadableFile(file: url.path, reason: fileErrorCause(error))
             }
         }

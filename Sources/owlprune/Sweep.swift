@@ -110,7 +110,8 @@ extension OwlPrune {
             t = Date()
             let tokens = try sharedEvalTokens(world: world, architecture: architecture)
             let evalTokenSeconds = Date().timeIntervalSince(t)
-            let settings = try fingerprint(grid: grid, windowsHash: setup.windows.hash, evalLength: length, tokens: tokens)
+            let settings = try fingerprint(grid: grid, windowsHash: setup.windows.hash + "\u{1}" + RunFingerprint.inputIdentity(setup.checkpoint),
+                                           evalLength: length, tokens: tokens)
             let partial = SweepJournal(directory: URL(fileURLWithPath: out + ".partial"), settings: settings)
             if world.rank == 0 { try partial.open(resume: resume, force: force, out: out) }
             try world.barrier()

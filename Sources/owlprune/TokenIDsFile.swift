@@ -6,7 +6,7 @@ import Foundation
 /// checking its length and every id against the vocabulary before anything uses them.
 func readTokenIDs(_ url: URL, vocabulary: Int) throws -> [Int] {
     let data: Data
-    do { data = try Data(contentsOf: url) } catch {
+    do { data = Data(try InputFile.bytes(url.path)) } catch {
         throw ValidationError("\(url.path): cannot read it (\(fileErrorCause(error)))")
     }
     guard data.count % 4 == 0 else {

@@ -128,6 +128,9 @@ import Tensor
             temporary = writer.temporaryURL
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
-        #expect(temporary?.lastPathComponent == "d.safetensors.tmp-\(getpid())")
+        // `<name>.tmp-` and 16 random hex digits (TemporaryFile): never a guessable name.
+        let suffix = temporary?.lastPathComponent.dropFirst("d.safetensors.tmp-".count) ?? ""
+        #expect(temporary?.lastPathComponent.hasPrefix("d.safetensors.tmp-") == true && suffix.count == 16
+                && suffix.allSatisfy(\.isHexDigit), "\(String(describing: temporary))")
     }
 }

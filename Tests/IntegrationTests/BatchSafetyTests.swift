@@ -140,4 +140,54 @@ import Glibc
                                 environment: ["OWLPRUNE_BLOCK_WEIGHTS": "broadcast"])
         #expect(ok.status == 0, "control: a valid value: \(ok.stderr)")
     }
+    /// A FIFO in place of a weight shard or the calibration text is refused at once, naming what
+    /// it is (it used to hang in `open`, or read as "permission denied"); a plain copy of the same
+    /// file is the control.
+    @Test func fifoInputsAreRefusedWithoutHanging() throws {
+        let dir = try fresh("fifo-inputs")
+        let fifoText = dir.appendingPathComponent("calib.fifo")
+        #expect(mkfifo(fifoText.path, 0o644) == 0)
+        let run = try MPIRun.run(["prune", "--model", model.path, "--out", dir.appendingPathComponent("a").path, "--calib", fifoText.path,
+                                  "--nsamples", "2", "--seqlen", "16"], ranks: nil, timeout: 30)
+        #expect(run.status != 0 && !run.timedOut && run.stderr.contains("is a FIFO or pipe, not a regular file"), "\(run.stderr)")
+        let shardless = dir.appendingPathComponent("model")
+        try FileManager.default.copyItem(at: model, to: shardless)
+        let shard = shardless.appendingPathComponent("model.safetensors")
+        let control = try MPIRun.run(F.eval(shardless, text), ranks: nil, timeout: 30)
+        #expect(control.status == 0, "control: the copied model evaluates: \(control.stderr)")
+        try FileManager.default.removeItem(at: shard)
+        #expect(mkfifo(shard.path, 0o644) == 0)
+        let hung = try MPIRun.run(F.eval(shardless, text), ranks: nil, timeout: 30)
+        #expect(hung.status != 0 && !hung.timedOut && hung.stderr.contains("not a regular file"), "\(hung.stderr)")
+    }
+
+    /// Weights replaced under the same path by same-shaped ones refuse `--resume` in one line
+    /// naming the file; the untouched journal resumes (the control).
+    @Test func replacedWeightsRefuseResume() throws {
+        let dir = try fresh("replaced")
+        let local = dir.appendingPathComponent("model")
+        try FileManager.default.copyItem(at: model, to: local)
+        let out = dir.appendingPathComponent("out")
+        let args = F.prune(local, text, out: out, ["--method", "sparsegpt"])
+        let killed = try MPIRun.run(args, ranks: nil, timeout: 60, environment: ["OWLPRUNE_FAULT_KILL_AT": "write block 1"])
+        #expect(killed.status != 0 && FileManager.default.fileExists(atPath: out.path + ".partial"), "\(killed.stderr)")
+        let other = dir.appendingPathComponent("other")
+        try TinyCheckpoint.write(to: other, blocks: 2, seed: 7)
+        let shard = local.appendingPathComponent("model.safetensors")
+        let original = try Data(contentsOf: shard)
+        try FileManager.default.removeItem(at: shard)
+        try FileManager.default.copyItem(at: other.appendingPathComponent("model.safetensors"), to: shard)
+        let refused = try MPIRun.run(args + ["--resume"], ranks: nil, timeout: 60)
+        #expect(refused.status != 0 && owlLines(refused.stderr).count == 1 && refused.stderr.contains("model weights model.safetensors"),
+                "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path), "a result was written from mixed weights")
+        // Control: the original file back (a new inode, so the journal is still refused), then a
+        // fresh journal from the same weights resumes.
+        try FileManager.default.removeItem(at: shard)
+        try original.write(to: shard)
+        let again = try MPIRun.run(args + ["--force"], ranks: nil, timeout: 60, environment: ["OWLPRUNE_FAULT_KILL_AT": "write block 1"])
+        #expect(again.status != 0, "\(again.stderr)")
+        let resumed = try MPIRun.run(args + ["--resume"], ranks: nil, timeout: 60)
+        #expect(resumed.status == 0 && resumed.stderr.contains("finished block(s) in"), "\(resumed.stderr)")
+    }
 }
