@@ -32,6 +32,12 @@ public struct CalibrationWindows: Sendable, Equatable {
         return CalibrationWindows(length: length, starts: starts, tokens: tokens)
     }
 
+    /// Consecutive, non-overlapping windows of `length` tokens cut from `tokens` in order (a
+    /// held-out tail: `--train-heldout-windows`); the remainder shorter than a window is dropped.
+    public static func consecutive(_ tokens: [Int], length: Int) -> CalibrationWindows {
+        CalibrationWindows(length: length, starts: nil, tokens: Array(tokens.prefix(tokens.count / length * length)))
+    }
+
     /// Pre-tokenized windows: a file of exactly N × L little-endian uint32 ids.
     public static func read(idsFile url: URL, count: Int, length: Int, vocabulary: Int) throws -> CalibrationWindows {
         let data: Data

@@ -19,9 +19,13 @@ public struct DepthReport: Codable, Sendable {
     public var blockRemoval: BlockRemovalResult
     /// Per rank: the output blocks (renumbered) it copied into its shard.
     public var blocksPerRank: [[Int]]
+    /// `--replacement layer`: the training (losses, times, the state kept).
+    public var streamlineTraining: StreamlineTrainingLog?
 
     public init(started: Date, finished: Date, method: String, removeBlocks: Int, arguments: Arguments, ranks: Int,
-                windows: CalibrationWindows, blockRemoval: BlockRemovalResult, blocksPerRank: [[Int]]) {
+                windows: CalibrationWindows, blockRemoval: BlockRemovalResult, blocksPerRank: [[Int]],
+                streamlineTraining: StreamlineTrainingLog? = nil) {
+        self.streamlineTraining = streamlineTraining
         let iso = ISO8601DateFormatter()
         startedAt = iso.string(from: started)
         finishedAt = iso.string(from: finished)
@@ -65,8 +69,13 @@ public struct DepthPlan: Codable, Sendable {
     public var modelId: String
     public var seed: UInt64?
     public var windowsHash: String
+    /// `--replacement layer`: the training settings and the held-out windows' hash.
+    public var training: StreamlineTrainingSettings?
+    public var heldoutHash: String?
 
-    public init(method: String, removeBlocks: Int, blockRemoval: BlockRemovalResult, modelId: String, seed: UInt64?, windowsHash: String) {
+    public init(method: String, removeBlocks: Int, blockRemoval: BlockRemovalResult, modelId: String, seed: UInt64?, windowsHash: String,
+                training: StreamlineTrainingSettings? = nil, heldoutHash: String? = nil) {
+        self.training = training; self.heldoutHash = heldoutHash
         self.method = method; self.removeBlocks = removeBlocks; self.blockRemoval = blockRemoval
         self.modelId = modelId; self.seed = seed; self.windowsHash = windowsHash
     }
@@ -91,8 +100,8 @@ public struct DepthOutput {
     public let architecture: Architecture
     /// `prune --max-shard-size` in bytes.
     public let maxShardSize: Int
-    /// Output blocks whose weights changed (streamline's block b with `--replacement linear`),
-    /// keyed by output index: their linears are written from these, the rest copied.
+    /// Output blocks whose weights changed (streamline's block b with `--replacement linear|layer`),
+    /// keyed by output index: every tensor of theirs is written from these, the rest copied.
     public let replaced: [Int: DecoderBlock]
 
     public init(comm: Communicator, input: CheckpointDirectory, staged: StagedDirectory, renumbering: BlockRenumbering,
@@ -126,7 +135,7 @@ public struct DepthOutput {
         let stream = try output.openShard(rank: comm.rank, into: staged)
         for j in layout.blockRanges[comm.rank] {
             FailureNotice.stopIfPeerFailed()
-            if let block = replaced[j] { try stream.write(block: block) } else { try stream.copy(block: j) }
+            if let block = replaced[j] { try stream.write(everyParameterOf: block) } else { try stream.copy(block: j) }
         }
         try stream.finish()
         if comm.rank == 0 {

@@ -9,10 +9,20 @@ import Tensor
 /// bits for any rank and thread count.
 extension DepthSearch {
     /// The chosen run, every start's score, and block b with its replacement applied (nil for
-    /// `none`, whose block b is copied unchanged).
-    public func streamline(count: Int, replacement: StreamlineReplacement) throws
-        -> (result: BlockRemovalResult, replaced: DecoderBlock?) {
+    /// `none`, whose block b is copied unchanged); with `layer`, the training's log.
+    /// - Parameters:
+    ///   - training: `layer` only: how the layer is trained.
+    ///   - validation: `layer` only: the held-out windows (never among `windows`).
+    public func streamline(count: Int, replacement: StreamlineReplacement, training: StreamlineTrainingSettings? = nil,
+                           validation: CalibrationWindows? = nil) throws
+        -> (result: BlockRemovalResult, replaced: DecoderBlock?, training: StreamlineTrainingLog?) {
         try Self.check(count: count, method: .streamline, blocks: architecture.blockCount)
+        if replacement == .layer {
+            guard let training, let validation, validation.count >= 1, validation.length == windows.length else {
+                preconditionFailure("streamline layer: training settings and validation windows of the calibration length are required")
+            }
+            try StreamlineTrainer.check(training, trainingWindows: windows.count)
+        }
         let blocks = architecture.blockCount, span = count + 1
         // The whole dense model in float32 on every rank, as SLEB: each window runs through every
         // block once, its L + 1 hidden states held only while its term is computed.
@@ -43,9 +53,42 @@ extension DepthSearch {
         chosen.run = [start, start + count]
         chosen.replacement = replacement.rawValue
         switch replacement {
-        case .none: return (chosen, nil)
-        case .linear: return (chosen, try replaceMe(slice: slice, embedded: embedded, start: start, count: count))
+        case .none: return (chosen, nil, nil)
+        case .linear: return (chosen, try replaceMe(slice: slice, embedded: embedded, start: start, count: count), nil)
+        case .layer:
+            let (block, log) = try trainLayer(slice: slice, embedded: embedded, start: start, count: count,
+                                              settings: training!, validation: validation!)
+            return (chosen, block, log)
         }
+    }
+
+    /// Block `start` trained to map h_b to h_{b+K+1} (`StreamlineTrainer`). Each rank computes the
+    /// pairs of its share of the training windows (the calibration windows) and of the held-out
+    /// validation windows with the dense blocks it already holds.
+    func trainLayer(slice: ModelSlice, embedded: [Matrix], start: Int, count: Int, settings: StreamlineTrainingSettings,
+                    validation: CalibrationWindows) throws -> (DecoderBlock, StreamlineTrainingLog) {
+        let end = start + count + 1
+        let rope = slice.rope
+        // h_b and h_{b+n} (n = K + 1), the latter before the final norm when the run ends the model.
+        let pair: @Sendable (Matrix) -> (input: Matrix, target: Matrix) = { embedded in
+            var h = embedded
+            for b in 0..<start { h = slice.blocks[b].forward(h, rope: rope) }
+            var target = h
+            for b in start..<end { target = slice.blocks[b].forward(target, rope: rope) }
+            return (h, target)
+        }
+        let trainingPairs = Parallel.map(embedded.count, workers: threads) { pair(embedded[$0]) }
+        let myValidation = windowShare(count: validation.count, ranks: comm.size, rank: comm.rank)
+        let validationEmbedded = try myValidation.map { try embed(ids: validation.window($0)) }
+        let validationPairs = Parallel.map(validationEmbedded.count, workers: threads) { pair(validationEmbedded[$0]) }
+        if comm.rank == 0 {
+            progress("streamline: training block \(start) to stand in for blocks \(start)…\(start + count) on \(windows.count) windows, "
+                     + "validating on \(validation.count) held-out windows")
+        }
+        let trainer = StreamlineTrainer(comm: comm, threads: threads, rope: rope, settings: settings, training: trainingPairs,
+                                        trainingWindows: windows.count, validation: validationPairs,
+                                        validationWindows: validation.count, tokens: windows.length, progress: progress)
+        return try trainer.train(slice.blocks[start])
     }
 
     /// Block `start` with ReplaceMe's T folded into its down projection, T estimated from every

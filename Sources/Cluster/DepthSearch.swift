@@ -64,8 +64,9 @@ public struct DepthSearch {
         return total
     }
 
-    func embed(_ w: Int) throws -> Matrix {
-        let ids = windows.window(w)
+    func embed(_ w: Int) throws -> Matrix { try embed(ids: windows.window(w)) }
+
+    func embed(ids: [Int]) throws -> Matrix {
         if let bad = ids.first(where: { $0 < 0 || $0 >= architecture.vocabularySize }) {
             throw ModelError.tokenOutOfRange(id: bad, vocabulary: architecture.vocabularySize)
         }

@@ -166,6 +166,25 @@ public struct ShardedOutput: Sendable {
             }
         }
 
+        /// Every tensor of `block` written from its float32 values (`DecoderBlock.parameterNames`:
+        /// linears, norms, biases, q/k norms) in the output dtype — a block whose every weight
+        /// may have changed (streamline's replacement). Names are the output's (block.index).
+        public func write(everyParameterOf block: DecoderBlock) throws {
+            var replaced: [String: Matrix] = [:]
+            for (name, values) in zip(block.parameterNames, block.parameterTensors) {
+                replaced[name] = Matrix(rows: 1, cols: values.count, elements: values)
+            }
+            for linear in BlockLinear.allCases { replaced[linear.weightName(block: block.index)] = block.weight(linear) }
+            while position < names.count, ShardedOutput.block(of: names[position]) == block.index {
+                let name = names[position]
+                guard let m = replaced[name] else {
+                    throw ClusterError.peerFailed("output block \(block.index): tensor \(name) is not a parameter of the replacement layer")
+                }
+                try file(for: name).write(name, m)
+                position += 1
+            }
+        }
+
         /// Block `index`'s tensors copied unchanged (depth pruning without weight pruning).
         public func copy(block index: Int) throws {
             while position < names.count, ShardedOutput.block(of: names[position]) == index { try copy(names[position]) }

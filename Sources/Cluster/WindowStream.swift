@@ -14,6 +14,8 @@ public enum MessageTag {
     static let progress = 31_001
     /// The window-order chain of ReplaceMe's float64 sums (`DepthSearch.streamline`).
     static let replaceMeChain = 31_002
+    /// The window-order chain of a streamline training step's gradient sum (`StreamlineTrainer`).
+    static let streamlineChain = 31_003
 }
 
 /// Which stream of windows a message belongs to. A job may run two streams one after the other

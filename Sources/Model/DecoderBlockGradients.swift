@@ -52,6 +52,22 @@ public struct DecoderBlockGradientSum: Sendable, Equatable {
         windows = 0
     }
 
+    /// Every buffer concatenated, in `DecoderBlock.parameterNames` order (the state a
+    /// window-order chain passes from rank to rank).
+    public var flattened: [Double] { Array(tensors.joined()) }
+
+    /// A sum of `windows` windows restored from `flattened` of a sum shaped like `block`'s.
+    public init(shapedLike block: DecoderBlock, flattened: [Double], windows: Int) {
+        let sizes = block.parameterTensors.map(\.count)
+        precondition(flattened.count == sizes.reduce(0, +), "gradient sum: \(flattened.count) values for \(sizes.reduce(0, +)) parameters")
+        var start = 0
+        tensors = sizes.map { n in
+            defer { start += n }
+            return Array(flattened[start..<(start + n)])
+        }
+        self.windows = windows
+    }
+
     public mutating func add(_ gradients: DecoderBlockGradients) {
         let parts = gradients.tensors
         precondition(parts.count == tensors.count, "gradient sum: \(parts.count) tensors added to \(tensors.count)")

@@ -34,6 +34,18 @@ public struct StreamlineSchedule: Sendable, Equatable, Codable {
         return StreamlineSchedule(warmupSteps: n * 0.01 * 0.5, totalSteps: n * 0.5, maximum: maximum, minimum: minimum)
     }
 
+    /// The schedule as the authors' construction effectively runs it, for a run of
+    /// `optimizerSteps` optimizer steps: their warmup of 1% · ½ of the micro-batches and length
+    /// of ½ of the micro-batches, counted in optimizer steps of 16 micro-batches, are 0.08 and 8
+    /// times the optimizer steps. So: learning rate 0 at the first step, a linear warmup over the
+    /// first 8% of the steps, then the first 12% of a half cosine (the rate ends near 97% of
+    /// the maximum). owlprune's default (`StreamlineTrainingSettings`): the authors' behaviour,
+    /// whatever batch size the user picks.
+    public static func effective(optimizerSteps: Int, maximum: Double = 2e-4, minimum: Double = 5e-5) -> StreamlineSchedule {
+        let n = Double(optimizerSteps)
+        return StreamlineSchedule(warmupSteps: n * 0.08, totalSteps: n * 8, maximum: maximum, minimum: minimum)
+    }
+
     /// The learning rate of the optimizer step that follows `step` scheduler steps (0-based),
     /// `_get_cosine_schedule_with_warmup_lr_lambda` times the maximum, in float64 as Python does.
     public func learningRate(step: Int) -> Double {

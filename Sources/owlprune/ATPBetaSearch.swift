@@ -30,10 +30,10 @@ struct ATPBetaSearch {
     /// are scored, the rest is what the sampler draws the calibration windows from, so no
     /// calibration window overlaps the held-out slice.
     static func cutHeldout(stream: [Int], windows: Int, length: Int, nsamples: Int,
-                           file: String) throws -> (sampled: [Int], heldout: [Int]) {
+                           file: String, flag: String = "--atp-heldout-windows") throws -> (sampled: [Int], heldout: [Int]) {
         let (held, overflow) = windows.multipliedReportingOverflow(by: length)
         guard !overflow, stream.count - held >= length else {
-            throw ValidationError("--calib \(file): \(stream.count) tokens leave no room for \(windows) held-out windows of \(length) tokens (--atp-heldout-windows) plus one calibration window")
+            throw ValidationError("--calib \(file): \(stream.count) tokens leave no room for \(windows) held-out windows of \(length) tokens (\(flag)) plus one calibration window")
         }
         return (Array(stream[..<(stream.count - held)]), Array(stream[(stream.count - held)...]))
     }

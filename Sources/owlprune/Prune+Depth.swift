@@ -17,6 +17,9 @@ extension OwlPrune.Prune {
         if dtype != nil { throw ValidationError("--dtype: not available with --method \(m) (tensors are copied unchanged)") }
         if output.resume { throw ValidationError("--resume: not available with --method \(m) (nothing is journaled)") }
         if recipe.recipe != nil { throw ValidationError("--recipe: not available with --method \(m)") }
+        if depth.effectiveReplacement(method: m) == .layer && calibration.calib == nil {
+            throw ValidationError("--replacement layer needs --calib FILE (its validation windows are cut from the end of the text); or give --replacement none|linear")
+        }
     }
 
     /// Scores the dense model's blocks on the calibration windows, shows the choice on rank 0.
@@ -32,17 +35,18 @@ extension OwlPrune.Prune {
     }
 
     /// LLM-Streamline (issue 24): the run's scores on the dense model, then its replacement.
-    func streamline(setup: PruneSetup, count: Int, replacement: StreamlineReplacement) throws
-        -> (renumbering: BlockRenumbering, result: BlockRemovalResult, replaced: [Int: DecoderBlock]) {
+    func streamline(setup: PruneSetup, count: Int, replacement: StreamlineReplacement, training: StreamlineTrainingSettings?) throws
+        -> (renumbering: BlockRenumbering, result: BlockRemovalResult, replaced: [Int: DecoderBlock], log: StreamlineTrainingLog?) {
         try DepthSearch.check(count: count, method: .streamline, blocks: setup.architecture.blockCount)
         let workers = try PruneSetup.workerCount(threads: threads, propagation: .sequential, split: .windows, comm: setup.comm)
         let search = DepthSearch(comm: setup.comm, architecture: setup.architecture, source: setup.checkpoint,
                                  windows: setup.windows, threads: workers, progress: progress)
-        let (result, block) = try search.streamline(count: count, replacement: replacement)
+        let validation = training.map { _ in CalibrationWindows.consecutive(setup.heldout, length: setup.windows.length) }
+        let (result, block, log) = try search.streamline(count: count, replacement: replacement, training: training, validation: validation)
         if setup.comm.rank == 0 { progress(DepthTable(result: result).render()) }
         let renumbering = BlockRenumbering(removing: result.removed, of: setup.architecture.blockCount)
         // Block b keeps its index: every removed block comes after it.
-        return (renumbering, result, block.map { [$0.index: $0] } ?? [:])
+        return (renumbering, result, block.map { [$0.index: $0] } ?? [:], log)
     }
 
     /// Depth only: the removal, then every kept tensor copied under its new name.
@@ -50,13 +54,15 @@ extension OwlPrune.Prune {
         let started = Date()
         var calibrationMethod = method
         calibrationMethod.method = .magnitude  // only the checkpoint and windows are used
+        let training = depth.training(method: method.method, seed: calibration.seed)
         let setup = try PruneSetup(model: model.model, method: calibrationMethod, calibration: calibration, comm: comm,
-                                   threads: threads, split: .windows)
+                                   threads: threads, split: .windows, holdOut: training?.heldoutWindows ?? 0)
         let (kind, count) = depth.removal(method: method.method)!
         var renumbering: BlockRenumbering, result: BlockRemovalResult
         var replaced: [Int: DecoderBlock] = [:]
-        if kind == .streamline, let replacement = depth.replacement {
-            (renumbering, result, replaced) = try streamline(setup: setup, count: count, replacement: replacement)
+        var log: StreamlineTrainingLog?
+        if kind == .streamline, let replacement = depth.effectiveReplacement(method: method.method) {
+            (renumbering, result, replaced, log) = try streamline(setup: setup, count: count, replacement: replacement, training: training)
         } else {
             (renumbering, result) = try removeBlocks(setup: setup, method: kind, count: count)
         }
@@ -66,13 +72,15 @@ extension OwlPrune.Prune {
         try out.write { layout in
             let plan = DepthPlan(method: kind.rawValue, removeBlocks: count, blockRemoval: result,
                                  modelId: URL(fileURLWithPath: model.model).standardizedFileURL.lastPathComponent,
-                                 seed: calibration.calib == nil ? nil : calibration.seed, windowsHash: setup.windows.hash)
+                                 seed: calibration.calib == nil ? nil : calibration.seed, windowsHash: setup.windows.hash, training: training,
+                                 heldoutHash: training.map { _ in CalibrationWindows.consecutive(setup.heldout, length: setup.windows.length).hash })
             let made = DepthReport(
                 started: started, finished: Date(), method: kind.rawValue, removeBlocks: count,
                 arguments: .init(model: model.model, out: output.out, method: kind.rawValue, removeBlocks: count,
                                  nsamples: calibration.nsamples, seqlen: calibration.seqlen, seed: calibration.seed,
                                  calib: calibration.calib, calibTokens: calibration.calibTokens, threads: threads),
-                ranks: comm.size, windows: setup.windows, blockRemoval: result, blocksPerRank: layout.blockRanges.map(Array.init))
+                ranks: comm.size, windows: setup.windows, blockRemoval: result, blocksPerRank: layout.blockRanges.map(Array.init),
+                streamlineTraining: log)
             report = made
             return [PruneOutput.planFileName: try plan.json(),
                     PruneOutput.reportFileName: try PruneReport.encoder().encode(made)]
@@ -127,7 +135,12 @@ struct DepthTable {
             let span = String(format: "%d…%d", j, j + k).padding(toLength: 9, withPad: " ", startingAt: 0)
             lines.append(String(format: "%5d  ", j) + span + String(format: "  %21.6f", score) + (j == run[0] ? "  ✓" : ""))
         }
-        lines.append("streamline: replace blocks \(run[0])…\(run[1]) by \(result.replacement == StreamlineReplacement.linear.rawValue ? "block \(run[0]) with ReplaceMe's map in its down_proj" : "block \(run[0]) unchanged"); "
+        let by = switch StreamlineReplacement(rawValue: result.replacement ?? "") {
+        case .linear: "block \(run[0]) with ReplaceMe's map in its down_proj"
+        case .layer: "block \(run[0]) trained to stand in for the run"
+        default: "block \(run[0]) unchanged"
+        }
+        lines.append("streamline: replace blocks \(run[0])…\(run[1]) by \(by); "
                      + "remove \(result.removed.count) of \(result.scores.count) blocks: " + result.removed.map(String.init).joined(separator: ", "))
         return lines.joined(separator: "\n")
     }

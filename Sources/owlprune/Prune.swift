@@ -165,7 +165,7 @@ struct PruneSetup {
     /// - Parameter memory: when given, the memory check runs before the windows are drawn.
     init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator,
          memory: MemoryOptions? = nil, threads: Int? = nil, split: WorkSplit? = nil,
-         overrides: SparsityOverrides = SparsityOverrides(), searchesATPBeta: Bool = false) throws {
+         overrides: SparsityOverrides = SparsityOverrides(), searchesATPBeta: Bool = false, holdOut: Int = 0) throws {
         self.comm = comm
         if method.atpAuto {
             guard searchesATPBeta else { throw ValidationError("--atp-beta auto: only `owlprune prune` runs the β search; give a number here") }
@@ -208,9 +208,12 @@ struct PruneSetup {
             } else if let file = calibration.calib {
                 let tokenizer = try Tokenizer.load(directory: url)
                 var stream = tokenizer.encode(try readTextFile(URL(fileURLWithPath: file))).map(Int.init)
-                if method.atpAuto {
-                    (stream, heldout) = try ATPBetaSearch.cutHeldout(stream: stream, windows: method.atpHeldoutWindows,
-                                                                     length: length, nsamples: calibration.nsamples, file: file)
+                // `--atp-beta auto` and `--replacement layer` (`holdOut`) validate on the text's tail.
+                let held = method.atpAuto ? method.atpHeldoutWindows : holdOut
+                if held > 0 {
+                    (stream, heldout) = try ATPBetaSearch.cutHeldout(stream: stream, windows: held,
+                                                                     length: length, nsamples: calibration.nsamples, file: file,
+                                                                     flag: method.atpAuto ? "--atp-heldout-windows" : "--train-heldout-windows")
                 }
                 local = try CalibrationWindows.sample(stream: stream, count: calibration.nsamples, length: length,
                                                       seed: calibration.seed, file: file)
@@ -218,7 +221,7 @@ struct PruneSetup {
             }
         }
         windows = try CalibrationWindows.broadcast(local, comm: comm)
-        if method.atpAuto { heldout = try comm.broadcast(heldout.map(Int64.init), root: 0).map(Int.init) }
+        if method.atpAuto || holdOut > 0 { heldout = try comm.broadcast(heldout.map(Int64.init), root: 0).map(Int.init) }
         if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
         configuration = planned
     }

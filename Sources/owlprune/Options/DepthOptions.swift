@@ -16,10 +16,37 @@ struct DepthOptions: ParsableArguments {
     var removeBy: BlockRemovalMethod?
 
     /// Issue 24: what stands in for streamline's run (docs/algorithms.md "LLM-Streamline: the
-    /// command"). No default: the authors' default, a trained layer, is not available yet, and a
-    /// silent substitute would not be what a user of `streamline` expects.
-    @Option(help: "With streamline: what replaces the chosen run of K+1 blocks (none: its first block unchanged; linear: ReplaceMe's least-squares map folded into that block's down_proj).")
+    /// command"). Default with `--method streamline`: `layer`, the authors' default.
+    @Option(help: "With streamline: what replaces the chosen run of K+1 blocks (layer, the default: its first block trained to map the run's input to its output; none: that block unchanged; linear: ReplaceMe's least-squares map folded into its down_proj).")
     var replacement: StreamlineReplacement?
+
+    /// `--replacement layer` (docs/algorithms.md "LLM-Streamline: the trained layer"); the
+    /// authors' AdamW settings otherwise (wd 1e-3, clip 5, their effective schedule).
+    @Option(name: .customLong("train-epochs"), help: "--replacement layer: passes over the calibration windows (default \(StreamlineTrainingSettings.defaultEpochs)).")
+    var trainEpochs: Int?
+
+    @Option(name: .customLong("train-batch"), help: "--replacement layer: calibration windows per optimizer step (default \(StreamlineTrainingSettings.defaultBatch), at most --nsamples).")
+    var trainBatch: Int?
+
+    @Option(name: .customLong("train-lr"), help: "--replacement layer: peak AdamW learning rate (default 2e-4, the authors').")
+    var trainLR: Double?
+
+    @Option(name: .customLong("train-heldout-windows"), help: "--replacement layer: windows of --seqlen tokens cut from the end of --calib before sampling, for the validation loss (default \(StreamlineTrainingSettings.defaultHeldoutWindows)).")
+    var trainHeldoutWindows: Int?
+
+    /// The replacement a streamline run uses: the flag, else `layer` with `--method streamline`.
+    func effectiveReplacement(method: MethodName) -> StreamlineReplacement? {
+        if let replacement { return replacement }
+        return method == .streamline ? .layer : nil
+    }
+
+    /// The training settings of `--replacement layer` (nil otherwise).
+    func training(method: MethodName, seed: UInt64) -> StreamlineTrainingSettings? {
+        guard effectiveReplacement(method: method) == .layer else { return nil }
+        let d = StreamlineTrainingSettings()
+        return StreamlineTrainingSettings(epochs: trainEpochs ?? d.epochs, batch: trainBatch ?? d.batch, learningRate: trainLR ?? d.learningRate,
+                                          heldoutWindows: trainHeldoutWindows ?? d.heldoutWindows, seed: seed)
+    }
 
     /// The depth method and K, or nil for a plain prune.
     func removal(method: MethodName) -> (BlockRemovalMethod, Int)? {
@@ -43,10 +70,19 @@ struct DepthOptions: ParsableArguments {
         if depthMethod && removeBlocks == nil { throw ValidationError("--method \(method) needs --remove-blocks K") }
         let streamline = method == .streamline || removeBy == .streamline
         if let r = replacement, !streamline { throw ValidationError("--replacement \(r): only with --method streamline (or --remove-by streamline)") }
-        if streamline && replacement == nil { throw ValidationError("streamline needs --replacement none|linear") }
+        if removeBy == .streamline && replacement == nil { throw ValidationError("--remove-by streamline needs --replacement none") }
         if removeBy == .streamline, let r = replacement, r != .none {
             throw ValidationError("--replacement \(r): not available with --remove-by streamline (only none: the remaining blocks are pruned from the checkpoint's weights)")
         }
+        let given = [("--train-epochs", trainEpochs.map(Double.init)), ("--train-batch", trainBatch.map(Double.init)),
+                     ("--train-lr", trainLR), ("--train-heldout-windows", trainHeldoutWindows.map(Double.init))]
+        if effectiveReplacement(method: method) != .layer, let flag = given.first(where: { $0.1 != nil })?.0 {
+            throw ValidationError("\(flag): only with --method streamline --replacement layer")
+        }
+        if let e = trainEpochs, e < 1 { throw ValidationError("--train-epochs \(e): must be at least 1") }
+        if let b = trainBatch, b < 1 { throw ValidationError("--train-batch \(b): must be at least 1") }
+        if let r = trainLR, !(r > 0 && r.isFinite) { throw ValidationError("--train-lr \(r): must be a positive number") }
+        if let h = trainHeldoutWindows, h < 1 { throw ValidationError("--train-heldout-windows \(h): must be at least 1") }
         if let k = removeBlocks {
             guard k >= 1 else { throw ValidationError("--remove-blocks \(k): must be at least 1") }
             guard depthMethod || removeBy != nil else {
