@@ -146,7 +146,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: f.scratch) }
         let out = f.scratch.appendingPathComponent("out")
         let cases: [([String], String)] = [
-            (["--method", "streamline", "--remove-blocks", "2"], "streamline needs --replacement none|linear"),
+            (["--method", "streamline", "--remove-blocks", "2"], "--replacement layer needs --calib FILE"),
             (["--method", "shortgpt", "--remove-blocks", "2", "--replacement", "none"], "--replacement none: only with --method streamline"),
             (["--method", "streamline", "--remove-blocks", "6", "--replacement", "none"], "--remove-blocks 6: the model has 6 blocks"),
             (["--method", "streamline", "--remove-blocks", "2", "--replacement", "layers"], "The value 'layers' is invalid for '--replacement <replacement>'"),

@@ -1,0 +1,176 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 24: `prune --method streamline --remove-blocks K --replacement layer` (the default) on the
+/// 6-block tiny model: 4 training windows of 32 tokens drawn from a text whose last 2 × 32 tokens
+/// are held out for validation.
+@Suite(.serialized) struct StreamlineLayerTests {
+    let depth = DepthPruneTests()
+    static let k = 2, heldout = 2, length = DepthPruneTests.length
+
+    /// The fixture plus a longer text (lowercase letters: one token each under the byte-level
+    /// tokenizer, no BOS), so that the held-out tail leaves room for the sampled windows.
+    func fixture(_ label: String) throws -> (DepthPruneTests.Fixture, URL) {
+        let f = try depth.fixture(label)
+        var state: UInt64 = 987_654
+        var bytes: [UInt8] = []
+        for _ in 0..<(12 * Self.length) {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            bytes.append(97 + UInt8((state >> 33) % 26))
+        }
+        let text = f.scratch.appendingPathComponent("train.txt")
+        try Data(bytes).write(to: text)
+        return (f, text)
+    }
+
+    func train(_ f: DepthPruneTests.Fixture, text: URL, out: URL, ranks: Int?, _ extra: [String] = []) throws -> MPIRun.Outcome {
+        try MPIRun.run(["prune", "--model", f.model.path, "--out", out.path, "--calib", text.path,
+                        "--nsamples", String(DepthPruneTests.windows), "--seqlen", String(Self.length),
+                        "--method", "streamline", "--remove-blocks", String(Self.k),
+                        "--train-heldout-windows", String(Self.heldout), "--train-batch", "2", "--train-epochs", "3",
+                        "--train-lr", "1e-3"] + extra, ranks: ranks, timeout: 180)
+    }
+
+    /// 1, 2 and 3 ranks and 2 threads write the same bytes (tensors, plan, config) and the same
+    /// losses; the layer changes every tensor of block b and nothing else (the control: the byte
+    /// comparison that finds the runs identical finds exactly block b's tensors changed against
+    /// the input, and a run at another learning rate differs); the training loss falls and the kept state
+    /// has the lowest validation loss.
+    @Test func oneTwoThreeRanksTrainTheSameLayer() throws {
+        let (f, text) = try fixture("layer-ranks")
+        defer { try? FileManager.default.removeItem(at: f.scratch) }
+        let one = f.scratch.appendingPathComponent("one")
+        let a = try train(f, text: text, out: one, ranks: nil)
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stderr.contains("streamline training: step 6/6"), "no progress over the steps: \(a.stderr)")
+        #expect(a.stderr.contains("trained to stand in for the run"), "\(a.stderr)")
+        let report = try depth.json(one.appendingPathComponent("owlprune-report.json"))
+        let log = try #require(report["streamline_training"] as? [String: Any], "\(report.keys)")
+        for (ranks, extra) in [(2, [String]()), (3, []), (nil, ["--threads", "2"])] as [(Int?, [String])] {
+            let other = f.scratch.appendingPathComponent("r\(ranks ?? 1)-\(extra.count)")
+            let b = try train(f, text: text, out: other, ranks: ranks, extra)
+            #expect(b.status == 0, "\(b.stderr)")
+            #expect(try differingTensors(one, other).isEmpty, "tensors differ on \(ranks ?? 1) ranks \(extra)")
+            for file in ["owlprune-plan.json", "config.json"] {
+                #expect(try Data(contentsOf: one.appendingPathComponent(file)) == Data(contentsOf: other.appendingPathComponent(file)),
+                        "\(file) differs on \(ranks ?? 1) ranks \(extra)")
+            }
+            let otherLog = try depth.json(other.appendingPathComponent("owlprune-report.json"))["streamline_training"] as! [String: Any]
+            let losses = { (l: [String: Any]) in (l["steps"] as! [[String: Any]]).map { $0["loss"] as! Double } }
+            #expect(losses(otherLog) == losses(log) && otherLog["validation_loss"] as! [Double] == log["validation_loss"] as! [Double])
+            let rankSeconds = ((otherLog["steps"] as! [[String: Any]])[0])["rank_seconds"] as! [Double]
+            #expect(rankSeconds.count == (ranks ?? 1))
+        }
+        let steps = log["steps"] as! [[String: Any]]
+        #expect(steps.count == 3 * (DepthPruneTests.windows / 2) && log["steps_per_epoch"] as? Int == 2)
+        #expect(steps.allSatisfy { ($0["seconds"] as! Double) >= 0 && ($0["gradient_norm"] as! Double) > 0 })
+        #expect(steps[0]["learning_rate"] as? Double == 0, "the authors' schedule starts at learning rate 0")
+        let validation = log["validation_loss"] as! [Double]
+        #expect(validation.count == 4 && validation.last! < validation.first!, "validation loss did not fall: \(validation)")
+        let keptEpoch = log["kept_epoch"] as! Int
+        #expect(validation[keptEpoch] == validation.min()!)
+        let trainingLosses = steps.map { $0["loss"] as! Double }
+        #expect(trainingLosses.suffix(2).reduce(0, +) < trainingLosses.prefix(2).reduce(0, +), "training loss did not fall: \(trainingLosses)")
+        // Controls: every output tensor is its (renumbered) input tensor except block b's, all nine
+        // of which the training changed; --train-* flags are refused with `none`.
+        let none = f.scratch.appendingPathComponent("none")
+        #expect(try train(f, text: text, out: none, ranks: nil, ["--replacement", "none"]).status != 0, "--train-* flags accepted with none")
+        let removal = try depth.removal(one)
+        let run = removal["run"] as! [Int], kept = removal["kept"] as! [Int]
+        let input = try tensorBytes(of: f.model)
+        var differing: [String] = []
+        for (name, t) in try tensorBytes(of: one) {
+            var source = name
+            if name.hasPrefix("model.layers.") {
+                let parts = name.split(separator: ".", maxSplits: 3)
+                source = "model.layers.\(kept[Int(parts[2])!]).\(parts[3])"
+            }
+            if input[source]?.bytes != t.bytes { differing.append(name) }
+        }
+        #expect(!differing.isEmpty && differing.allSatisfy { $0.hasPrefix("model.layers.\(run[0]).") }, "\(differing)")
+        #expect(differing.count == 9, "the trained layer should change its 7 linears and 2 norms: \(differing)")
+        let otherRate = f.scratch.appendingPathComponent("rate")
+        #expect(try train(f, text: text, out: otherRate, ranks: 2, ["--train-lr", "2e-3"]).status == 0)
+        #expect(!(try differingTensors(one, otherRate)).isEmpty, "another learning rate wrote the same bytes")
+    }
+
+    /// Checked with PyTorch and transformers' own model: the output loads with
+    /// AutoModelForCausalLM; its block b applied (causally) to the dense model's h_b of the
+    /// held-out windows gives the validation MSE the report records for the kept state (1e-5
+    /// relative); its perplexity on the calibration text equals `owlprune eval`'s.
+    @Test func trainedLayerMatchesTransformers() throws {
+        let (f, text) = try fixture("layer-torch")
+        defer { try? FileManager.default.removeItem(at: f.scratch) }
+        let out = f.scratch.appendingPathComponent("out")
+        let run = try train(f, text: text, out: out, ranks: 2)
+        #expect(run.status == 0, "\(run.stderr)")
+        let (status, log) = try PythonScript.run(Self.torchScript, arguments: [f.model.path, out.path, text.path, f.ids.path,
+                                                                               String(Self.length), String(Self.heldout)])
+        #expect(status == 0, "\(log)")
+        let line = try #require(log.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, "\(log)")
+        let result = try JSONSerialization.jsonObject(with: Data(line.dropFirst(7).utf8)) as! [String: Any]
+        let training = try depth.json(out.appendingPathComponent("owlprune-report.json"))["streamline_training"] as! [String: Any]
+        let kept = training["kept_epoch"] as! Int
+        #expect(kept > 0, "training never improved on block b; the check would compare the untrained block")
+        let ours = (training["validation_loss"] as! [Double])[kept], torchMSE = result["mse"] as! Double
+        #expect(abs(ours - torchMSE) <= 1e-5 * torchMSE, "validation MSE: owlprune \(ours), transformers \(torchMSE)")
+        let ppl = try depth.calibrationPerplexity(f, model: out)
+        let torchPPL = result["perplexity"] as! Double
+        #expect(abs(ppl - torchPPL) <= 1e-5 * torchPPL, "owlprune eval \(ppl), transformers \(torchPPL)")
+    }
+
+    static let torchScript = """
+    import sys, json, math, numpy as np, torch
+    from transformers import AutoModelForCausalLM
+    dense_dir, out_dir, text_path, ids_path, L, held = sys.argv[1:7]
+    L, held = int(L), int(held)
+    text = open(text_path, "rb").read()
+    tail = torch.tensor(list(text[len(text) - held * L:]), dtype=torch.int64).view(held, L)
+    def load(d):
+        return AutoModelForCausalLM.from_pretrained(d, torch_dtype=torch.float32, attn_implementation="eager").eval()
+    def block_output(m, i, ids):
+        got = []
+        h = m.model.layers[i].register_forward_hook(lambda mod, inp, out: got.append(out[0] if isinstance(out, tuple) else out))
+        logits = m(ids).logits
+        h.remove()
+        return got[0].double(), logits
+    plan = json.load(open(out_dir + "/owlprune-plan.json"))["block_removal"]
+    b, last = plan["run"]
+    with torch.no_grad():
+        dense, pruned = load(dense_dir), load(out_dir)
+        target, _ = block_output(dense, last, tail)
+        y, _ = block_output(pruned, b, tail)
+        mse = float(((y - target) ** 2).mean())
+        ids = torch.tensor(np.fromfile(ids_path, dtype="<u4").astype(np.int64)).view(-1, L)
+        logits = pruned(ids).logits
+        nll = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).double(),
+                                                ids[:, 1:].reshape(-1), reduction="sum")
+    print("RESULT " + json.dumps({"mse": mse, "perplexity": math.exp(float(nll) / ids[:, 1:].numel())}))
+    """
+
+    @Test func badTrainingFlagsFailInOneLine() throws {
+        let (f, text) = try fixture("layer-bad")
+        defer { try? FileManager.default.removeItem(at: f.scratch) }
+        let out = f.scratch.appendingPathComponent("out")
+        let cases: [([String], String)] = [
+            (["--train-batch", "5"], "--train-batch 5: more than the 4 training windows"),
+            (["--train-epochs", "0"], "--train-epochs 0: must be at least 1"),
+            (["--train-lr", "0"], "--train-lr 0.0: must be a positive number"),
+            (["--train-heldout-windows", "20"], "held-out windows of 32 tokens (--train-heldout-windows)"),
+        ]
+        for (flags, message) in cases {
+            let run = try train(f, text: text, out: out, ranks: 2, flags)
+            #expect(run.status != 0, "\(flags) succeeded")
+            #expect(run.stderr.contains(message), "\(flags): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out.path), "\(flags) left an output")
+        }
+        // The default replacement needs a text to hold out from.
+        let tokens = try depth.prune(f, out: out, ranks: 2, ["--method", "streamline", "--remove-blocks", "2"])
+        #expect(tokens.status != 0 && tokens.stderr.contains("--replacement layer needs --calib FILE"), "\(tokens.stderr)")
+        let shortgpt = try depth.prune(f, out: out, ranks: nil, ["--method", "shortgpt", "--remove-blocks", "2", "--train-epochs", "2"])
+        #expect(shortgpt.status != 0 && shortgpt.stderr.contains("--train-epochs: only with --method streamline --replacement layer"),
+                "\(shortgpt.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}
