@@ -34,10 +34,22 @@ public struct StreamlineTrainingSettings: Sendable, Codable, Equatable {
     /// Seeds the per-epoch shuffle (the calibration seed).
     public var seed: UInt64
 
-    public static let defaultEpochs = 4, defaultBatch = 4, defaultHeldoutWindows = 4
+    public static let defaultBatch = 4, defaultHeldoutWindows = 4
     public static let defaultLearningRate = 2e-4
+    /// `--train-epochs` by default: as many passes as give at least this many optimizer steps.
+    /// The authors run ≈ 780 steps (100 000 samples / 128 per step, one epoch); a calibration set
+    /// of tens of windows gives a few steps per epoch, and one epoch would barely move the layer
+    /// (SmolLM2, 16 × 512 windows: the validation loss still falls steadily after 80 steps,
+    /// docs/algorithms.md "LLM-Streamline: the trained layer").
+    public static let defaultMinimumSteps = 100
 
-    public init(epochs: Int = defaultEpochs, batch: Int = defaultBatch, learningRate: Double = defaultLearningRate,
+    /// The default number of epochs for `windows` training windows in batches of `batch`.
+    public static func defaultEpochs(windows: Int, batch: Int) -> Int {
+        let perEpoch = max(1, windows / max(1, batch))
+        return max(1, (defaultMinimumSteps + perEpoch - 1) / perEpoch)
+    }
+
+    public init(epochs: Int, batch: Int = defaultBatch, learningRate: Double = defaultLearningRate,
                 minimumLearningRate: Double = 5e-5, weightDecay: Double = 1e-3, maxGradientNorm: Double = 5,
                 heldoutWindows: Int = defaultHeldoutWindows, seed: UInt64 = 0) {
         self.epochs = epochs

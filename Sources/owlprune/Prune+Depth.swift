@@ -54,7 +54,7 @@ extension OwlPrune.Prune {
         let started = Date()
         var calibrationMethod = method
         calibrationMethod.method = .magnitude  // only the checkpoint and windows are used
-        let training = depth.training(method: method.method, seed: calibration.seed)
+        let training = depth.training(method: method.method, seed: calibration.seed, windows: calibration.nsamples)
         let setup = try PruneSetup(model: model.model, method: calibrationMethod, calibration: calibration, comm: comm,
                                    threads: threads, split: .windows, holdOut: training?.heldoutWindows ?? 0)
         let (kind, count) = depth.removal(method: method.method)!

@@ -22,7 +22,7 @@ struct DepthOptions: ParsableArguments {
 
     /// `--replacement layer` (docs/algorithms.md "LLM-Streamline: the trained layer"); the
     /// authors' AdamW settings otherwise (wd 1e-3, clip 5, their effective schedule).
-    @Option(name: .customLong("train-epochs"), help: "--replacement layer: passes over the calibration windows (default \(StreamlineTrainingSettings.defaultEpochs)).")
+    @Option(name: .customLong("train-epochs"), help: "--replacement layer: passes over the calibration windows (default: enough for \(StreamlineTrainingSettings.defaultMinimumSteps) optimizer steps).")
     var trainEpochs: Int?
 
     @Option(name: .customLong("train-batch"), help: "--replacement layer: calibration windows per optimizer step (default \(StreamlineTrainingSettings.defaultBatch), at most --nsamples).")
@@ -41,11 +41,12 @@ struct DepthOptions: ParsableArguments {
     }
 
     /// The training settings of `--replacement layer` (nil otherwise).
-    func training(method: MethodName, seed: UInt64) -> StreamlineTrainingSettings? {
+    func training(method: MethodName, seed: UInt64, windows: Int) -> StreamlineTrainingSettings? {
         guard effectiveReplacement(method: method) == .layer else { return nil }
-        let d = StreamlineTrainingSettings()
-        return StreamlineTrainingSettings(epochs: trainEpochs ?? d.epochs, batch: trainBatch ?? d.batch, learningRate: trainLR ?? d.learningRate,
-                                          heldoutWindows: trainHeldoutWindows ?? d.heldoutWindows, seed: seed)
+        let batch = trainBatch ?? StreamlineTrainingSettings.defaultBatch
+        return StreamlineTrainingSettings(epochs: trainEpochs ?? StreamlineTrainingSettings.defaultEpochs(windows: windows, batch: batch),
+                                          batch: batch, learningRate: trainLR ?? StreamlineTrainingSettings.defaultLearningRate,
+                                          heldoutWindows: trainHeldoutWindows ?? StreamlineTrainingSettings.defaultHeldoutWindows, seed: seed)
     }
 
     /// The depth method and K, or nil for a plain prune.
