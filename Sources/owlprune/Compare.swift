@@ -47,6 +47,7 @@ extension OwlPrune {
             var divergence: DistributedDivergence.Result? = nil
             if let data {
                 let architectures = try checkpoints.map { try Architecture(config: $0.config) }
+                for (architecture, checkpoint) in zip(architectures, checkpoints) { try architecture.validateModelTensors(in: checkpoint) }
                 guard architectures[0].vocabularySize == architectures[1].vocabularySize else {
                     throw ValidationError("\(first) has a vocabulary of \(architectures[0].vocabularySize) tokens, \(second) of "
                                           + "\(architectures[1].vocabularySize): comparing their next-token distributions needs one vocabulary")

@@ -49,6 +49,7 @@ extension OwlPrune {
             setBLASThreads(1)
             let checkpoint = try CheckpointDirectory(url: URL(fileURLWithPath: model))
             let architecture = try Architecture(config: checkpoint.config)
+            try architecture.validateModelTensors(in: checkpoint)
             let length = seqlen ?? min(2048, architecture.maxPositions)
             if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
             let textBytes = (try? FileManager.default.attributesOfItem(atPath: data)[.size] as? Int) ?? 0

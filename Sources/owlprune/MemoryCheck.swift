@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Cluster
+import Diagnostics
 import Foundation
 import MPIKit
 import Model
@@ -41,13 +42,8 @@ enum MemoryCheck {
         return Int(value * scale)
     }
 
-    /// 1.5 GiB, 320.0 MiB, 96.0 KiB: one decimal in the largest unit that keeps the value ≥ 1.
-    static func format(bytes: Double) -> String {
-        for (unit, scale) in [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes >= Double(scale) {
-            return String(format: "%.1f %@", bytes / Double(scale), unit)
-        }
-        return String(format: "%.0f bytes", bytes)
-    }
+    /// 1.5 GiB, 320.0 MiB, 96.0 KiB (Diagnostics' `byteCountText`, one formatter for every bound).
+    static func format(bytes: Double) -> String { byteCountText(bytes) }
 
     /// What this node can give, and where the figure comes from; nil when nothing is readable.
     static func available() -> (bytes: Int, source: String)? {

@@ -50,6 +50,9 @@ extension OwlPrune {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
             let overrides = try recipe.overrides()
+            // The evaluation text is read after the prune; a bad one (not UTF-8, a FIFO, missing)
+            // must fail before the work, not after it (issue 26 item 4).
+            if let eval = evaluation.evalData { _ = try readTextFile(URL(fileURLWithPath: eval)) }
             if dryRun {
                 // Memory is reported, not refused: finding that out is what a dry run is for.
                 let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,

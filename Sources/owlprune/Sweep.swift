@@ -48,6 +48,8 @@ extension OwlPrune {
         @Flag(help: "Keep the cells an interrupted sweep finished (OUT.partial/) and run only the rest.") var resume = false
         @Flag(help: "Replace an existing sweep directory (and discard an interrupted one).") var force = false
         @Flag(help: "Print sweep.json on stdout instead of the table.") var json = false
+        @Option(name: .customLong("max-cells"), help: "Refuse a grid of more cells than this (a typo in a list can ask for days of work).")
+        var maxCells: Int = 1000
         @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
@@ -59,7 +61,9 @@ extension OwlPrune {
             if let k = evalWindows, k < 1 { throw ValidationError("--eval-windows \(k): must be at least 1") }
             guard ranksPerCell >= 1 else { throw ValidationError("--ranks-per-cell \(ranksPerCell): must be at least 1") }
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
-            _ = try resolvedGrid().cells.map { try resolvedGrid().methodOptions(for: $0) }
+            // The grid is read once; every cell is then checked as `prune` would check it.
+            let g = try resolvedGrid()
+            for cell in g.cells { _ = try g.methodOptions(for: cell) }
         }
 
         func resolvedGrid() throws -> SweepGrid {
@@ -71,6 +75,13 @@ extension OwlPrune {
                 // `--owl-lambda=0.1` and `--owl-lambda 0.1` both name one flag and its value.
                 let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
                 return parts.count == 2 && parts[0].hasPrefix("--") ? parts : option.split(separator: " ").map(String.init)
+            }
+            // Counted before the cells are built: three long lists would otherwise be multiplied
+            // out in memory before anything could refuse them (issue 26 item 4).
+            let (partialCount, o1) = g.methods.count.multipliedReportingOverflow(by: g.allocations.count)
+            let (count, o2) = partialCount.multipliedReportingOverflow(by: g.sparsities.count)
+            if o1 || o2 || count > maxCells {
+                throw ValidationError("sweep: the grid has \(o1 || o2 ? "more than \(Int.max)" : "\(count)") cells (\(g.methods.count) methods × \(g.allocations.count) allocations × \(g.sparsities.count) sparsities), more than --max-cells \(maxCells); raise --max-cells to run it")
             }
             guard !g.cells.isEmpty else { throw ValidationError("the sweep grid has no cells") }
             try g.checkCells()
@@ -146,6 +157,8 @@ extension OwlPrune {
             if world.rank == 0 {
                 progress("sweep: \(cells.count) cells (\(done.count) kept from an interrupted sweep), \(groups) group(s) of \(ranksPerCell) rank(s)")
             }
+            // The group's remaining time, from the seconds per unit of cost its finished cells took.
+            var spentSeconds = 0.0, spentCost = 0.0
             for (k, i) in mine.enumerated() {
                 let result = try runCell(cells[i], configuration: configurations[i], group: group, color: color, setup: setup,
                                          scores: configurations[i].blockScoreKey.flatMap { scores[$0] }, tokens: tokens,
@@ -156,7 +169,11 @@ extension OwlPrune {
                     let line = String(format: "sweep: group %d cell %d/%d %@: perplexity %.4f, mean KLD %.6f, same top %.2f%%, achieved %.4f (prune %.1f s, eval %.1f s)",
                                       color, k + 1, mine.count, cells[i].id, result.perplexity, result.meanKLD ?? .nan,
                                       100 * (result.sameTop ?? .nan), result.achievedSparsity, result.pruneSeconds, result.evalSeconds)
-                    Console.error(line + "\n")
+                    spentSeconds += result.pruneSeconds + result.evalSeconds
+                    spentCost += costs[i]
+                    let remaining = mine[(k + 1)...].reduce(0.0) { $0 + costs[$1] }
+                    let eta = remaining > 0 && spentCost > 0 ? String(format: ", group ETA %.0f s", spentSeconds / spentCost * remaining) : ""
+                    Console.error(line + eta + "\n")
                 }
             }
             try world.barrier()

@@ -56,8 +56,8 @@ struct SweepGrid: Equatable {
     /// of `prune` flag names (without `--`) to values (`true` for a flag without a value).
     static func read(file: String) throws -> SweepGrid {
         let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            throw ValidationError("--grid \(file): cannot read it (\(fileErrorCause(error)))")
+        do { text = try YAMLLimits.text(of: file) } catch let refusal as YAMLLimits.Refusal {
+            throw ValidationError("--grid \(printableLine(file)): \(refusal.cause)")
         }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {

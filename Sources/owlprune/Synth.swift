@@ -107,6 +107,7 @@ extension OwlPrune {
                                      headDim: s.headDim ?? s.hidden / s.heads, rmsNormEpsilon: s.epsilon,
                                      ropeTheta: s.ropeTheta, ropeScaling: s.ropeScaling,
                                      maxPositionEmbeddings: s.maxPositions, vocabSize: vocabulary, tieWordEmbeddings: false)
+            try SyntheticCheckpoint.checkFits(config: config, dtype: storage!, destination: URL(fileURLWithPath: out))
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
                                              runID: StagedDirectory.newRunID(),
                                              inputs: [("--tokenizer", source)])
