@@ -122,14 +122,15 @@ public final class PruneOutput {
         let heldTerms = job.split == .windows && comm.rank > 0 ? windows.count : 0
         let budget = try MemoryBudget(blocks: job.blockRange, checkpoint: input, shape: job.architecture.shape,
                                       windows: windows.count, length: job.windows.length, threads: job.threads,
-                                      statistics: job.configuration.statisticKinds, heldTermWindows: heldTerms)
+                                      statistics: job.configuration.statisticKinds, heldTermWindows: heldTerms,
+                                      baselineBytes: job.startResidentBytes)
         let peak = peakResidentBytes()
         let rank = RankReport(
             rank: comm.rank, host: comm.processorName, blocks: [job.blockRange.lowerBound, job.blockRange.upperBound],
             windows: [windows.lowerBound, windows.upperBound], peakRssBytes: peak,
             memoryBudget: .init(blockBytes: budget.blockBytes, activationBytes: budget.activationBytes,
                                 statisticsBytes: budget.statisticsBytes, blockFactor: MemoryBudget.blockFactor,
-                                boundBytes: budget.boundBytes, peakWithinBound: peak <= budget.boundBytes),
+                                baselineBytes: budget.baselineBytes, boundBytes: budget.boundBytes, peakWithinBound: peak <= budget.boundBytes),
             busySeconds: t.busySeconds, idleSeconds: t.idleSeconds, commSeconds: t.commSeconds, solveSeconds: t.solveSeconds,
             bytesSent: t.bytesSent, threads: job.threads, resumedBlocks: result.resumedBlocks, phaseSeconds: result.times)
         return RankFragment(rank: rank, linears: result.outcomes.map(PruneReport.Linear.init))

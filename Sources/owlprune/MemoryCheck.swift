@@ -76,7 +76,8 @@ enum MemoryCheck {
         let ranges = try partition(parameterCounts: Array(repeating: architecture.shape.parameterCount, count: architecture.blockCount),
                                    ranks: comm.size)
         let budget = try MemoryBudget(blocks: ranges[comm.rank], checkpoint: checkpoint, shape: architecture.shape,
-                                      windows: nsamples, length: seqlen, threads: threads, statistics: statistics)
+                                      windows: nsamples, length: seqlen, threads: threads, statistics: statistics,
+                                      baselineBytes: currentResidentBytes())
         let ids = Double(nsamples) * Double(seqlen) * 8
         let perRank = Double(budget.boundBytes) + ids
         let ranksHere = try comm.ranksOnThisNode()
