@@ -39,7 +39,7 @@ public enum SyntheticCheckpoint {
 
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var written = config
-        written.torchDtype = ["F32": "float32", "BF16": "bfloat16", "F16": "float16"][dtype.rawValue]
+        written.torchDtype = DType(dtype)?.torchName
         try written.jsonData().write(to: dir.appendingPathComponent("config.json"))
         let entries = tensors.map {
             SafetensorsWriter.Entry(name: $0.name, dtype: dtype, shape: $0.kind.isVector ? [$0.cols] : [$0.rows, $0.cols])

@@ -97,7 +97,7 @@ public final class PruneOutput {
     /// After `--dtype`: config.json says the dtype the shards now hold (`torch_dtype`, and `dtype`
     /// where transformers 5 wrote it); otherwise the file stays byte for byte the input's.
     static func setTorchDType(_ dtype: SafetensorsDType, in url: URL) throws {
-        let name = [SafetensorsDType.f32: "float32", .f16: "float16", .bf16: "bfloat16"][dtype] ?? "float32"
+        let name = DType(dtype)?.torchName ?? DType.f32.torchName
         guard var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else { return }
         let stated = [object["torch_dtype"], object["dtype"]].compactMap { $0 as? String }
         if !stated.isEmpty, stated.allSatisfy({ $0 == name }) { return }

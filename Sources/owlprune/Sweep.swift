@@ -64,8 +64,8 @@ extension OwlPrune {
 
         func resolvedGrid() throws -> SweepGrid {
             var g = try grid.map(SweepGrid.read(file:)) ?? SweepGrid(methods: [], allocations: [], sparsities: [], options: [])
-            if let m = method { g.methods = try SweepGrid.parseList(m, flag: "--method") }
-            if let a = allocation { g.allocations = try SweepGrid.parseList(a, flag: "--allocation") }
+            if let m = method { g.methods = try SweepGrid.parseChoices(m, flag: "--method") }
+            if let a = allocation { g.allocations = try SweepGrid.parseChoices(a, flag: "--allocation") }
             if let s = sparsity { g.sparsities = try SweepGrid.parseSparsities(s) }
             g.options += pruneOption.flatMap { option -> [String] in
                 // `--owl-lambda=0.1` and `--owl-lambda 0.1` both name one flag and its value.
@@ -262,11 +262,15 @@ extension OwlPrune {
         /// Everything but the grid's lists that decides a cell's bits; a resumed sweep keeps only
         /// cells recorded under the same fingerprint.
         private func fingerprint(grid: SweepGrid, windowsHash: String, evalLength: Int, tokens: [Int]) throws -> String {
-            var h = Hasher64()
+            var h = FNV1a()
             for part in [model, windowsHash, grid.options.joined(separator: "\u{1}"), "\(evalLength)", "\(evalWindows ?? 0)",
-                         "\(tokens.count)"] { h.combine(part) }
-            for t in tokens { h.combine(UInt64(t)) }
-            return String(h.value, radix: 16)
+                         "\(tokens.count)"] {
+                h.combine(bytes: part.utf8)
+                h.combine(0)
+            }
+            // Each id as its 8 little-endian bytes.
+            for t in tokens { for i in 0..<8 { h.combine(UInt8(truncatingIfNeeded: UInt64(t) >> (8 * UInt64(i)))) } }
+            return h.hex
         }
 
         private var inputs: [(flag: String, url: URL)] {
@@ -282,25 +286,5 @@ extension OwlPrune {
             let options = try resolvedGrid().methodOptions(for: cell)
             return PruneArguments(method: options, calibration: calibration, model: model, out: out, split: nil, threads: threads)
         }
-    }
-}
-
-/// FNV-1a over strings and integers: a fingerprint that is the same on every machine and run
-/// (Swift's `Hasher` is seeded per process).
-struct Hasher64 {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    mutating func combine(_ byte: UInt8) {
-        value ^= UInt64(byte)
-        value &*= 0x0000_0100_0000_01b3
-    }
-
-    mutating func combine(_ text: String) {
-        for b in text.utf8 { combine(b) }
-        combine(UInt8(0))
-    }
-
-    mutating func combine(_ n: UInt64) {
-        for i in 0..<8 { combine(UInt8(truncatingIfNeeded: n >> (8 * UInt64(i)))) }
     }
 }

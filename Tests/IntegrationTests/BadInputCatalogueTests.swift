@@ -179,9 +179,14 @@ import Testing
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--recipe", $0.appendingPathComponent("r.yaml").path])
         },
 
-        BadInput("--max-memory not a size", "--max-memory 12Q: expected a size such as 48G, 512M or a number of bytes") {
+        BadInput("--max-memory not a size", "The value '12Q' is invalid for '--max-memory <size>': expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-memory", "12Q"])
+        },
+        // Issue 23: a unit letter without B is ambiguous (10^9 or 2^30); the error says both.
+        BadInput("--max-memory with a bare unit letter", "The value '48G' is invalid for '--max-memory <size>': say 48GB (48·10^9 bytes) or 48GiB (48·2^30 bytes)") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-memory", "48G"])
         },
         BadInput("--remove-blocks 0", "--remove-blocks 0: must be at least 1") {
             let (model, text) = try F.tiny(in: $0)
@@ -195,7 +200,7 @@ import Testing
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--method", "sleb", "--remove-blocks", "1"])
         },
-        BadInput("--max-shard-size not a size", "--max-shard-size 5XB: expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
+        BadInput("--max-shard-size not a size", "The value '5XB' is invalid for '--max-shard-size <size>': expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-shard-size", "5XB"])
         },
