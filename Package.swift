@@ -76,6 +76,9 @@ let package = Package(
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"], swiftSettings: swiftSettings),
+        // The command line layer (issue 23 item 6): recipes and flags, rendering, shared types.
+        .testTarget(name: "OwlPruneCLITests", dependencies: ["owlprune", "TestSupport", "Checkpoint", "Cluster", "Pruning"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Checkpoint", "Diagnostics"], swiftSettings: swiftSettings),
     ]
 )
