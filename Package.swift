@@ -55,7 +55,8 @@ let package = Package(
         // MARK: - Distribution, evaluation, CLI
         .target(name: "Cluster", dependencies: ["MPIKit", "Model", "Pruning", "Checkpoint", "Tensor", "Diagnostics"],
                 swiftSettings: swiftSettings),
-        .target(name: "Evaluation", dependencies: ["Model", "Cluster", "MPIKit", "Tensor"], swiftSettings: swiftSettings),
+        .target(name: "Evaluation", dependencies: ["Model", "Cluster", "MPIKit", "Tensor", "Checkpoint", "Tokenizer"],
+                swiftSettings: swiftSettings),
         .executableTarget(
             name: "owlprune",
             dependencies: [

@@ -140,7 +140,8 @@ extension OwlPrune {
             let groups = world.size / ranksPerCell
             let color = world.rank / ranksPerCell
             let group = try world.split(color: color, key: world.rank)
-            let costs = cells.map { SweepDealer.cost(of: $0, options: grid.options, calibrationTokens: setup.windows.tokens.count,
+            let dsnot = try grid.sharedOptions().dsnot
+            let costs = cells.map { SweepDealer.cost(of: $0, dsnot: dsnot, calibrationTokens: setup.windows.tokens.count,
                                                      evalTokens: min(tokens.count, (evalWindows ?? Int.max / length) * length)) }
             let mine = SweepDealer.deal(costs: pending.map { costs[$0] }, groups: groups)[color].map { pending[$0] }
             if world.rank == 0 {
@@ -223,11 +224,9 @@ extension OwlPrune {
             // it moved from the dense model (mean KLD, same top); its log-probabilities are recomputed per
             // window, not cached across cells (docs/quality.md §3). The perplexity is `eval`'s, bit for bit.
             let pruned = try CheckpointDirectory(url: destination)
-            let divergence = try DistributedDivergence(comm: group, base: setup.architecture,
-                                                       other: try Architecture(config: pruned.config), seqlen: length,
-                                                       scoring: .allButFirst)
-            let both = try divergence.run(base: setup.checkpoint, other: pruned, tokens: group.rank == 0 ? tokens : [],
-                                          maxWindows: evalWindows, dataName: eval ?? evalTokens ?? "", progress: { _ in })
+            let both = try PerplexityRun(comm: group, tokens: group.rank == 0 ? tokens : [], dataName: eval ?? evalTokens ?? "",
+                                         seqlen: length, maxWindows: evalWindows)
+                .compare(base: setup.checkpoint, other: pruned, progress: { _ in })
             let result = both.other
             let evalSeconds = Date().timeIntervalSince(t1)
             try group.barrier()
@@ -247,8 +246,7 @@ extension OwlPrune {
                 if let file = evalTokens {
                     ids = try readTokenIDs(URL(fileURLWithPath: file), vocabulary: architecture.vocabularySize).map(Int64.init)
                 } else if let file = eval {
-                    let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
-                    ids = tokenizer.encode(try readTextFile(URL(fileURLWithPath: file))).map(Int64.init)
+                    ids = try PerplexityRun.tokenize(file: file, tokenizerOf: URL(fileURLWithPath: model), comm: world).map(Int64.init)
                     progress("sweep: \(file) → \(ids.count) evaluation tokens, tokenized once for every cell")
                 }
             }

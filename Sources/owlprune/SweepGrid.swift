@@ -137,16 +137,26 @@ struct SweepGrid: Equatable {
         return values.first { !seen.insert($0).inserted }
     }
 
-    /// A cell's `MethodOptions`, parsed exactly as `prune` would parse the same flags, so every
-    /// check of `prune` applies and a cell equals `owlprune prune` with those flags.
+    /// The shared options as `prune` parses them, once for the whole grid.
+    func sharedOptions() throws -> MethodOptions {
+        do { return try MethodOptions.parse(options) } catch {
+            throw ValidationError("sweep: the shared options: \(MethodOptions.message(for: error))")
+        }
+    }
+
+    /// A cell's `MethodOptions`: the shared options with the cell's three values set as typed
+    /// values (no command-line text parsed again, issue 23 item 1), then every check of `prune`,
+    /// so a cell equals `owlprune prune` with those flags. The shared options may not name the
+    /// cell's axes (`checkCells`), so setting them here overrides nothing a user gave.
     func methodOptions(for cell: SweepCell) throws -> MethodOptions {
-        let arguments = ["--method", cell.method.rawValue, "--allocation", cell.allocation.rawValue,
-                         "--sparsity", String(cell.sparsity)] + options
         if DepthOptions.isDepthMethod(cell.method) {
             throw ValidationError("sweep cell \(cell.id): --method \(cell.method.rawValue) removes blocks, which sweep does not do (use prune --remove-blocks)")
         }
-        let options: MethodOptions
-        do { options = try MethodOptions.parse(arguments) } catch {
+        var options = try sharedOptions()
+        options.method = cell.method
+        options.allocation = cell.allocation
+        options.sparsity = cell.sparsity
+        do { try options.validate() } catch {
             throw ValidationError("sweep cell \(cell.id): \(MethodOptions.message(for: error))")
         }
         // The β search is a prune of its own per grid point; inside a cell it would silently run β = 0.
@@ -163,13 +173,13 @@ struct SweepGrid: Equatable {
 /// (none for magnitude), SparseGPT's solver about one and a half more, DSnoT half, evaluation its
 /// share of tokens.
 enum SweepDealer {
-    static func cost(of cell: SweepCell, options: [String], calibrationTokens: Int, evalTokens: Int) -> Double {
+    static func cost(of cell: SweepCell, dsnot: Bool, calibrationTokens: Int, evalTokens: Int) -> Double {
         var passes: Double = switch cell.method {
         case .magnitude: 0.1
         case .sparsegpt: 2.5
         default: 1
         }
-        if options.contains("--dsnot") { passes += 0.5 }
+        if dsnot { passes += 0.5 }
         return passes + Double(evalTokens) / Double(max(1, calibrationTokens))
     }
 
