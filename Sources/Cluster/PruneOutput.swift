@@ -42,6 +42,17 @@ public final class PruneOutput {
                                    maxShardSize: maxShardSize, spreadsBlocks: layout.spreadsBlockWrites)
     }
 
+    /// The one sequence of a prune into its directory (issue 23 item 2): `begin`, the job's blocks
+    /// streamed in as they finish, `finish` (index, plan, report, extra files, rename). `prune`,
+    /// every sweep cell, every ATP β point and `bench prune` write through it.
+    @discardableResult
+    public func write(_ job: PruneJob, journalDirectory: URL? = nil, resume: Bool = false)
+        throws -> (result: PruneResult, report: PruneReport?) {
+        try begin()
+        let result = try job.run(journalDirectory: journalDirectory, resume: resume, sink: write(block:))
+        return (result, try finish(job: job, result: result))
+    }
+
     public func begin() throws {
         if comm.rank == 0 {
             try staged.create()

@@ -77,10 +77,8 @@ extension OwlPrune.Bench {
                                                 nsamples: nsamples, seqlen: seqlen, seed: calibration.seed,
                                                 damp: methodOptions.damp, owlM: nil, owlLambda: nil, atpBeta: nil,
                                                 calib: calib, calibTokens: nil, dsnot: nil, dass: false))
-                try output.begin()
-                let result = try job.run(sink: output.write(block:))
+                let (result, _) = try output.write(job)
                 let plan = result.plan
-                try output.finish(job: job, result: result)
                 let total = Communicator.wallTime - t0
                 guard comm.rank == 0 else { continue }
                 let t = result.times

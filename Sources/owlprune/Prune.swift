@@ -105,19 +105,17 @@ extension OwlPrune {
                                           renumbering: removal?.renumbering,
                                           maxShardSize: shardSizeBytes)
                 out.blockRemoval = removal?.result
-                out.extraFiles = { plan, report in [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data] }
-                try out.begin()
-                if comm.rank == 0 {
-                    try Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
-                                           threads: threads, overrides: overrides, dtype: dtype?.rawValue,
-                                           maxShardSize: maxShardSize?.text).utf8)
-                        .write(to: staged.file(Recipe.fileName))
+                let recipe = Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
+                                                threads: threads, overrides: overrides, dtype: dtype?.rawValue,
+                                                maxShardSize: maxShardSize?.text).utf8)
+                // Rank 0 writes them into the staging directory before the rename, beside the report.
+                out.extraFiles = { plan, report in
+                    [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data, Recipe.fileName: recipe]
                 }
                 // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
                 // The journal's fingerprint does not hold a block removal: a depth run journals nothing.
-                let result = try job.run(journalDirectory: removal == nil ? journal : nil, resume: true, sink: out.write(block:))
+                let (result, report) = try out.write(job, journalDirectory: removal == nil ? journal : nil, resume: true)
                 let plan = result.plan
-                let report = try out.finish(job: job, result: result)
                 report.map { PruneWarnings.of(report: $0).forEach(progress) }
                 let perplexity = try evaluation.evalData.map {
                     try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out,

@@ -214,10 +214,8 @@ extension OwlPrune {
             job.precomputedBlockScores = scores
             let output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged,
                                          arguments: try arguments(for: cell, out: destination.path))
-            try output.begin()
-            let run = try job.run(sink: output.write(block:))
+            let (run, report) = try output.write(job)
             let plan = run.plan
-            let report = try output.finish(job: job, result: run)
             let pruneSeconds = Date().timeIntervalSince(t0)
             let t1 = Date()
             // The dense model runs beside the pruned one, window by window, so each cell also says how far
