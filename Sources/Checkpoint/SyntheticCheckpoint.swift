@@ -79,7 +79,7 @@ public enum SyntheticCheckpoint {
         if !config.tieWordEmbeddings { tensors.append(("lm_head.weight", config.vocabSize, config.hiddenSize, .linear)) }
 
         var written = config
-        written.torchDtype = ["F32": "float32", "BF16": "bfloat16", "F16": "float16"][dtype.rawValue]
+        written.torchDtype = DType(dtype)?.torchName
         try written.jsonData().write(to: dir.appendingPathComponent("config.json"))
         let entries = tensors.map {
             SafetensorsWriter.Entry(name: $0.name, dtype: dtype, shape: $0.kind.isVector ? [$0.cols] : [$0.rows, $0.cols])

@@ -10,16 +10,12 @@ import Pruning
 /// `--max-memory`: the bytes owlprune may use on each node, instead of what the node reports.
 struct MemoryOptions: ParsableArguments {
     @Option(name: .customLong("max-memory"),
-            help: "Memory owlprune may use per node (e.g. 48G, 512M); overrides /proc/meminfo and the cgroup limit.")
-    var maxMemory: String?
+            help: ArgumentHelp("Memory owlprune may use per node: \(ByteSize.helpConvention) (48GB = 48·10^9 bytes; 48G is refused as ambiguous). Overrides /proc/meminfo and the cgroup limit.",
+                               valueName: "size"),
+            transform: ByteSize.argument)
+    var maxMemory: ByteSize?
 
-    var maxMemoryBytes: Int? { maxMemory.flatMap(MemoryCheck.parseSize) }
-
-    func validate() throws {
-        if let m = maxMemory, MemoryCheck.parseSize(m) == nil {
-            throw ValidationError("--max-memory \(m): expected a size such as 48G, 512M or a number of bytes")
-        }
-    }
+    var maxMemoryBytes: Int? { maxMemory?.bytes }
 }
 
 /// Memory before work (issue 10 item 2): before the windows are drawn or a block is loaded, each
@@ -31,17 +27,6 @@ struct MemoryOptions: ParsableArguments {
 /// one (cgroup v1's `memory.limit_in_bytes` likewise), whichever is smaller. Dying in the
 /// allocator hours into a job loses the job; this costs a few file reads.
 enum MemoryCheck {
-    /// "48G", "512M", "1.5T", "4096" (bytes); binary units.
-    static func parseSize(_ text: String) -> Int? {
-        let units: [Character: Double] = ["K": 1024, "M": 1_048_576, "G": 1_073_741_824, "T": 1_099_511_627_776]
-        var body = text.uppercased()
-        if body.hasSuffix("B") && body.count > 1 && units[body.dropLast().last ?? " "] != nil { body.removeLast() }
-        var scale = 1.0
-        if let last = body.last, let u = units[last] { scale = u; body.removeLast() }
-        guard let value = Double(body), value > 0, value * scale < 9.0e18 else { return nil }
-        return Int(value * scale)
-    }
-
     /// 1.5 GiB, 320.0 MiB, 96.0 KiB (Diagnostics' `byteCountText`, one formatter for every bound).
     static func format(bytes: Double) -> String { byteCountText(bytes) }
 

@@ -204,13 +204,12 @@ import Testing
         BadInput("recipe of two megabytes", "--recipe {dir}/r.yaml: cannot read it (is 2000017 bytes, more than the 1048576 such a file may have)") {
             try recipe($0, "method: wanda\n# " + String(repeating: "x", count: 2_000_000) + "\n")
         },
-        BadInput("sweep grid of a million cells",
-                 "sweep: the grid has 1000000 cells (100 methods × 100 allocations × 100 sparsities), more than --max-cells 1000; raise --max-cells to run it") {
+        BadInput("sweep grid of 1200 cells",
+                 "sweep: the grid has 1200 cells (2 methods × 2 allocations × 300 sparsities), more than --max-cells 1000; raise --max-cells to run it") {
             let (model, text) = try F.tiny(in: $0)
-            let list = { (p: String) in (0..<100).map { "\(p)\($0)" }.joined(separator: ",") }
             return ["sweep", "--model", model.path, "--out", $0.appendingPathComponent("out").path, "--calib", text.path,
-                    "--eval", text.path, "--method", list("m"), "--allocation", list("a"),
-                    "--sparsity", (0..<100).map { "0.\(String(format: "%03d", $0 + 100))" }.joined(separator: ",")]
+                    "--eval", text.path, "--method", "wanda,magnitude", "--allocation", "uniform,owl",
+                    "--sparsity", (0..<300).map { "0.\(String(format: "%04d", $0 + 1000))" }.joined(separator: ",")]
         },
         BadInput("synth hidden size that overflows",
                  "{dir}/out: the checkpoint's size (2 blocks, hidden 4611686018427387904, intermediate 8, vocabulary 256) overflows a 64-bit size") {
@@ -237,9 +236,14 @@ import Testing
             try F.config($0) { $0["num_hidden_layers"] = 3 }
         },
 
-        BadInput("--max-memory not a size", "--max-memory 12Q: expected a size such as 48G, 512M or a number of bytes") {
+        BadInput("--max-memory not a size", "The value '12Q' is invalid for '--max-memory <size>': expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-memory", "12Q"])
+        },
+        // Issue 23: a unit letter without B is ambiguous (10^9 or 2^30); the error says both.
+        BadInput("--max-memory with a bare unit letter", "The value '48G' is invalid for '--max-memory <size>': say 48GB (48·10^9 bytes) or 48GiB (48·2^30 bytes)") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-memory", "48G"])
         },
         BadInput("--remove-blocks 0", "--remove-blocks 0: must be at least 1") {
             let (model, text) = try F.tiny(in: $0)
@@ -253,7 +257,7 @@ import Testing
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--method", "sleb", "--remove-blocks", "1"])
         },
-        BadInput("--max-shard-size not a size", "--max-shard-size 5XB: expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
+        BadInput("--max-shard-size not a size", "The value '5XB' is invalid for '--max-shard-size <size>': expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-shard-size", "5XB"])
         },
