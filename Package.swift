@@ -55,7 +55,8 @@ let package = Package(
         // MARK: - Distribution, evaluation, CLI
         .target(name: "Cluster", dependencies: ["MPIKit", "Model", "Pruning", "Checkpoint", "Tensor", "Diagnostics"],
                 swiftSettings: swiftSettings),
-        .target(name: "Evaluation", dependencies: ["Model", "Cluster", "MPIKit", "Tensor"], swiftSettings: swiftSettings),
+        .target(name: "Evaluation", dependencies: ["Model", "Cluster", "MPIKit", "Tensor", "Checkpoint", "Tokenizer"],
+                swiftSettings: swiftSettings),
         .executableTarget(
             name: "owlprune",
             dependencies: [
@@ -76,6 +77,9 @@ let package = Package(
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"], swiftSettings: swiftSettings),
+        // The command line layer (issue 23 item 6): recipes and flags, rendering, shared types.
+        .testTarget(name: "OwlPruneCLITests", dependencies: ["owlprune", "TestSupport", "Checkpoint", "Cluster", "Pruning"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Checkpoint", "Diagnostics"], swiftSettings: swiftSettings),
     ]
 )

@@ -78,30 +78,4 @@ public struct ShardPlan: Sendable, Equatable {
         for file in files { for e in file.entries { map[e.name] = file.name } }
         return ShardIndex(totalSize: files.reduce(0) { $0 + $1.entries.reduce(0) { $0 + $1.byteCount } }, weightMap: map)
     }
-
-    /// Parses a `max_shard_size` as transformers accepts it. transformers 4 (`utils/hub.py`,
-    /// `convert_file_size_to_int`) takes an integer and `KiB`/`MiB`/`GiB` (powers of two) or
-    /// `KB`/`MB`/`GB` (powers of ten); transformers 5 hands the string to huggingface_hub
-    /// (`serialization/_base.py`, `parse_size_to_int`), which takes `KB`…`TB`, a decimal number
-    /// and any case. This takes the union: a decimal number, optional spaces, and `KB`, `MB`, `GB`,
-    /// `TB` (powers of ten) or `KiB`, `MiB`, `GiB`, `TiB` (powers of two), any case; or a bare
-    /// integer, a byte count (transformers also takes an `int`). transformers 4's reading of a
-    /// final lower-case `b` as bits is left out: huggingface_hub, which transformers 5 uses,
-    /// reads `5Gb` as 5 GB. Nil for anything else or a size below one byte.
-    public static func parseSize(_ text: String) -> Int? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let n = Int(trimmed), n > 0, trimmed.allSatisfy(\.isNumber) { return n }
-        let units: [(suffix: String, factor: Double)] = [
-            ("TIB", 0x1p40), ("GIB", 0x1p30), ("MIB", 0x1p20), ("KIB", 0x1p10),
-            ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3),
-        ]
-        let upper = trimmed.uppercased()
-        guard let unit = units.first(where: { upper.hasSuffix($0.suffix) }) else { return nil }
-        let number = trimmed.dropLast(unit.suffix.count).trimmingCharacters(in: .whitespaces)
-        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-              number.filter({ $0 == "." }).count <= 1, let value = Double(number) else { return nil }
-        let bytes = (value * unit.factor).rounded(.towardZero)
-        guard bytes >= 1, bytes < 0x1p62 else { return nil }
-        return Int(bytes)
-    }
 }

@@ -10,7 +10,48 @@ import Tensor
 /// The family's extra tensors (Qwen2 q/k/v biases, Qwen3 q/k norms) come right after the weight
 /// they belong to; Llama and Mistral checkpoints are unchanged by their existence.
 public enum SyntheticCheckpoint {
+    /// The checkpoint's size in bytes, computed with overflow checks before any tensor list is
+    /// built (issue 26 item 4): `--hidden 2^62` used to trap on a multiplication and `--layers
+    /// 2^63` to grow the list until memory ran out. Nil when some count overflows 64 bits.
+    public static func byteCount(config: ModelConfig, dtype: SafetensorsDType) -> Int? {
+        func mul(_ values: Int...) -> Int? {
+            values.reduce(Optional(1)) { acc, v in acc.flatMap { a in
+                let (r, o) = a.multipliedReportingOverflow(by: v); return o || v < 0 ? nil : r } }
+        }
+        func add(_ values: Int?...) -> Int? {
+            values.reduce(Optional(0)) { acc, v in acc.flatMap { a in v.flatMap { b in
+                let (r, o) = a.addingReportingOverflow(b); return o ? nil : r } } }
+        }
+        let h = config.hiddenSize, i = config.intermediateSize, d = config.headDim
+        guard let q = mul(config.attentionHeadCount, d), let kv = mul(config.keyValueHeadCount, d),
+              let perBlock = add(mul(2, h), mul(q, h), mul(2, kv, h), mul(h, q), mul(3, i, h),
+                                 config.family.hasQueryKeyValueBias ? add(q, mul(2, kv)) : 0,
+                                 config.family.hasQueryKeyNorm ? mul(2, d) : 0),
+              let embeddings = mul(config.tieWordEmbeddings ? 1 : 2, config.vocabSize, h),
+              let elements = add(mul(perBlock, config.layerCount), embeddings, h) else { return nil }
+        return mul(elements, dtype.byteSize)
+    }
+
+    /// Refuses a shape whose size overflows, or that does not fit on the file system that will
+    /// hold `destination`, before anything is written (not half-way through with a full disk).
+    public static func checkFits(config: ModelConfig, dtype: SafetensorsDType, destination: URL) throws {
+        guard let bytes = byteCount(config: config, dtype: dtype) else {
+            throw CheckpointError.sizeOverflow(file: destination.path, what: "the checkpoint's size (\(config.layerCount) blocks, hidden \(config.hiddenSize), intermediate \(config.intermediateSize), vocabulary \(config.vocabSize))")
+        }
+        var fs = statvfs()
+        let parent = destination.deletingLastPathComponent().path
+        if statvfs(parent, &fs) == 0 {
+            let free = Double(fs.f_bavail) * Double(fs.f_frsize)
+            if Double(bytes) > free {
+                throw CheckpointError.unwritable(path: destination.path,
+                                                 reason: String(format: "the checkpoint needs %.2f GB and %@ has %.2f GB free", Double(bytes) / 1e9, parent, free / 1e9))
+            }
+        }
+    }
+
     public static func write(config: ModelConfig, dtype: SafetensorsDType, seed: UInt64, to dir: URL) throws {
+        try checkFits(config: config, dtype: dtype, destination: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var tensors: [(name: String, rows: Int, cols: Int, kind: Kind)] = [
             ("model.embed_tokens.weight", config.vocabSize, config.hiddenSize, .embedding),
         ]
@@ -37,9 +78,8 @@ public enum SyntheticCheckpoint {
         tensors.append(("model.norm.weight", 1, config.hiddenSize, .norm))
         if !config.tieWordEmbeddings { tensors.append(("lm_head.weight", config.vocabSize, config.hiddenSize, .linear)) }
 
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var written = config
-        written.torchDtype = ["F32": "float32", "BF16": "bfloat16", "F16": "float16"][dtype.rawValue]
+        written.torchDtype = DType(dtype)?.torchName
         try written.jsonData().write(to: dir.appendingPathComponent("config.json"))
         let entries = tensors.map {
             SafetensorsWriter.Entry(name: $0.name, dtype: dtype, shape: $0.kind.isVector ? [$0.cols] : [$0.rows, $0.cols])

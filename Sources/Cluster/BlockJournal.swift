@@ -167,13 +167,12 @@ public struct BlockJournal: Sendable {
 
     /// FNV-1a 64 over the shape and the float32 bit patterns (one step per element, not per byte).
     static func checksum(_ m: Matrix) -> UInt64 {
-        let prime: UInt64 = 0x0000_0100_0000_01B3
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        h = (h ^ UInt64(m.rows)) &* prime
-        h = (h ^ UInt64(m.cols)) &* prime
+        var h = FNV1a()
+        h.combine(word: UInt64(m.rows))
+        h.combine(word: UInt64(m.cols))
         m.elements.withUnsafeBufferPointer { values in
-            for x in values { h = (h ^ UInt64(x.bitPattern)) &* prime }
+            for x in values { h.combine(word: UInt64(x.bitPattern)) }
         }
-        return h
+        return h.value
     }
 }

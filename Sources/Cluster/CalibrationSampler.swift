@@ -57,15 +57,15 @@ public struct CalibrationWindows: Sendable, Equatable {
     /// FNV-1a 64 over the window tokens, recorded in the plan so a run's calibration data can be
     /// recognised elsewhere without shipping the windows.
     public var hash: String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var h = FNV1a()
         for t in tokens {
             var v = UInt32(t).littleEndian
             for _ in 0..<4 {
-                h = (h ^ UInt64(v & 0xFF)) &* 0x0000_0100_0000_01B3
+                h.combine(UInt8(v & 0xFF))
                 v >>= 8
             }
         }
-        return String(format: "%016llx", h)
+        return String(format: "%016llx", h.value)
     }
 }
 

@@ -85,18 +85,7 @@ public struct WriteAssignment: Sendable {
     public func linears(of rank: Int) -> [BlockLinear] { BlockLinear.allCases.filter { ranks[$0] == rank } }
 }
 
-/// Longest-processing-time-first: items by cost descending (ties by their order), each to the
-/// least-loaded rank (ties to the lower rank), so every rank computes the same deal alone.
+/// `LongestFirst.deal` keyed by item.
 private func longestFirst<Item: Hashable>(_ costs: [(Item, Double)], ranks count: Int) -> [Item: Int] {
-    var load = [Double](repeating: 0, count: count)
-    var assigned: [Item: Int] = [:]
-    let order = costs.enumerated().sorted { a, b in
-        a.element.1 > b.element.1 || (a.element.1 == b.element.1 && a.offset < b.offset)
-    }
-    for (_, (item, cost)) in order {
-        let target = load.indices.min { load[$0] < load[$1] || (load[$0] == load[$1] && $0 < $1) }!
-        assigned[item] = target
-        load[target] += cost
-    }
-    return assigned
+    Dictionary(uniqueKeysWithValues: zip(costs.map(\.0), LongestFirst.deal(costs: costs.map(\.1), bins: count)))
 }

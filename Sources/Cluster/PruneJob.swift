@@ -66,6 +66,8 @@ public final class PruneJob {
     /// Threads that run independent calibration windows of one block at once (results do not
     /// depend on it; see `Parallel`).
     public let threads: Int
+    /// Resident memory when the job was made: the baseline of the rank's memory bound.
+    public let startResidentBytes = currentResidentBytes()
 
     /// - Parameter windows: the same calibration windows on every rank (rank 0 broadcasts them).
     public init(comm: Communicator, configuration: PruneConfiguration, source: any WeightSource,

@@ -42,6 +42,17 @@ public final class PruneOutput {
                                    maxShardSize: maxShardSize, spreadsBlocks: layout.spreadsBlockWrites)
     }
 
+    /// The one sequence of a prune into its directory (issue 23 item 2): `begin`, the job's blocks
+    /// streamed in as they finish, `finish` (index, plan, report, extra files, rename). `prune`,
+    /// every sweep cell, every ATP β point and `bench prune` write through it.
+    @discardableResult
+    public func write(_ job: PruneJob, journalDirectory: URL? = nil, resume: Bool = false)
+        throws -> (result: PruneResult, report: PruneReport?) {
+        try begin()
+        let result = try job.run(journalDirectory: journalDirectory, resume: resume, sink: write(block:))
+        return (result, try finish(job: job, result: result))
+    }
+
     public func begin() throws {
         if comm.rank == 0 {
             try staged.create()
@@ -97,7 +108,7 @@ public final class PruneOutput {
     /// After `--dtype`: config.json says the dtype the shards now hold (`torch_dtype`, and `dtype`
     /// where transformers 5 wrote it); otherwise the file stays byte for byte the input's.
     static func setTorchDType(_ dtype: SafetensorsDType, in url: URL) throws {
-        let name = [SafetensorsDType.f32: "float32", .f16: "float16", .bf16: "bfloat16"][dtype] ?? "float32"
+        let name = DType(dtype)?.torchName ?? DType.f32.torchName
         guard var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else { return }
         let stated = [object["torch_dtype"], object["dtype"]].compactMap { $0 as? String }
         if !stated.isEmpty, stated.allSatisfy({ $0 == name }) { return }
@@ -122,14 +133,15 @@ public final class PruneOutput {
         let heldTerms = job.split == .windows && comm.rank > 0 ? windows.count : 0
         let budget = try MemoryBudget(blocks: job.blockRange, checkpoint: input, shape: job.architecture.shape,
                                       windows: windows.count, length: job.windows.length, threads: job.threads,
-                                      statistics: job.configuration.statisticKinds, heldTermWindows: heldTerms)
+                                      statistics: job.configuration.statisticKinds, heldTermWindows: heldTerms,
+                                      baselineBytes: job.startResidentBytes)
         let peak = peakResidentBytes()
         let rank = RankReport(
             rank: comm.rank, host: comm.processorName, blocks: [job.blockRange.lowerBound, job.blockRange.upperBound],
             windows: [windows.lowerBound, windows.upperBound], peakRssBytes: peak,
             memoryBudget: .init(blockBytes: budget.blockBytes, activationBytes: budget.activationBytes,
                                 statisticsBytes: budget.statisticsBytes, blockFactor: MemoryBudget.blockFactor,
-                                boundBytes: budget.boundBytes, peakWithinBound: peak <= budget.boundBytes),
+                                baselineBytes: budget.baselineBytes, boundBytes: budget.boundBytes, peakWithinBound: peak <= budget.boundBytes),
             busySeconds: t.busySeconds, idleSeconds: t.idleSeconds, commSeconds: t.commSeconds, solveSeconds: t.solveSeconds,
             bytesSent: t.bytesSent, threads: job.threads, resumedBlocks: result.resumedBlocks, phaseSeconds: result.times)
         return RankFragment(rank: rank, linears: result.outcomes.map(PruneReport.Linear.init))

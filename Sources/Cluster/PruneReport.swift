@@ -161,6 +161,8 @@ public struct RankReport: Codable, Sendable {
         public var activationBytes: Int
         public var statisticsBytes: Int
         public var blockFactor: Double
+        /// Resident memory when the job began (nil in reports from before issue 29).
+        public var baselineBytes: Int?
         public var boundBytes: Int
         public var peakWithinBound: Bool
     }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Pruning
 
@@ -36,8 +37,7 @@ public enum PruneWarnings {
             lines.append(String(format: "warning: realized sparsity %.4f is far from the planned %.4f", report.achievedSparsity, planned))
         }
         for r in report.perRank where !r.memoryBudget.peakWithinBound {
-            lines.append(String(format: "warning: rank %d peak memory %.2f GB exceeded its estimated bound %.2f GB (peak_within_bound false)",
-                                r.rank, Double(r.peakRssBytes) / 1e9, Double(r.memoryBudget.boundBytes) / 1e9))
+            lines.append("warning: rank \(r.rank) peak memory \(byteCountText(Double(r.peakRssBytes))) exceeded its estimated bound \(byteCountText(Double(r.memoryBudget.boundBytes))) (peak_within_bound false)")
         }
         return lines
     }

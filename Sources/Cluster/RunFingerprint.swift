@@ -1,6 +1,7 @@
 import Checkpoint
 import Foundation
 import Pruning
+import Tensor
 
 /// Everything that decides the bits of a prune's output, as named fields (issue 10 item 4), so a
 /// resume journal can be bound to the run that wrote it and `--resume` with anything different
@@ -73,12 +74,12 @@ public struct RunFingerprint: Codable, Sendable, Equatable {
         var headers = FNV1a()
         let shards = checkpoint.index?.shardFileNames ?? [CheckpointDirectory.singleFileName]
         for shard in shards {
-            headers.add(Array(shard.utf8))
-            headers.add(try Self.header(of: checkpoint.url.appendingPathComponent(shard)))
+            headers.combine(bytes: shard.utf8)
+            headers.combine(bytes: try Self.header(of: checkpoint.url.appendingPathComponent(shard)))
         }
         let dtypes = Set(try checkpoint.tensorNames.map { try checkpoint.dtype($0).rawValue }).sorted()
         var configHash = FNV1a()
-        configHash.add(Array(config))
+        configHash.combine(bytes: config)
         return try [("model config.json", configHash.hex),
                 ("model safetensors headers", "\(shards.count) file(s), hash \(headers.hex)"),
                 ("model dtype", dtypes.joined(separator: ", "))]
@@ -133,16 +134,7 @@ public struct RunFingerprint: Codable, Sendable, Equatable {
     /// One hash of all fields, for the report and logs.
     public var hash: String {
         var h = FNV1a()
-        for f in fields { h.add(Array((f.name + "\u{0}" + f.value + "\u{0}").utf8)) }
+        for f in fields { h.combine(bytes: (f.name + "\u{0}" + f.value + "\u{0}").utf8) }
         return h.hex
     }
-}
-
-/// FNV-1a 64, the hash the journal already uses for its block files.
-struct FNV1a {
-    var state: UInt64 = 0xCBF2_9CE4_8422_2325
-    mutating func add(_ bytes: [UInt8]) {
-        for b in bytes { state = (state ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-    }
-    var hex: String { String(state, radix: 16) }
 }

@@ -31,12 +31,19 @@ public enum InputFile {
         return .success(fd)
     }
 
-    /// The whole regular file at `path`.
-    public static func readAll(_ path: String) -> Result<[UInt8], InputFileError> {
+    /// The whole regular file at `path`; with `limit`, a larger file is refused before a byte
+    /// is read (a small configuration file named in place of a multi-gigabyte one).
+    public static func readAll(_ path: String, limit: Int? = nil) -> Result<[UInt8], InputFileError> {
         switch openRegular(path) {
         case let .failure(error): return .failure(error)
         case let .success(fd):
             defer { close(fd) }
+            if let limit {
+                var info = stat()
+                if fstat(fd, &info) == 0, Int(info.st_size) > limit {
+                    return .failure(.tooLarge(path: path, size: Int(info.st_size), limit: limit))
+                }
+            }
             var bytes: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 1 << 20)
             while true {
@@ -74,12 +81,14 @@ public enum InputFile {
 public enum InputFileError: Error, Equatable {
     case system(path: String, errno: Int32)
     case notRegular(path: String, kind: String)
+    case tooLarge(path: String, size: Int, limit: Int)
 
     /// The cause alone, for messages that name the file themselves.
     public var cause: String {
         switch self {
         case let .system(_, code): String(cString: strerror(code)).lowercased()
         case let .notRegular(_, kind): "is \(kind), not a regular file"
+        case let .tooLarge(_, size, limit): "is \(size) bytes, more than the \(limit) such a file may have"
         }
     }
 }

@@ -40,3 +40,15 @@ public func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
 public func isPrintableLine(_ text: String) -> Bool {
     !text.isEmpty && !text.unicodeScalars.contains(where: needsEscape)
 }
+
+/// `printableLine`, cut to at most `limit` characters (plus a note of how much was left out):
+/// a name or value read from a file can be megabytes long, and one of those must not turn a
+/// listing row or an error into a screenful (issue 26 item 5).
+public func printableValue(_ text: String, limit: Int = 200) -> String {
+    let line = printableLine(text)
+    guard line.count > limit else { return line }
+    return String(line.prefix(limit)) + "…(\(line.count - limit) more characters)"
+}
+
+/// An error message as printed: escaped, and cut at a length no real message reaches.
+public func printableMessage(_ text: String) -> String { printableValue(text, limit: 2000) }

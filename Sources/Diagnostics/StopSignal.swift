@@ -41,6 +41,15 @@ public enum StopSignal {
         return p
     }()
 
+    /// When the first signal arrived (CLOCK_MONOTONIC, ns), for telling an echo from a second signal.
+    nonisolated(unsafe) private static let firstSignalTime: UnsafeMutablePointer<Int64> = {
+        let p = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
+    /// A repeat of the first signal within this window is the same event delivered twice.
+    private static let echoNanoseconds: Int64 = 100_000_000
+
     /// NUL-terminated paths that a forced exit unlinks (temporary files, lock files). Fixed slots,
     /// written before the file is created and cleared after it is renamed or removed.
     private static let slotCount = 16
@@ -61,6 +70,7 @@ public enum StopSignal {
         installed = true
         mainThread = pthread_self()
         _ = state
+        _ = firstSignalTime
         _ = paths
         pthread_mutex_init(&slotLock, nil)
         // A launcher may pass a mask that blocks them (a test runner's thread, a scheduler's
@@ -166,6 +176,15 @@ public enum StopSignal {
         // A broken pipe repeats on every later write to it (the stop's own messages included):
         // only its first occurrence counts.
         if signal == SIGPIPE && state[0] != 0 { return }
+        // One event often arrives twice within microseconds: Ctrl-C reaches mpiexec and the
+        // ranks of its process group, and mpiexec forwards it again; `timeout` signals its child
+        // and then the child's group. A repeat of the same signal within `echoNanoseconds` is
+        // that echo, not a user insisting, and must not turn a clean stop into an abrupt one.
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let stamp = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        if state[0] == signal && stamp - firstSignalTime.pointee < echoNanoseconds { return }
+        if state[0] == 0 { firstSignalTime.pointee = stamp }
         state[1] &+= 1
         if state[1] >= 2 { exitNow(signal, why: " again: stopped at once\n") }
         if state[2] == 0 { exitNow(signal, why: ": stopped\n") }

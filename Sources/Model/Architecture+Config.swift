@@ -24,4 +24,6 @@ extension Architecture {
 
 extension CheckpointDirectory: WeightSource {
     public func storedShape(_ name: String) throws -> [Int]? { try info(name).shape }
+
+    public var listedTensorNames: [String]? { tensorNames }
 }

@@ -10,10 +10,15 @@ public protocol WeightSource {
     func rows(_ name: String, _ indices: [Int]) throws -> Matrix
     /// The tensor's shape as stored, when the source knows it; nil skips the rank check.
     func storedShape(_ name: String) throws -> [Int]?
+    /// Every tensor name the source holds, when it can list them (nil: it cannot, and the
+    /// check for blocks past `num_hidden_layers` is skipped).
+    var listedTensorNames: [String]? { get }
 }
 
 extension WeightSource {
     public func rows(_ name: String, _ indices: [Int]) throws -> Matrix { try matrix(name).gatherRows(indices) }
 
     public func storedShape(_ name: String) throws -> [Int]? { nil }
+
+    public var listedTensorNames: [String]? { nil }
 }

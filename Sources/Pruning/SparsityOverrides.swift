@@ -49,12 +49,22 @@ public struct SparsityOverrides: Sendable, Hashable, Codable {
     public func apply(to plan: inout SparsityPlan) throws {
         guard !isEmpty else { return }
         let blocks = plan.blockSparsities.count
-        func matcher(_ pattern: String, field: String) throws -> (String) -> Bool {
-            let regex = try Self.compile(pattern, field: field)
-            return { name in regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil }
+        // Every expression is compiled and matched once, against all module names, under a time
+        // bound (ModuleNameMatcher); the loops below only look the answers up.
+        let names = (0..<blocks).flatMap { block in LinearKind.allCases.map { $0.modulePath(block: block) } }
+        func index(_ block: Int, _ kind: LinearKind) -> Int { block * LinearKind.allCases.count + LinearKind.allCases.firstIndex(of: kind)! }
+        func matcher(_ pattern: String, field: String) throws -> [Bool] {
+            try ModuleNameMatcher(pattern: pattern, field: field, names: names).matches
         }
-        let targetMatchers = try targets.map { try matcher($0, field: "targets") }
-        let ignoreMatchers = try ignore.map { try matcher($0, field: "ignore") }
+        let targetMatches = try targets.enumerated().map { try matcher($1, field: "recipe targets[\($0)]") }
+        let ignoreMatches = try ignore.enumerated().map { try matcher($1, field: "recipe ignore[\($0)]") }
+        // An expression that matches no linear is a typo, not a choice: refused before calibration.
+        for (key, list, matched) in [("targets", targets, targetMatches), ("ignore", ignore, ignoreMatches)] {
+            for (i, hits) in matched.enumerated() where !hits.contains(true) {
+                throw PruningError.invalidArgument(argument: "recipe \(key)[\(i)]", value: list[i],
+                                                   reason: "matches no linear (names look like \(LinearKind.q.modulePath(block: 0)))")
+            }
+        }
         for (i, rule) in rules.enumerated() {
             let field = "recipe overrides[\(i)]"
             guard rule.sparsity.isFinite, rule.sparsity >= 0, rule.sparsity < 1 else {
@@ -75,7 +85,7 @@ public struct SparsityOverrides: Sendable, Hashable, Codable {
             var matchedAny = false
             for block in chosen {
                 if rule.linears == nil { plan.blockSparsities[block] = rule.sparsity }
-                for kind in LinearKind.allCases where matches?(kind.modulePath(block: block)) ?? true {
+                for kind in LinearKind.allCases where matches?[index(block, kind)] ?? true {
                     plan.linearSparsities[block][kind] = rule.sparsity
                     matchedAny = true
                 }
@@ -87,12 +97,20 @@ public struct SparsityOverrides: Sendable, Hashable, Codable {
         }
         for block in 0..<blocks {
             for kind in LinearKind.allCases {
-                let name = kind.modulePath(block: block)
-                let targeted = targetMatchers.isEmpty || targetMatchers.contains { $0(name) }
-                if !targeted || ignoreMatchers.contains(where: { $0(name) }) { plan.linearSparsities[block][kind] = 0 }
+                let i = index(block, kind)
+                let targeted = targetMatches.isEmpty || targetMatches.contains { $0[i] }
+                if !targeted || ignoreMatches.contains(where: { $0[i] }) { plan.linearSparsities[block][kind] = 0 }
             }
             let values = Set(LinearKind.allCases.map { plan.sparsity(block: block, kind: $0) })
             if values.count == 1, let only = values.first { plan.blockSparsities[block] = only }
+        }
+        // A recipe that leaves every weight in place would exit 0 with a copy of the model
+        // labelled as pruned: refused (issue 26 item 3). A target of 0 asks for exactly that.
+        let wanted = plan.pattern.fixedSparsity ?? plan.targetSparsity
+        let pruned = (0..<blocks).contains { block in LinearKind.allCases.contains { plan.sparsity(block: block, kind: $0) > 0 } }
+        if wanted > 0 && !pruned {
+            throw PruningError.invalidArgument(argument: "recipe", value: "targets/ignore/overrides",
+                                               reason: "together they leave no linear to prune (every one keeps all its weights); the run would only copy the model")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// JSON form of the plan (`owlprune-plan.json`). Keys are snake_case and written sorted, the
 /// allocation is flattened into `allocation` + its hyper-parameters, the pattern is `"2:4"`
@@ -121,11 +122,8 @@ extension SparsityPlan: Codable {
 
     /// FNV-1a 64 over `canonicalJSON()`: ranks all-reduce this to prove they hold the same plan.
     public func stableHash() throws -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in try canonicalJSON() {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash
+        var hash = FNV1a()
+        hash.combine(bytes: try canonicalJSON())
+        return hash.value
     }
 }

@@ -4,40 +4,19 @@
 /// in two parts for an exact reduction), exp(r) by a degree-6 polynomial, 2^n by exponent bits.
 /// Relative error ≤ 2 ulp over the float range, measured against Double exp in TensorTests.
 public enum FastMath {
-    @inline(__always)
-    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        // Upper clamp 88: keeps 2^n a normal float (n ≤ 127); every caller feeds non-positive
-        // arguments or ones whose exp only divides something, where e^88 already acts as ∞.
-        let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.33654), upperBound: SIMD8(repeating: 88))
-        // Adding 1.5·2^23 rounds to the nearest integer (ties to even) and leaves that integer in
-        // the low mantissa bits, so n needs no float→int conversion (Swift's generic SIMD
-        // conversion does not vectorise).
-        let magic: Float = 12_582_912
-        let t = clamped * 1.44269504088896341 + magic
-        let n = t - magic
-        let r = clamped - n * 0.693359375 + n * 2.12194440e-4
-        var p = SIMD8<Float>(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        let e = p * (r * r) + r + 1
-        let integer = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
-        let scale = unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
-        // Inputs below the clamp underflow to zero, as expf does.
-        return (e * scale).replacing(with: 0, where: x .< -87.33654)
-    }
-
-    /// The same arithmetic as the SIMD8 `exp`, one lane at a time, operation for operation (no
-    /// fused multiply-adds: Swift contracts neither), so results are bit-identical to it. Written
-    /// branch-free over scalars so that loops calling it over a buffer are vectorised by LLVM
-    /// (8 lanes with AVX2): measured ~2.5× faster than the SIMD8 type's generic clamp, mask and
-    /// lane-store operations (SwiGLU over 512 × 1536: 2.0 ms against 5.1 ms, same bits).
+    /// Written branch-free over scalars (no fused multiply-adds: Swift contracts none), so loops
+    /// calling it over a buffer are vectorised by LLVM (8 lanes with AVX2): measured ~2.5× faster
+    /// than the same arithmetic on the `SIMD8` type, whose generic clamp, mask and lane-store
+    /// operations do not vectorise (SwiGLU over 512 × 1536: 2.0 ms against 5.1 ms, same bits).
+    /// That `SIMD8` form was removed in issue 23: nothing called it and nothing tested it.
     @inline(__always)
     public static func exp(_ x: Float) -> Float {
-        // Swift.max/min keep a NaN (`y >= x ? y : x` with x NaN is x), as `clamped` does.
+        // Upper clamp 88: keeps 2^n a normal float (n ≤ 127); every caller feeds non-positive
+        // arguments or ones whose exp only divides something, where e^88 already acts as ∞.
+        // Swift.max/min keep a NaN (`y >= x ? y : x` with x NaN is x).
         let clamped = Swift.min(Swift.max(x, -87.33654), 88)
+        // Adding 1.5·2^23 rounds to the nearest integer (ties to even) and leaves that integer in
+        // the low mantissa bits, so n needs no float→int conversion.
         let magic: Float = 12_582_912
         let t = clamped * 1.44269504088896341 + magic
         let n = t - magic
@@ -52,6 +31,7 @@ public enum FastMath {
         let integer = Int32(bitPattern: t.bitPattern) &- 0x4B40_0000
         let scale = Float(bitPattern: UInt32(bitPattern: (integer &+ 127) &<< 23))
         let y = e * scale
+        // Inputs below the clamp underflow to zero, as expf does.
         return x < -87.33654 ? 0 : y
     }
 

@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// A JSON value with ordered object keys, for writing `tokenizer.json`. `JSONSerialization`
 /// takes seconds on Linux for a 50k-entry vocabulary with sorted keys, and cannot keep the
 /// vocabulary in id order, which is how HF writes it and what a reader expects to see.
@@ -52,24 +54,9 @@ indirect enum JSONValue {
     }
 }
 
-/// RFC 8259 string: `"` and `\` escaped, control characters as `\uXXXX` (or their short forms);
-/// everything else, including non-ASCII, written as UTF-8.
+/// RFC 8259 string (`jsonStringLiteral`, the one escaper).
 private func writeString(_ s: String, to out: inout String) {
-    out += "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    out += "\""
+    out += jsonStringLiteral(s)
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral {

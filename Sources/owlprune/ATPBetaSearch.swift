@@ -102,13 +102,11 @@ struct ATPBetaSearch {
                                        out: destination.path, split: split?.rawValue, threads: threads)
         arguments.atpBeta = configuration.allocation.atpBeta
         let output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged, arguments: arguments)
-        try output.begin()
-        let run = try job.run(sink: output.write(block:))
-        try output.finish(job: job, result: run)
+        try output.write(job)
         try group.barrier()
-        let evaluator = try DistributedPerplexity(comm: group, architecture: setup.architecture, seqlen: setup.windows.length)
-        let result = try evaluator.run(source: try CheckpointDirectory(url: destination), tokens: group.rank == 0 ? setup.heldout : [],
-                                       maxWindows: nil, dataName: "the held-out tail of --calib", progress: { _ in })
+        let result = try PerplexityRun(comm: group, tokens: group.rank == 0 ? setup.heldout : [], dataName: "the held-out tail of --calib",
+                                       seqlen: setup.windows.length, maxWindows: nil)
+            .perplexity(of: try CheckpointDirectory(url: destination), progress: { _ in })
         try group.barrier()
         if group.rank == 0 { try? FileManager.default.removeItem(at: destination) }
         return result

@@ -23,10 +23,10 @@ extension OwlPrune.Bench {
         @Option(help: "Splits, comma separated.") var splits: String = "windows,blocks"
         @Option(help: "Calibration windows.") var nsamples: Int = 16
         @Option(help: "Window length.") var seqlen: Int = 256
-        @Option(help: "Method.") var method: String = "wanda"
-        @Option(help: "Allocation.") var allocation: String = "owl"
-        @Option(help: "Propagation.") var propagation: String = "sequential"
-        @Option(help: "Shape of the projection (synth shape name).") var shape: String = "llama-7b"
+        @Option(help: "Method.") var method: MethodName = .wanda
+        @Option(help: "Allocation.") var allocation: AllocationName = .owl
+        @Option(help: "Propagation.") var propagation: Propagation = .sequential
+        @Option(help: "Shape of the projection (a synth shape).") var shape: OwlPrune.Synth.ShapeName = .llama_7b
         @Option(name: .customLong("project-nsamples"), help: "Windows of the projection.") var projectNsamples: Int = 128
         @Option(name: .customLong("project-seqlen"), help: "Window length of the projection.") var projectSeqlen: Int = 2048
         @Option(name: .customLong("link-gbps"), help: "Link bandwidth of the projection, Gb/s.") var linkGbps: Double = 10
@@ -37,7 +37,22 @@ extension OwlPrune.Bench {
 
         func validate() throws {
             guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1 (got \(repeats))") }
+            _ = try rankCounts()
+            _ = try splitList()
+            guard method.pruning != nil else { throw ValidationError("--method \(method.rawValue): bench cluster times mask methods only") }
+            guard shape.dimensions != nil else { throw ValidationError("--shape custom: the projection needs a published shape") }
         }
+
+        /// `--ranks` as numbers, each at least 1.
+        func rankCounts() throws -> [Int] {
+            try SweepGrid.parseList(ranks, flag: "--ranks").map {
+                guard let r = Int($0), r >= 1 else { throw ValidationError("--ranks \($0): each must be a rank count of at least 1") }
+                return r
+            }
+        }
+
+        /// `--splits` as `WorkSplit` values.
+        func splitList() throws -> [WorkSplit] { try SweepGrid.parseChoices(splits, flag: "--splits") }
 
         /// A line of the human-readable report: stdout, or stderr under `--json`.
         private func say(_ line: String) { if json { progress(line) } else { printResult(line) } }
@@ -55,10 +70,10 @@ extension OwlPrune.Bench {
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("owlprune-scaling-\(getpid())")
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: scratch) }
-            let counts = ranks.split(separator: ",").compactMap { Int($0) }
+            let counts = try rankCounts()
 
-            var object: [String: Any] = ["model": model, "calib": calib, "method": method, "allocation": allocation,
-                                         "propagation": propagation, "nsamples": nsamples, "seqlen": seqlen]
+            var object: [String: Any] = ["model": model, "calib": calib, "method": method.rawValue, "allocation": allocation.rawValue,
+                                         "propagation": propagation.rawValue, "nsamples": nsamples, "seqlen": seqlen]
             func report(_ c: (single: Double, pair: (Double, Double), speedup: Double), _ when: String) {
                 object["ceiling_\(when)"] = ["single_tokens_per_second": c.single, "pair_tokens_per_second": [c.pair.0, c.pair.1],
                                              "two_process_speedup": c.speedup]
@@ -70,8 +85,8 @@ extension OwlPrune.Bench {
 
             var results: [String: [Int: Measured]] = [:]
             var allWalls: [String: [Int: [Double]]] = [:]
-            for split in splits.split(separator: ",").map(String.init) {
-                say("\(propagation) propagation, --split \(split), \(method) + \(allocation), \(nsamples)×\(seqlen), --threads 1:")
+            for split in try splitList().map(\.rawValue) {
+                say("\(propagation.rawValue) propagation, --split \(split), \(method.rawValue) + \(allocation.rawValue), \(nsamples)×\(seqlen), --threads 1:")
                 var baseline: Double? = nil
                 // Interleaved rounds, so a slow spell of a shared machine hits every rank count
                 // alike; the fastest of a rank count's runs is the one least disturbed by others.
@@ -183,7 +198,7 @@ extension OwlPrune.Bench {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
             p.arguments = ["3600", "/usr/bin/mpiexec", "-n", String(ranks), exe, "prune", "--model", model, "--out", out.path,
                            "--force", "--calib", calib, "--nsamples", String(nsamples), "--seqlen", String(seqlen),
-                           "--method", method, "--allocation", allocation, "--sparsity", "0.7", "--propagation", propagation,
+                           "--method", method.rawValue, "--allocation", allocation.rawValue, "--sparsity", "0.7", "--propagation", propagation.rawValue,
                            "--split", split, "--threads", "1"]
             var env = ProcessInfo.processInfo.environment
             env["OPENBLAS_NUM_THREADS"] = "1"
@@ -207,9 +222,9 @@ extension OwlPrune.Bench {
         // MARK: - Model
 
         private func job(shape blockShape: BlockShape, blocks: Int, windows: Int, length: Int, storedBytes: Int) -> ScalingModel.Job {
-            let m = PruningMethod(rawValue: method) ?? .wanda
+            let m = method.pruning ?? .wanda
             return ScalingModel.Job(shape: blockShape, blocks: blocks, windows: windows, length: length, method: m,
-                                    kinds: requiredStatistics(method: m, options: PruningOptions()), owl: allocation == "owl",
+                                    kinds: requiredStatistics(method: m, options: PruningOptions()), owl: allocation == .owl,
                                     storedBytesPerWeight: storedBytes)
         }
 
@@ -253,7 +268,7 @@ extension OwlPrune.Bench {
                                    m.wall, 100 * (p.seconds - m.wall) / m.wall))
             }
             object["predictions_here"] = predictions
-            guard let dims = OwlPrune.Synth.shapes[shape] else { throw ValidationError("--shape \(shape): unknown") }
+            guard let dims = shape.dimensions else { throw ValidationError("--shape custom: the projection needs a published shape") }
             let target = BlockShape(hiddenSize: dims.hidden, intermediateSize: dims.intermediate, heads: dims.heads,
                                     kvHeads: dims.kvHeads, headDim: dims.headDim ?? dims.hidden / dims.heads,
                                     rmsNormEpsilon: Float(dims.epsilon),
@@ -262,7 +277,7 @@ extension OwlPrune.Bench {
             let cluster = ScalingModel(rates: rates, bandwidth: linkGbps * 1e9 / 8, latency: linkLatencyUs * 1e-6)
             let base = cluster.predict(big, ranks: 1, concurrency: 1).seconds
             say(String(format: "projection: %@ (bf16), %d×%d, %@ + %@, one rank per node at the rates above, %.0f Gb/s links:",
-                               shape, projectNsamples, projectSeqlen, method, allocation, linkGbps))
+                               shape.rawValue, projectNsamples, projectSeqlen, method.rawValue, allocation.rawValue, linkGbps))
             var projection: [[String: Any]] = []
             for r in [1, 8, 16, 64, 256] {
                 let p = cluster.predict(big, ranks: r, concurrency: Double(r))
@@ -272,7 +287,8 @@ extension OwlPrune.Bench {
                 say(String(format: "  R=%3d: %8.0f s, efficiency %.2f, comm %4.1f%% of wall, activations %.2f GB/rank",
                                    r, p.seconds, base / (Double(r) * p.seconds), 100 * p.commSeconds / p.seconds, activations / 1e9))
             }
-            object["projection"] = ["shape": shape, "nsamples": projectNsamples, "seqlen": projectSeqlen,
+            let shapeName: String = shape.rawValue
+            object["projection"] = ["shape": shapeName, "nsamples": projectNsamples, "seqlen": projectSeqlen,
                                     "link_gbps": linkGbps, "runs": projection]
             return object
         }

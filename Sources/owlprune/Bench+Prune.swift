@@ -18,6 +18,25 @@ extension OwlPrune.Bench {
         @Option(help: "Calibration windows.") var nsamples: Int = 16
         @Option(help: "Window length.") var seqlen: Int = 512
         @Option(help: "Methods to time, comma separated (wanda, sparsegpt, owl-wanda = Wanda with --allocation owl; none: only --kernels).") var methods: String = "wanda,sparsegpt"
+
+        /// One entry of `--methods`.
+        enum TimedMethod: String, CaseIterable {
+            case magnitude, wanda, sparsegpt, ria, owlWanda = "owl-wanda", none
+        }
+
+        func validate() throws {
+            _ = try methodList()
+            _ = try widthList()
+        }
+
+        func methodList() throws -> [TimedMethod] { try SweepGrid.parseChoices(methods, flag: "--methods") }
+
+        func widthList() throws -> [Int] {
+            try SweepGrid.parseList(kernelWidths, flag: "--kernel-widths").map { part -> Int in
+                guard let w = Int(part), w > 0 else { throw ValidationError("--kernel-widths: '\(part)' is not a positive width") }
+                return w
+            }
+        }
         @Option(help: "Target sparsity.") var sparsity: Double = 0.5
         @Flag(help: "Print one JSON object {runs: [...]} on stdout.") var json = false
         @Flag(help: "Also time the statistics and SparseGPT kernels against sgemm (rank 0).") var kernels = false
@@ -34,13 +53,10 @@ extension OwlPrune.Bench {
             var kernelRuns: [[String: Any]] = []
             defer { if json && comm.rank == 0 { try? JSONOutput.print(["ranks": comm.size, "runs": runs, "kernels": kernelRuns]) } }
             if kernels && comm.rank == 0 {
-                let widths = try kernelWidths.split(separator: ",").map { part -> Int in
-                    guard let w = Int(part), w > 0 else { throw ValidationError("--kernel-widths: '\(part)' is not a positive width") }
-                    return w
-                }
+                let widths = try widthList()
                 kernelRuns = try PruneKernelBench(widths: widths, tokens: seqlen, rows: kernelRows, repeats: 3).run(json: json)
             }
-            for method in methods.split(separator: ",").map(String.init) where method != "none" {
+            for method in try methodList().map(\.rawValue) where method != "none" {
                 let t0 = Communicator.wallTime
                 // owl-wanda: Wanda with OWL's allocation at its defaults (M 5, λ 0.08).
                 let methodArguments = method == "owl-wanda" ? ["--method", "wanda", "--allocation", "owl"] : ["--method", method]
@@ -61,10 +77,8 @@ extension OwlPrune.Bench {
                                                 nsamples: nsamples, seqlen: seqlen, seed: calibration.seed,
                                                 damp: methodOptions.damp, owlM: nil, owlLambda: nil, atpBeta: nil,
                                                 calib: calib, calibTokens: nil, dsnot: nil, dass: false))
-                try output.begin()
-                let result = try job.run(sink: output.write(block:))
+                let (result, _) = try output.write(job)
                 let plan = result.plan
-                try output.finish(job: job, result: result)
                 let total = Communicator.wallTime - t0
                 guard comm.rank == 0 else { continue }
                 let t = result.times

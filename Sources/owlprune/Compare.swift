@@ -4,7 +4,6 @@ import Evaluation
 import Foundation
 import Model
 import Tensor
-import Tokenizer
 
 extension OwlPrune {
     /// `owlprune compare A B`: a dense model and its pruned copy (or two pruned ones) side by side —
@@ -47,20 +46,15 @@ extension OwlPrune {
             var divergence: DistributedDivergence.Result? = nil
             if let data {
                 let architectures = try checkpoints.map { try Architecture(config: $0.config) }
+                for (architecture, checkpoint) in zip(architectures, checkpoints) { try architecture.validateModelTensors(in: checkpoint) }
                 guard architectures[0].vocabularySize == architectures[1].vocabularySize else {
                     throw ValidationError("\(first) has a vocabulary of \(architectures[0].vocabularySize) tokens, \(second) of "
                                           + "\(architectures[1].vocabularySize): comparing their next-token distributions needs one vocabulary")
                 }
-                let length = seqlen ?? min(2048, architectures[0].maxPositions, architectures[1].maxPositions)
-                var tokens: [Int] = []
-                if comm.rank == 0 {
-                    let tokenizer = try Tokenizer.load(directory: checkpoints[0].url)
-                    tokens = tokenizer.encode(try readTextFile(URL(fileURLWithPath: data))).map(Int.init)
-                }
-                let job = try DistributedDivergence(comm: comm, base: architectures[0], other: architectures[1], seqlen: length,
-                                                    scoring: llamaCppScoring ? .secondHalf : .allButFirst)
-                let result = try job.run(base: checkpoints[0], other: checkpoints[1], tokens: tokens, maxWindows: maxWindows,
-                                         dataName: data, progress: progress)
+                let tokens = try PerplexityRun.tokenize(file: data, tokenizerOf: checkpoints[0].url, comm: comm)
+                let result = try PerplexityRun(comm: comm, tokens: tokens, dataName: data, seqlen: seqlen, maxWindows: maxWindows)
+                    .compare(base: checkpoints[0], other: checkpoints[1], scoring: llamaCppScoring ? .secondHalf : .allButFirst,
+                             progress: progress)
                 sides[0].perplexity = result.base
                 sides[1].perplexity = result.other
                 divergence = result

@@ -14,47 +14,56 @@ extension OwlPrune {
 
         @Argument(help: "The .gguf file, or with --to gguf a Hugging Face directory.") var gguf: String
         @Option(help: "Output directory (created atomically), or with --to gguf the .gguf file.") var out: String
-        @Option(help: "hf (default for a .gguf input) or gguf (default for a directory).") var to: String?
-        @Option(help: "Weight dtype: f32, bf16 or f16; for --to gguf also q8_0 (default f32, f16 for gguf).") var dtype: String?
+        @Option(help: "hf (default for a .gguf input) or gguf (default for a directory).") var to: Target?
+        @Option(help: "Weight dtype: f32, bf16 or f16; for --to gguf also q8_0 (default f32, f16 for gguf).") var dtype: ConvertDType?
         @Option(help: "tokenizer.ggml.pre for --to gguf when owlprune cannot identify the tokenizer (e.g. smollm, llama-bpe).")
         var ggufPre: String?
         @Flag(help: "Replace an existing output.") var force = false
+
+        /// `--to`.
+        enum Target: String, CaseIterable, ExpressibleByArgument { case hf, gguf }
+
+        /// `--dtype`: a weight dtype, or for GGUF also llama.cpp's Q8_0.
+        enum ConvertDType: String, CaseIterable, ExpressibleByArgument {
+            case f32, bf16, f16, q8_0
+
+            /// Nil for q8_0, which only GGUF holds.
+            var weight: DType? { DType(rawValue: rawValue) }
+
+            var ggml: GGMLType {
+                switch self {
+                case .f32: .f32
+                case .bf16: .bf16
+                case .f16: .f16
+                case .q8_0: .q8_0
+                }
+            }
+        }
 
         /// Without --to: a directory goes to GGUF, a file to a directory.
         var toGGUF: Bool {
             var isDirectory: ObjCBool = false
             let directory = FileManager.default.fileExists(atPath: gguf, isDirectory: &isDirectory) && isDirectory.boolValue
-            return (to ?? (directory ? "gguf" : "hf")) == "gguf"
+            return (to ?? (directory ? .gguf : .hf)) == .gguf
         }
         @Flag(help: "Print one JSON object on stdout.") var json = false
 
-        var storageType: SafetensorsDType? {
-            switch dtype ?? "f32" {
-            case "f32": .f32
-            case "bf16": .bf16
-            case "f16": .f16
-            default: nil
-            }
-        }
+        /// The dtype of a Hugging Face output (validated: not q8_0).
+        var weightDType: DType { (dtype ?? .f32).weight ?? .f32 }
 
         func validate() throws {
-            if let to, to != "hf", to != "gguf" { throw ValidationError("--to \(to): expected hf or gguf") }
-            if toGGUF {
-                guard GGUFExport.ggmlType(dtype ?? "f16") != nil else {
-                    throw ValidationError("--dtype \(dtype ?? ""): expected f32, f16, bf16 or q8_0")
-                }
-            } else {
-                guard storageType != nil else { throw ValidationError("--dtype \(dtype ?? ""): expected f32, bf16 or f16") }
+            if !toGGUF, let dtype, dtype.weight == nil {
+                throw ValidationError("--dtype \(dtype.rawValue): only with --to gguf; a Hugging Face directory holds f32, bf16 or f16")
             }
         }
 
         func run() throws {
             if toGGUF {
                 let export = GGUFExport(input: URL(fileURLWithPath: gguf), output: URL(fileURLWithPath: out),
-                                        type: GGUFExport.ggmlType(dtype ?? "f16")!, force: force, pre: ggufPre)
+                                        type: (dtype ?? .f16).ggml, force: force, pre: ggufPre)
                 let (count, fallbacks) = try export.run()
                 if !fallbacks.isEmpty { progress("note: \(fallbacks.count) tensors kept in F16 (rows not a multiple of 32): \(fallbacks.joined(separator: ", "))") }
-                printResult("converted \(gguf) → \(out) (\(count) tensors, \(dtype ?? "f16"), GGUF v3)")
+                printResult("converted \(gguf) → \(out) (\(count) tensors, \((dtype ?? .f16).rawValue), GGUF v3)")
                 return
             }
             let source = try GGUFCheckpoint(url: URL(fileURLWithPath: gguf))
@@ -71,20 +80,20 @@ extension OwlPrune {
                 throw error
             }
             if json {
-                try JSONOutput.print(["input": gguf, "out": out, "tensors": source.tensorNames.count, "dtype": dtype ?? "f32"])
+                try JSONOutput.print(["input": gguf, "out": out, "tensors": source.tensorNames.count, "dtype": weightDType.rawValue])
             } else {
-                printResult("converted \(gguf) → \(out) (\(source.tensorNames.count) tensors, \(dtype ?? "f32"))")
+                printResult("converted \(gguf) → \(out) (\(source.tensorNames.count) tensors, \(weightDType.rawValue))")
             }
         }
 
         private func write(_ source: GGUFCheckpoint, into dir: StagedDirectory) throws {
             var config = source.config
-            config.torchDtype = ["f32": "float32", "bf16": "bfloat16", "f16": "float16"][dtype ?? "f32"]
+            config.torchDtype = weightDType.torchName
             try config.jsonData().write(to: dir.file("config.json"))
             try tokenizerFiles(source.file, into: dir)
             try generationConfig(config).write(to: dir.file("generation_config.json"))
 
-            let type = storageType!
+            let type = weightDType.storage
             // HF shapes are GGUF's dims reversed (ne[0] is the innermost, i.e. the column count).
             let entries = source.tensorNames.map { name in
                 let info = source.file.tensor(TensorName.ggufName(fromHF: name)!)!

@@ -95,7 +95,8 @@ struct DryRun {
             let budget = try MemoryBudget(blocks: layout.blockRanges[r], checkpoint: setup.checkpoint, shape: setup.architecture.shape,
                                           windows: held, length: setup.windows.length, threads: job.threads,
                                           statistics: requiredStatistics(method: c.method, options: c.options),
-                                          heldTermWindows: job.split == .windows && r > 0 ? held : 0)
+                                          heldTermWindows: job.split == .windows && r > 0 ? held : 0,
+                                          baselineBytes: job.startResidentBytes)
             perRank.append(RankEstimate(rank: r, blocks: [layout.blockRanges[r].lowerBound, layout.blockRanges[r].upperBound],
                                         windows: held, memoryBoundBytes: budget.boundBytes, seconds: seconds, measured: m))
         }

@@ -4,7 +4,6 @@ import Evaluation
 import Foundation
 import Model
 import Tensor
-import Tokenizer
 
 extension OwlPrune {
     /// `owlprune eval`: WikiText-style perplexity (docs/algorithms.md §11), the model pipelined over the ranks.
@@ -49,23 +48,20 @@ extension OwlPrune {
             setBLASThreads(1)
             let checkpoint = try CheckpointDirectory(url: URL(fileURLWithPath: model))
             let architecture = try Architecture(config: checkpoint.config)
-            let length = seqlen ?? min(2048, architecture.maxPositions)
+            try architecture.validateModelTensors(in: checkpoint)
+            let length = seqlen ?? PerplexityRun.defaultLength([architecture])
             if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
             let textBytes = (try? FileManager.default.attributesOfItem(atPath: data)[.size] as? Int) ?? 0
             try MemoryCheck.checkEval(architecture: architecture, comm: comm, seqlen: length, textBytes: textBytes,
                                       maxMemory: memory.maxMemoryBytes)
-            var tokens: [Int] = []
+            let t0 = Date()
+            let tokens = try PerplexityRun.tokenize(file: data, tokenizerOf: checkpoint.url, comm: comm)
             if comm.rank == 0 {
-                let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
-                let text = try readTextFile(URL(fileURLWithPath: data))
-                let t0 = Date()
-                tokens = tokenizer.encode(text).map(Int.init)
                 progress(String(format: "eval: %@ → %d tokens in %.1f s", (data as NSString).lastPathComponent,
                                 tokens.count, Date().timeIntervalSince(t0)))
             }
-            let evaluator = try DistributedPerplexity(comm: comm, architecture: architecture, seqlen: length)
-            let result = try evaluator.run(source: checkpoint, tokens: tokens, maxWindows: maxWindows,
-                                           dataName: data, progress: progress)
+            let result = try PerplexityRun(comm: comm, tokens: tokens, dataName: data, seqlen: length, maxWindows: maxWindows)
+                .perplexity(of: checkpoint, progress: progress)
             guard comm.rank == 0 else { return }
             if json {
                 printResult(try Self.json(result, model: model, data: data))

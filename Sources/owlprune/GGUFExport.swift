@@ -29,10 +29,6 @@ struct GGUFExport {
     /// gguf-py `TokenType`.
     enum TokenType: Int32 { case normal = 1, control = 3, userDefined = 4, unused = 5 }
 
-    static func ggmlType(_ dtype: String) -> GGMLType? {
-        ["f32": .f32, "f16": .f16, "bf16": .bf16, "q8_0": .q8_0][dtype]
-    }
-
     func run() throws -> (tensors: Int, fallbacks: [String]) {
         try OutputPath.check(output, inputs: [("the input", input)])
         if FileManager.default.fileExists(atPath: output.path), !force {

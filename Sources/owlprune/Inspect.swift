@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Diagnostics
 import Foundation
 import Pruning
 
@@ -38,11 +39,13 @@ extension OwlPrune {
                 printResult(text + "}")
                 return
             }
-            let width = rows.map(\.name.count).max() ?? 0
-            for r in rows {
-                let name = r.name.padding(toLength: width, withPad: " ", startingAt: 0)
+            // Names come from the file: escaped and cut, so a crafted name cannot forge a line.
+            let names = rows.map { printableValue($0.name) }
+            let width = names.map(\.count).max() ?? 0
+            for (r, shown) in zip(rows, names) {
+                let name = shown.padding(toLength: width, withPad: " ", startingAt: 0)
                 let zeros = r.zeroFraction.map { String(format: "%6.2f%% zeros", 100 * $0) } ?? ""
-                printResult("\(name)  \(r.dtype.padding(toLength: 5, withPad: " ", startingAt: 0))  \(r.shape)  \(zeros)")
+                printResult("\(name)  \(printableValue(r.dtype, limit: 16).padding(toLength: 5, withPad: " ", startingAt: 0))  \(r.shape)  \(zeros)")
             }
             printResult("\(rows.count) tensors")
             if let summary = summary(rows) { summary.textLines().forEach { printResult($0) } }

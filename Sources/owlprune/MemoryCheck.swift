@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Cluster
+import Diagnostics
 import Foundation
 import MPIKit
 import Model
@@ -9,16 +10,12 @@ import Pruning
 /// `--max-memory`: the bytes owlprune may use on each node, instead of what the node reports.
 struct MemoryOptions: ParsableArguments {
     @Option(name: .customLong("max-memory"),
-            help: "Memory owlprune may use per node (e.g. 48G, 512M); overrides /proc/meminfo and the cgroup limit.")
-    var maxMemory: String?
+            help: ArgumentHelp("Memory owlprune may use per node: \(ByteSize.helpConvention) (48GB = 48·10^9 bytes; 48G is refused as ambiguous). Overrides /proc/meminfo and the cgroup limit.",
+                               valueName: "size"),
+            transform: ByteSize.argument)
+    var maxMemory: ByteSize?
 
-    var maxMemoryBytes: Int? { maxMemory.flatMap(MemoryCheck.parseSize) }
-
-    func validate() throws {
-        if let m = maxMemory, MemoryCheck.parseSize(m) == nil {
-            throw ValidationError("--max-memory \(m): expected a size such as 48G, 512M or a number of bytes")
-        }
-    }
+    var maxMemoryBytes: Int? { maxMemory?.bytes }
 }
 
 /// Memory before work (issue 10 item 2): before the windows are drawn or a block is loaded, each
@@ -30,24 +27,8 @@ struct MemoryOptions: ParsableArguments {
 /// one (cgroup v1's `memory.limit_in_bytes` likewise), whichever is smaller. Dying in the
 /// allocator hours into a job loses the job; this costs a few file reads.
 enum MemoryCheck {
-    /// "48G", "512M", "1.5T", "4096" (bytes); binary units.
-    static func parseSize(_ text: String) -> Int? {
-        let units: [Character: Double] = ["K": 1024, "M": 1_048_576, "G": 1_073_741_824, "T": 1_099_511_627_776]
-        var body = text.uppercased()
-        if body.hasSuffix("B") && body.count > 1 && units[body.dropLast().last ?? " "] != nil { body.removeLast() }
-        var scale = 1.0
-        if let last = body.last, let u = units[last] { scale = u; body.removeLast() }
-        guard let value = Double(body), value > 0, value * scale < 9.0e18 else { return nil }
-        return Int(value * scale)
-    }
-
-    /// 1.5 GiB, 320.0 MiB, 96.0 KiB: one decimal in the largest unit that keeps the value ≥ 1.
-    static func format(bytes: Double) -> String {
-        for (unit, scale) in [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes >= Double(scale) {
-            return String(format: "%.1f %@", bytes / Double(scale), unit)
-        }
-        return String(format: "%.0f bytes", bytes)
-    }
+    /// 1.5 GiB, 320.0 MiB, 96.0 KiB (Diagnostics' `byteCountText`, one formatter for every bound).
+    static func format(bytes: Double) -> String { byteCountText(bytes) }
 
     /// What this node can give, and where the figure comes from; nil when nothing is readable.
     static func available() -> (bytes: Int, source: String)? {
@@ -80,7 +61,8 @@ enum MemoryCheck {
         let ranges = try partition(parameterCounts: Array(repeating: architecture.shape.parameterCount, count: architecture.blockCount),
                                    ranks: comm.size)
         let budget = try MemoryBudget(blocks: ranges[comm.rank], checkpoint: checkpoint, shape: architecture.shape,
-                                      windows: nsamples, length: seqlen, threads: threads, statistics: statistics)
+                                      windows: nsamples, length: seqlen, threads: threads, statistics: statistics,
+                                      baselineBytes: currentResidentBytes())
         let ids = Double(nsamples) * Double(seqlen) * 8
         let perRank = Double(budget.boundBytes) + ids
         let ranksHere = try comm.ranksOnThisNode()

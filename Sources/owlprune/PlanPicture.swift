@@ -97,7 +97,7 @@ struct PlanPicture {
         let barWidth = max(1, slot * 0.7)
         for (i, s) in plan.blockSparsities.enumerated() {
             let x = left + slot * Double(i) + (slot - barWidth) / 2
-            out.append(##"<rect class="bar" data-block="\##(i)" x="\##(f(x))" y="\##(f(y(s)))" width="\##(f(barWidth))" height="\##(f(barHeight * s))" fill="#4c78a8"><title>\##(escape(String(format: "block %d: target sparsity %.4f", i, s)))</title></rect>"##)
+            out.append(##"<rect class="bar" data-block="\##(i)" x="\##(f(x))" y="\##(f(y(s)))" width="\##(f(barWidth))" height="\##(f(barHeight * s))" fill="#4c78a8"><title>\##(svgEscaped(String(format: "block %d: target sparsity %.4f", i, s)))</title></rect>"##)
         }
         let labelEvery = max(1, Int((Double(blocks) / 16).rounded(.up)))
         for i in stride(from: 0, to: blocks, by: labelEvery) {
@@ -136,7 +136,7 @@ struct PlanPicture {
         let points = ratios.enumerated().map { "\(f(centre($0.offset))),\(f(ry($0.element)))" }
         out.append(##"<polyline class="ratio" points="\##(points.joined(separator: " "))" fill="none" stroke="#2ca02c" stroke-width="2"/>"##)
         for (i, r) in ratios.enumerated() {
-            out.append(##"<circle cx="\##(f(centre(i)))" cy="\##(f(ry(r)))" r="3" fill="#2ca02c"><title>\##(escape(String(format: "block %d: %@ %.4g", i, label, r)))</title></circle>"##)
+            out.append(##"<circle cx="\##(f(centre(i)))" cy="\##(f(ry(r)))" r="3" fill="#2ca02c"><title>\##(svgEscaped(String(format: "block %d: %@ %.4g", i, label, r)))</title></circle>"##)
         }
         out.append(text(left + plotWidth - 130, barTop - 10, "— \(label)", anchor: "end", size: 11, fill: "#2ca02c"))
         return out
@@ -156,7 +156,7 @@ struct PlanPicture {
                 let path = kind.modulePath(block: b)
                 let s = achieved?[path] ?? plan.sparsity(block: b, kind: kind)
                 let x = left + slot * Double(b)
-                out.append(##"<rect class="cell" data-block="\##(b)" data-linear="\##(kind.shortName)" x="\##(f(x))" y="\##(f(cy))" width="\##(f(slot))" height="\##(f(cellHeight))" fill="\##(colour(s))" stroke="#ffffff" stroke-width="0.5"><title>\##(escape(String(format: "%@: %.4f", path, s)))</title></rect>"##)
+                out.append(##"<rect class="cell" data-block="\##(b)" data-linear="\##(kind.shortName)" x="\##(f(x))" y="\##(f(cy))" width="\##(f(slot))" height="\##(f(cellHeight))" fill="\##(colour(s))" stroke="#ffffff" stroke-width="0.5"><title>\##(svgEscaped(String(format: "%@: %.4f", path, s)))</title></rect>"##)
                 if slot >= 22 {
                     out.append(text(x + slot / 2, cy + cellHeight / 2 + 3, String(format: "%.0f", 100 * s), anchor: "middle", size: 8,
                                     fill: s > 0.55 ? "#ffffff" : "#000000"))
@@ -202,12 +202,7 @@ struct PlanPicture {
     private func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start", size: Double = 12,
                       weight: String = "normal", fill: String = "#000000", rotate: Bool = false) -> String {
         let transform = rotate ? ##" transform="rotate(-90 \##(f(x)) \##(f(y)))""## : ""
-        return ##"<text x="\##(f(x))" y="\##(f(y))" text-anchor="\##(anchor)" font-size="\##(f(size))" font-weight="\##(weight)" fill="\##(fill)"\##(transform)>\##(escape(s))</text>"##
-    }
-
-    private func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        return ##"<text x="\##(f(x))" y="\##(f(y))" text-anchor="\##(anchor)" font-size="\##(f(size))" font-weight="\##(weight)" fill="\##(fill)"\##(transform)>\##(svgEscaped(s))</text>"##
     }
 
     var data: Data { Data(render().utf8) }

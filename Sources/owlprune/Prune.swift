@@ -26,9 +26,12 @@ extension OwlPrune {
         @Option(help: "windows: every rank on every block, each on its share of the calibration windows; blocks: each rank its own blocks, windows streamed rank to rank. Default: windows for sequential propagation, blocks for dense. Results do not depend on it.")
         var split: WorkSplit?
         @Option(help: "Dtype of the written weights: f32, bf16 or f16 (default: each tensor's dtype in the input).")
-        var dtype: OutputDType?
-        @Option(name: .customLong("max-shard-size"), help: "Largest weight file, as transformers' max_shard_size: 5GB, 500MB (powers of ten), 2GiB (powers of two) or bytes. Beyond it the weights are split into model-00001-of-0000N.safetensors with model.safetensors.index.json. Default 5GB. Names and bytes do not depend on the rank count.")
-        var maxShardSize: String?
+        var dtype: DType?
+        @Option(name: .customLong("max-shard-size"),
+                help: ArgumentHelp("Largest weight file, as transformers' max_shard_size: \(ByteSize.helpConvention). Beyond it the weights are split into model-00001-of-0000N.safetensors with model.safetensors.index.json. Default 5GB. Names and bytes do not depend on the rank count.",
+                                   valueName: "size"),
+                transform: ByteSize.argument)
+        var maxShardSize: ByteSize?
         @OptionGroup(title: "Method") var method: MethodOptions
         @OptionGroup(title: "Calibration") var calibration: CalibrationOptions
         @OptionGroup(title: "Depth pruning") var depth: DepthOptions
@@ -43,13 +46,15 @@ extension OwlPrune {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
             try depth.validate(method: method.method)
             try validateDepthOnly()
-            if let m = maxShardSize, ShardPlan.parseSize(m) == nil { throw ValidationError(Self.badShardSize(m)) }
         }
 
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
             let overrides = try recipe.overrides()
+            // The evaluation text is read after the prune; a bad one (not UTF-8, a FIFO, missing)
+            // must fail before the work, not after it (issue 26 item 4).
+            if let eval = evaluation.evalData { _ = try readTextFile(URL(fileURLWithPath: eval)) }
             if dryRun {
                 // Memory is reported, not refused: finding that out is what a dry run is for.
                 let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
@@ -103,19 +108,17 @@ extension OwlPrune {
                                           renumbering: removal?.renumbering,
                                           maxShardSize: shardSizeBytes)
                 out.blockRemoval = removal?.result
-                out.extraFiles = { plan, report in [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data] }
-                try out.begin()
-                if comm.rank == 0 {
-                    try Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
-                                           threads: threads, overrides: overrides, dtype: dtype?.rawValue,
-                                           maxShardSize: maxShardSize).utf8)
-                        .write(to: staged.file(Recipe.fileName))
+                let recipe = Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
+                                                threads: threads, overrides: overrides, dtype: dtype?.rawValue,
+                                                maxShardSize: maxShardSize?.text).utf8)
+                // Rank 0 writes them into the staging directory before the rename, beside the report.
+                out.extraFiles = { plan, report in
+                    [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data, Recipe.fileName: recipe]
                 }
                 // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
                 // The journal's fingerprint does not hold a block removal: a depth run journals nothing.
-                let result = try job.run(journalDirectory: removal == nil ? journal : nil, resume: true, sink: out.write(block:))
+                let (result, report) = try out.write(job, journalDirectory: removal == nil ? journal : nil, resume: true)
                 let plan = result.plan
-                let report = try out.finish(job: job, result: result)
                 report.map { PruneWarnings.of(report: $0).forEach(progress) }
                 let perplexity = try evaluation.evalData.map {
                     try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out,
@@ -128,12 +131,8 @@ extension OwlPrune {
             }
         }
 
-        /// `--max-shard-size` in bytes (validated in `validate`).
-        var shardSizeBytes: Int { maxShardSize.flatMap(ShardPlan.parseSize) ?? ShardPlan.defaultMaxShardSize }
-
-        static func badShardSize(_ text: String) -> String {
-            "--max-shard-size \(text): expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes"
-        }
+        /// `--max-shard-size` in bytes.
+        var shardSizeBytes: Int { maxShardSize?.bytes ?? ShardPlan.defaultMaxShardSize }
 
 
         /// What the run reads, for the `--out` overlap checks.

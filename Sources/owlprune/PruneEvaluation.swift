@@ -3,7 +3,6 @@ import Evaluation
 import Foundation
 import MPIKit
 import Model
-import Tokenizer
 
 /// `prune --eval FILE`: dense and pruned perplexity in the same job (issue 13 item 8), and how far
 /// the pruned model has moved from the dense one — mean KL divergence and same top token
@@ -27,27 +26,18 @@ struct PruneEvaluation {
     }
 
     func run(data: String) throws -> Result {
-        let architecture = try Architecture(config: dense.config)
-        let length = options.evalSeqlen ?? min(2048, architecture.maxPositions)
-        var tokens: [Int] = []
-        if comm.rank == 0 {
-            let tokenizer = try Tokenizer.load(directory: dense.url)
-            tokens = tokenizer.encode(try readTextFile(URL(fileURLWithPath: data))).map(Int.init)
-            progress("eval: \((data as NSString).lastPathComponent) → \(tokens.count) tokens")
-        }
-        let pruned = try CheckpointDirectory(url: URL(fileURLWithPath: prunedDirectory))
+        // The window length is the dense model's default (a depth-pruned model keeps its positions).
+        let length = try options.evalSeqlen ?? PerplexityRun.defaultLength([Architecture(config: dense.config)])
+        let tokens = try PerplexityRun.tokenize(file: data, tokenizerOf: dense.url, comm: comm)
+        if comm.rank == 0 { progress("eval: \((data as NSString).lastPathComponent) → \(tokens.count) tokens") }
         // A depth-pruned model (--remove-blocks) has fewer blocks than the dense one: its own config decides.
-        let prunedArchitecture = try Architecture(config: pruned.config)
+        let pruned = try CheckpointDirectory(url: URL(fileURLWithPath: prunedDirectory))
+        let run = PerplexityRun(comm: comm, tokens: tokens, dataName: data, seqlen: length, maxWindows: options.evalWindows)
         if options.skipDense {
-            let prunedEvaluator = try DistributedPerplexity(comm: comm, architecture: prunedArchitecture, seqlen: length)
-            let prunedResult = try prunedEvaluator.run(source: pruned, tokens: tokens, maxWindows: options.evalWindows, dataName: data,
-                                                       progress: { progress("pruned " + $0) })
+            let prunedResult = try run.perplexity(of: pruned, progress: { progress("pruned " + $0) })
             return Result(data: data, dense: nil, pruned: prunedResult, divergence: nil)
         }
-        let job = try DistributedDivergence(comm: comm, base: architecture, other: prunedArchitecture, seqlen: length,
-                                            scoring: .allButFirst)
-        let both = try job.run(base: dense, other: pruned, tokens: tokens, maxWindows: options.evalWindows, dataName: data,
-                               progress: { progress("dense and pruned " + $0) })
+        let both = try run.compare(base: dense, other: pruned, progress: { progress("dense and pruned " + $0) })
         return Result(data: data, dense: both.base, pruned: both.other, divergence: both.statistics)
     }
 }

@@ -1,4 +1,5 @@
 import Cluster
+import Diagnostics
 import Foundation
 import Pruning
 
@@ -60,8 +61,8 @@ struct PruneSummary {
         printResult(String(format: "pruned %@ → %@: %@ %@, target %.4f, achieved %.4f over the 7 linears of %d blocks, %d ranks",
                            model, out, plan.method.rawValue, allocation, plan.targetSparsity, report.achievedSparsity,
                            plan.blockSparsities.count, ranks))
-        var line = String(format: "prune %.1f s, output %.2f GB, peak memory %.2f GB (largest rank)",
-                          report.wallSeconds, Double(outputBytes) / 1e9, Double(peakBytes) / 1e9)
+        var line = String(format: "prune %.1f s, output %@, peak memory %@ (largest rank)",
+                          report.wallSeconds, byteCountText(Double(outputBytes)), byteCountText(Double(peakBytes)))
         if let p = perplexity {
             let dense = p.dense.map { String(format: "dense %.4f → ", $0.perplexity) } ?? ""
             // One pass evaluates both models when the divergence is computed: its time is in each result once.

@@ -95,10 +95,10 @@ enum Runtime {
             let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
             let verb = ns.domain != NSCocoaErrorDomain ? "" : (512..<768).contains(ns.code) ? "cannot write: "
                 : (256..<512).contains(ns.code) ? "cannot read: " : ""
-            return printableLine((path.map { "\($0): " } ?? "") + verb + fileErrorCause(error))
+            return printableMessage((path.map { "\($0): " } ?? "") + verb + fileErrorCause(error))
         }
-        if let e = error as? LocalizedError, let d = e.errorDescription { return printableLine(d) }
-        return printableLine(String(describing: error))
+        if let e = error as? LocalizedError, let d = e.errorDescription { return printableMessage(d) }
+        return printableMessage(String(describing: error))
     }
 
     /// Ends a successful run. With more than one rank this is a barrier, a flush, the PMI

@@ -48,6 +48,8 @@ extension OwlPrune {
         @Flag(help: "Keep the cells an interrupted sweep finished (OUT.partial/) and run only the rest.") var resume = false
         @Flag(help: "Replace an existing sweep directory (and discard an interrupted one).") var force = false
         @Flag(help: "Print sweep.json on stdout instead of the table.") var json = false
+        @Option(name: .customLong("max-cells"), help: "Refuse a grid of more cells than this (a typo in a list can ask for days of work).")
+        var maxCells: Int = 1000
         @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
@@ -59,18 +61,27 @@ extension OwlPrune {
             if let k = evalWindows, k < 1 { throw ValidationError("--eval-windows \(k): must be at least 1") }
             guard ranksPerCell >= 1 else { throw ValidationError("--ranks-per-cell \(ranksPerCell): must be at least 1") }
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
-            _ = try resolvedGrid().cells.map { try resolvedGrid().methodOptions(for: $0) }
+            // The grid is read once; every cell is then checked as `prune` would check it.
+            let g = try resolvedGrid()
+            for cell in g.cells { _ = try g.methodOptions(for: cell) }
         }
 
         func resolvedGrid() throws -> SweepGrid {
             var g = try grid.map(SweepGrid.read(file:)) ?? SweepGrid(methods: [], allocations: [], sparsities: [], options: [])
-            if let m = method { g.methods = try SweepGrid.parseList(m, flag: "--method") }
-            if let a = allocation { g.allocations = try SweepGrid.parseList(a, flag: "--allocation") }
+            if let m = method { g.methods = try SweepGrid.parseChoices(m, flag: "--method") }
+            if let a = allocation { g.allocations = try SweepGrid.parseChoices(a, flag: "--allocation") }
             if let s = sparsity { g.sparsities = try SweepGrid.parseSparsities(s) }
             g.options += pruneOption.flatMap { option -> [String] in
                 // `--owl-lambda=0.1` and `--owl-lambda 0.1` both name one flag and its value.
                 let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
                 return parts.count == 2 && parts[0].hasPrefix("--") ? parts : option.split(separator: " ").map(String.init)
+            }
+            // Counted before the cells are built: three long lists would otherwise be multiplied
+            // out in memory before anything could refuse them (issue 26 item 4).
+            let (partialCount, o1) = g.methods.count.multipliedReportingOverflow(by: g.allocations.count)
+            let (count, o2) = partialCount.multipliedReportingOverflow(by: g.sparsities.count)
+            if o1 || o2 || count > maxCells {
+                throw ValidationError("sweep: the grid has \(o1 || o2 ? "more than \(Int.max)" : "\(count)") cells (\(g.methods.count) methods × \(g.allocations.count) allocations × \(g.sparsities.count) sparsities), more than --max-cells \(maxCells); raise --max-cells to run it")
             }
             guard !g.cells.isEmpty else { throw ValidationError("the sweep grid has no cells") }
             try g.checkCells()
@@ -140,14 +151,17 @@ extension OwlPrune {
             let groups = world.size / ranksPerCell
             let color = world.rank / ranksPerCell
             let group = try world.split(color: color, key: world.rank)
-            let costs = cells.map { SweepDealer.cost(of: $0, options: grid.options, calibrationTokens: setup.windows.tokens.count,
+            let dsnot = try grid.sharedOptions().dsnot
+            let costs = cells.map { SweepDealer.cost(of: $0, dsnot: dsnot, calibrationTokens: setup.windows.tokens.count,
                                                      evalTokens: min(tokens.count, (evalWindows ?? Int.max / length) * length)) }
             let mine = SweepDealer.deal(costs: pending.map { costs[$0] }, groups: groups)[color].map { pending[$0] }
             if world.rank == 0 {
                 progress("sweep: \(cells.count) cells (\(done.count) kept from an interrupted sweep), \(groups) group(s) of \(ranksPerCell) rank(s)")
             }
+            // The group's remaining time, from the seconds per unit of cost its finished cells took.
+            var spentSeconds = 0.0, spentCost = 0.0
             for (k, i) in mine.enumerated() {
-                let result = try runCell(cells[i], configuration: configurations[i], group: group, color: color, setup: setup,
+                let result = try runCell(cells[i], grid: grid, configuration: configurations[i], group: group, color: color, setup: setup,
                                          scores: configurations[i].blockScoreKey.flatMap { scores[$0] }, tokens: tokens,
                                          length: length, partial: partial, settings: settings)
                 if group.rank == 0 {
@@ -156,7 +170,11 @@ extension OwlPrune {
                     let line = String(format: "sweep: group %d cell %d/%d %@: perplexity %.4f, mean KLD %.6f, same top %.2f%%, achieved %.4f (prune %.1f s, eval %.1f s)",
                                       color, k + 1, mine.count, cells[i].id, result.perplexity, result.meanKLD ?? .nan,
                                       100 * (result.sameTop ?? .nan), result.achievedSparsity, result.pruneSeconds, result.evalSeconds)
-                    Console.error(line + "\n")
+                    spentSeconds += result.pruneSeconds + result.evalSeconds
+                    spentCost += costs[i]
+                    let remaining = mine[(k + 1)...].reduce(0.0) { $0 + costs[$1] }
+                    let eta = remaining > 0 && spentCost > 0 ? String(format: ", group ETA %.0f s", spentSeconds / spentCost * remaining) : ""
+                    Console.error(line + eta + "\n")
                 }
             }
             try world.barrier()
@@ -199,7 +217,7 @@ extension OwlPrune {
 
         /// One cell on its group: `prune` into a directory under OUT.partial/, then `eval` of that
         /// directory (the same code path as the two commands).
-        private func runCell(_ cell: SweepCell, configuration: PruneConfiguration, group: Communicator, color: Int,
+        private func runCell(_ cell: SweepCell, grid: SweepGrid, configuration: PruneConfiguration, group: Communicator, color: Int,
                              setup: PruneSetup, scores: [Double]?, tokens: [Int], length: Int,
                              partial: SweepJournal, settings: String) throws -> SweepCellResult {
             let t0 = Date()
@@ -212,22 +230,18 @@ extension OwlPrune {
                                    progress: color == 0 ? { progress($0) } : { _ in })
             job.precomputedBlockScores = scores
             let output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged,
-                                         arguments: try arguments(for: cell, out: destination.path))
-            try output.begin()
-            let run = try job.run(sink: output.write(block:))
+                                         arguments: try arguments(for: cell, grid: grid, out: destination.path))
+            let (run, report) = try output.write(job)
             let plan = run.plan
-            let report = try output.finish(job: job, result: run)
             let pruneSeconds = Date().timeIntervalSince(t0)
             let t1 = Date()
             // The dense model runs beside the pruned one, window by window, so each cell also says how far
             // it moved from the dense model (mean KLD, same top); its log-probabilities are recomputed per
             // window, not cached across cells (docs/quality.md §3). The perplexity is `eval`'s, bit for bit.
             let pruned = try CheckpointDirectory(url: destination)
-            let divergence = try DistributedDivergence(comm: group, base: setup.architecture,
-                                                       other: try Architecture(config: pruned.config), seqlen: length,
-                                                       scoring: .allButFirst)
-            let both = try divergence.run(base: setup.checkpoint, other: pruned, tokens: group.rank == 0 ? tokens : [],
-                                          maxWindows: evalWindows, dataName: eval ?? evalTokens ?? "", progress: { _ in })
+            let both = try PerplexityRun(comm: group, tokens: group.rank == 0 ? tokens : [], dataName: eval ?? evalTokens ?? "",
+                                         seqlen: length, maxWindows: evalWindows)
+                .compare(base: setup.checkpoint, other: pruned, progress: { _ in })
             let result = both.other
             let evalSeconds = Date().timeIntervalSince(t1)
             try group.barrier()
@@ -247,8 +261,7 @@ extension OwlPrune {
                 if let file = evalTokens {
                     ids = try readTokenIDs(URL(fileURLWithPath: file), vocabulary: architecture.vocabularySize).map(Int64.init)
                 } else if let file = eval {
-                    let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
-                    ids = tokenizer.encode(try readTextFile(URL(fileURLWithPath: file))).map(Int64.init)
+                    ids = try PerplexityRun.tokenize(file: file, tokenizerOf: URL(fileURLWithPath: model), comm: world).map(Int64.init)
                     progress("sweep: \(file) → \(ids.count) evaluation tokens, tokenized once for every cell")
                 }
             }
@@ -262,11 +275,15 @@ extension OwlPrune {
         /// Everything but the grid's lists that decides a cell's bits; a resumed sweep keeps only
         /// cells recorded under the same fingerprint.
         private func fingerprint(grid: SweepGrid, windowsHash: String, evalLength: Int, tokens: [Int]) throws -> String {
-            var h = Hasher64()
+            var h = FNV1a()
             for part in [model, windowsHash, grid.options.joined(separator: "\u{1}"), "\(evalLength)", "\(evalWindows ?? 0)",
-                         "\(tokens.count)"] { h.combine(part) }
-            for t in tokens { h.combine(UInt64(t)) }
-            return String(h.value, radix: 16)
+                         "\(tokens.count)"] {
+                h.combine(bytes: part.utf8)
+                h.combine(0)
+            }
+            // Each id as its 8 little-endian bytes.
+            for t in tokens { for i in 0..<8 { h.combine(UInt8(truncatingIfNeeded: UInt64(t) >> (8 * UInt64(i)))) } }
+            return h.hex
         }
 
         private var inputs: [(flag: String, url: URL)] {
@@ -278,29 +295,10 @@ extension OwlPrune {
                    grid.map { ("--grid", URL(fileURLWithPath: $0)) }].compactMap { $0 }
         }
 
-        private func arguments(for cell: SweepCell, out: String) throws -> PruneArguments {
-            let options = try resolvedGrid().methodOptions(for: cell)
+        /// The grid is passed in, not read again: once per cell would make set-up quadratic.
+        private func arguments(for cell: SweepCell, grid: SweepGrid, out: String) throws -> PruneArguments {
+            let options = try grid.methodOptions(for: cell)
             return PruneArguments(method: options, calibration: calibration, model: model, out: out, split: nil, threads: threads)
         }
-    }
-}
-
-/// FNV-1a over strings and integers: a fingerprint that is the same on every machine and run
-/// (Swift's `Hasher` is seeded per process).
-struct Hasher64 {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    mutating func combine(_ byte: UInt8) {
-        value ^= UInt64(byte)
-        value &*= 0x0000_0100_0000_01b3
-    }
-
-    mutating func combine(_ text: String) {
-        for b in text.utf8 { combine(b) }
-        combine(UInt8(0))
-    }
-
-    mutating func combine(_ n: UInt64) {
-        for i in 0..<8 { combine(UInt8(truncatingIfNeeded: n >> (8 * UInt64(i)))) }
     }
 }

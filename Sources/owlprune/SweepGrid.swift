@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Diagnostics
 import Foundation
 import Pruning
@@ -7,23 +8,23 @@ import Yams
 /// One cell of a sweep: a method, an allocation and a target sparsity; everything else is the
 /// sweep's shared settings.
 struct SweepCell: Codable, Hashable, Sendable {
-    var method: String
-    var allocation: String
+    var method: MethodName
+    var allocation: AllocationName
     var sparsity: Double
 
     /// Stable and file-name safe: `wanda-owl-0.7`. The sparsity is written as the shortest text
     /// that reads back as the same Double, so two different values never share an id (and with it
     /// a result, a journal entry and a model directory); issue 26 item 3.
-    var id: String { "\(method)-\(allocation)-\(sparsity)" }
+    var id: String { "\(method.rawValue)-\(allocation.rawValue)-\(sparsity)" }
     /// The line of a plot: one per method × allocation.
-    var series: String { "\(method) \(allocation)" }
+    var series: String { "\(method.rawValue) \(allocation.rawValue)" }
 }
 
 /// The grid of `owlprune sweep` (issue 14 item 1), from comma lists on the command line or a YAML
 /// file (docs/sweep.md). Cells run in method-major order; the dealing over groups is by cost.
 struct SweepGrid: Equatable {
-    var methods: [String]
-    var allocations: [String]
+    var methods: [MethodName]
+    var allocations: [AllocationName]
     var sparsities: [Double]
     /// Extra `prune` flags every cell shares (`--owl-lambda 0.1`, `--pattern 2:4`, `--dsnot` ...),
     /// in the order given.
@@ -45,6 +46,13 @@ struct SweepGrid: Equatable {
         return items
     }
 
+    /// A comma list of one of the fixed sets (`--method`, `--allocation`): each value checked, the
+    /// error naming the flag, the value and the choices.
+    static func parseChoices<Choice: CaseIterable & RawRepresentable>(_ text: String, flag: String) throws -> [Choice]
+    where Choice.RawValue == String {
+        try parseList(text, flag: flag).map { try Choice.choice($0, flag: flag) }
+    }
+
     static func parseSparsities(_ text: String, flag: String = "--sparsity") throws -> [Double] {
         try parseList(text, flag: flag).map {
             guard let s = Double($0), s.isFinite, s >= 0, s < 1 else { throw ValidationError("\(flag) \($0): each must be in [0, 1)") }
@@ -56,8 +64,8 @@ struct SweepGrid: Equatable {
     /// of `prune` flag names (without `--`) to values (`true` for a flag without a value).
     static func read(file: String) throws -> SweepGrid {
         let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            throw ValidationError("--grid \(file): cannot read it (\(fileErrorCause(error)))")
+        do { text = try YAMLLimits.text(of: file) } catch let refusal as YAMLLimits.Refusal {
+            throw ValidationError("--grid \(printableLine(file)): \(refusal.cause)")
         }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
@@ -95,7 +103,8 @@ struct SweepGrid: Equatable {
                 if v == "true" { options.append("--\(flag)") } else if v != "false" { options += ["--\(flag)", v] }
             }
         }
-        return SweepGrid(methods: methods, allocations: allocations,
+        return SweepGrid(methods: try methods.map { try MethodName.choice($0, flag: "--grid \(file): method") },
+                         allocations: try allocations.map { try AllocationName.choice($0, flag: "--grid \(file): allocation") },
                          sparsities: try parseSparsities(sparsityTexts.joined(separator: ","), flag: "--grid \(file): sparsity"),
                          options: options)
     }
@@ -113,7 +122,7 @@ struct SweepGrid: Equatable {
                 throw ValidationError("sweep: the shared option \(printableLine(String(flag))) would override every cell's own method, allocation or sparsity; give the grid's values with --method, --allocation and --sparsity (or the grid file's lists)")
             }
         }
-        for (name, values) in [("--method", methods), ("--allocation", allocations)] {
+        for (name, values) in [("--method", methods.map(\.rawValue)), ("--allocation", allocations.map(\.rawValue))] {
             if let twice = Self.firstRepeat(values) {
                 throw ValidationError("sweep: \(name) lists \(printableLine(twice)) twice; give each value once")
             }
@@ -128,16 +137,26 @@ struct SweepGrid: Equatable {
         return values.first { !seen.insert($0).inserted }
     }
 
-    /// A cell's `MethodOptions`, parsed exactly as `prune` would parse the same flags, so every
-    /// check of `prune` applies and a cell equals `owlprune prune` with those flags.
-    func methodOptions(for cell: SweepCell) throws -> MethodOptions {
-        let arguments = ["--method", cell.method, "--allocation", cell.allocation,
-                         "--sparsity", String(cell.sparsity)] + options
-        if DepthOptions.isDepthMethod(cell.method) {
-            throw ValidationError("sweep cell \(cell.id): --method \(cell.method) removes blocks, which sweep does not do (use prune --remove-blocks)")
+    /// The shared options as `prune` parses them, once for the whole grid.
+    func sharedOptions() throws -> MethodOptions {
+        do { return try MethodOptions.parse(options) } catch {
+            throw ValidationError("sweep: the shared options: \(MethodOptions.message(for: error))")
         }
-        let options: MethodOptions
-        do { options = try MethodOptions.parse(arguments) } catch {
+    }
+
+    /// A cell's `MethodOptions`: the shared options with the cell's three values set as typed
+    /// values (no command-line text parsed again, issue 23 item 1), then every check of `prune`,
+    /// so a cell equals `owlprune prune` with those flags. The shared options may not name the
+    /// cell's axes (`checkCells`), so setting them here overrides nothing a user gave.
+    func methodOptions(for cell: SweepCell) throws -> MethodOptions {
+        if DepthOptions.isDepthMethod(cell.method) {
+            throw ValidationError("sweep cell \(cell.id): --method \(cell.method.rawValue) removes blocks, which sweep does not do (use prune --remove-blocks)")
+        }
+        var options = try sharedOptions()
+        options.method = cell.method
+        options.allocation = cell.allocation
+        options.sparsity = cell.sparsity
+        do { try options.validate() } catch {
             throw ValidationError("sweep cell \(cell.id): \(MethodOptions.message(for: error))")
         }
         // The β search is a prune of its own per grid point; inside a cell it would silently run β = 0.
@@ -154,26 +173,16 @@ struct SweepGrid: Equatable {
 /// (none for magnitude), SparseGPT's solver about one and a half more, DSnoT half, evaluation its
 /// share of tokens.
 enum SweepDealer {
-    static func cost(of cell: SweepCell, options: [String], calibrationTokens: Int, evalTokens: Int) -> Double {
+    static func cost(of cell: SweepCell, dsnot: Bool, calibrationTokens: Int, evalTokens: Int) -> Double {
         var passes: Double = switch cell.method {
-        case "magnitude": 0.1
-        case "sparsegpt": 2.5
+        case .magnitude: 0.1
+        case .sparsegpt: 2.5
         default: 1
         }
-        if options.contains("--dsnot") { passes += 0.5 }
+        if dsnot { passes += 0.5 }
         return passes + Double(evalTokens) / Double(max(1, calibrationTokens))
     }
 
     /// The cells of every group, in grid order within a group.
-    static func deal(costs: [Double], groups: Int) -> [[Int]] {
-        var load = [Double](repeating: 0, count: groups)
-        var owned = [[Int]](repeating: [], count: groups)
-        let order = costs.indices.sorted { costs[$0] != costs[$1] ? costs[$0] > costs[$1] : $0 < $1 }
-        for cell in order {
-            let g = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
-            load[g] += costs[cell]
-            owned[g].append(cell)
-        }
-        return owned.map { $0.sorted() }
-    }
+    static func deal(costs: [Double], groups: Int) -> [[Int]] { LongestFirst.bins(costs: costs, bins: groups) }
 }

@@ -36,7 +36,7 @@ struct SweepPicture {
         out.append(#"<?xml version="1.0" encoding="UTF-8"?>"#)
         out.append(#"<svg xmlns="http://www.w3.org/2000/svg" width="\#(f(width))" height="\#(f(height))" viewBox="0 0 \#(f(width)) \#(f(height))" font-family="sans-serif" font-size="12">"#)
         out.append(#"<rect width="100%" height="100%" fill="white"/>"#)
-        out.append(#"<text x="\#(f(left))" y="18" font-size="14">\#(escape("perplexity vs sparsity — \((summary.model as NSString).lastPathComponent)"))</text>"#)
+        out.append(#"<text x="\#(f(left))" y="18" font-size="14">\#(svgEscaped("perplexity vs sparsity — \((summary.model as NSString).lastPathComponent)"))</text>"#)
         // Axes, ticks and grid lines.
         out.append(#"<line x1="\#(f(left))" y1="\#(f(top + plotH))" x2="\#(f(left + plotW))" y2="\#(f(top + plotH))" stroke="black"/>"#)
         out.append(#"<line x1="\#(f(left))" y1="\#(f(top))" x2="\#(f(left))" y2="\#(f(top + plotH))" stroke="black"/>"#)
@@ -57,11 +57,11 @@ struct SweepPicture {
             let path = points.map { "\(f(px($0.cell.sparsity))),\(f(py($0.perplexity)))" }.joined(separator: " ")
             out.append(#"<polyline class="series" fill="none" stroke="\#(color)" stroke-width="2" points="\#(path)"/>"#)
             for p in points {
-                out.append(#"<circle cx="\#(f(px(p.cell.sparsity)))" cy="\#(f(py(p.perplexity)))" r="3.5" fill="\#(color)"><title>\#(escape(p.cell.id)): \#(String(format: "%.4f", p.perplexity))</title></circle>"#)
+                out.append(#"<circle cx="\#(f(px(p.cell.sparsity)))" cy="\#(f(py(p.perplexity)))" r="3.5" fill="\#(color)"><title>\#(svgEscaped(p.cell.id)): \#(String(format: "%.4f", p.perplexity))</title></circle>"#)
             }
             let ly = top + 10 + Double(k) * 18
             out.append(#"<line x1="\#(f(left + plotW + 16))" y1="\#(f(ly))" x2="\#(f(left + plotW + 40))" y2="\#(f(ly))" stroke="\#(color)" stroke-width="2"/>"#)
-            out.append(#"<text x="\#(f(left + plotW + 46))" y="\#(f(ly + 4))">\#(escape(s))</text>"#)
+            out.append(#"<text x="\#(f(left + plotW + 46))" y="\#(f(ly + 4))">\#(svgEscaped(s))</text>"#)
         }
         out.append("</svg>")
         return out.joined(separator: "\n") + "\n"
@@ -85,9 +85,4 @@ struct SweepPicture {
     }
 
     private func f(_ v: Double) -> String { String(format: "%.1f", v) }
-
-    private func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
 }

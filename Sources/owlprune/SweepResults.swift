@@ -63,7 +63,7 @@ struct SweepSummary: Codable, Sendable {
     var csv: String {
         var lines = ["method,allocation,target_sparsity,achieved_sparsity,perplexity,prune_seconds,eval_seconds,ranks,group,mean_kld,same_top"]
         for r in cells {
-            lines.append([r.cell.method, r.cell.allocation, "\(r.cell.sparsity)", "\(r.achievedSparsity)", "\(r.perplexity)",
+            lines.append([r.cell.method.rawValue, r.cell.allocation.rawValue, "\(r.cell.sparsity)", "\(r.achievedSparsity)", "\(r.perplexity)",
                           String(format: "%.3f", r.pruneSeconds), String(format: "%.3f", r.evalSeconds), "\(r.ranks)", "\(r.group)",
                           r.meanKLD.map { "\($0)" } ?? "", r.sameTop.map { "\($0)" } ?? ""]
                 .joined(separator: ","))

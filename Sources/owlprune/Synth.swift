@@ -10,10 +10,10 @@ extension OwlPrune {
     struct Synth: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a seeded random-weight checkpoint with real shapes.")
 
-        @Option(help: "smollm2-135m | llama-1b | llama-7b | llama-13b | llama3-8b | qwen2.5-7b | qwen3-8b | mistral-7b | custom")
-        var shape: String
-        @Option(help: "custom: llama | mistral | qwen2 | qwen3") var family: String = "llama"
-        @Option(help: "f32 | bf16 | f16") var dtype: String = "bf16"
+        @Option(help: "A published model's shape, or custom (with --hidden, --intermediate, --layers, --heads).")
+        var shape: ShapeName
+        @Option(help: "custom: the model family.") var family: ModelFamily = .llama
+        @Option(help: "Dtype of the weights.") var dtype: DType = .bf16
         @Option(help: "Seed of the weights.") var seed: UInt64 = 0
         @Option(help: "Output directory.") var out: String
         @Option(help: "Checkpoint whose tokenizer files (and vocabulary size) are used (default: models/smollm2-135m of the current directory or of the repository the binary was built in).")
@@ -40,39 +40,41 @@ extension OwlPrune {
             var epsilon: Double = 1e-5
         }
 
-        static let shapes: [String: Shape] = [
-            "smollm2-135m": Shape(hidden: 576, intermediate: 1536, blocks: 30, heads: 9, kvHeads: 3, maxPositions: 8192,
+        /// `--shape`: the published shapes below, and custom.
+        enum ShapeName: String, CaseIterable, ExpressibleByArgument {
+            case smollm2_135m = "smollm2-135m", llama_1b = "llama-1b", llama_7b = "llama-7b", llama_13b = "llama-13b"
+            case llama3_8b = "llama3-8b", qwen2_5_7b = "qwen2.5-7b", qwen3_8b = "qwen3-8b", mistral_7b = "mistral-7b"
+            case custom
+
+            /// Nil for custom, whose dimensions come from the flags.
+            var dimensions: Shape? { Synth.shapes[self] }
+        }
+
+        static let shapes: [ShapeName: Shape] = [
+            .smollm2_135m: Shape(hidden: 576, intermediate: 1536, blocks: 30, heads: 9, kvHeads: 3, maxPositions: 8192,
                                   ropeTheta: 100000),
-            "llama-1b": Shape(hidden: 2048, intermediate: 5632, blocks: 22, heads: 32, kvHeads: 4, maxPositions: 2048),
-            "llama-7b": Shape(hidden: 4096, intermediate: 11008, blocks: 32, heads: 32, kvHeads: 32, maxPositions: 4096),
-            "llama-13b": Shape(hidden: 5120, intermediate: 13824, blocks: 40, heads: 40, kvHeads: 40, maxPositions: 4096),
-            "llama3-8b": Shape(hidden: 4096, intermediate: 14336, blocks: 32, heads: 32, kvHeads: 8, maxPositions: 131072,
+            .llama_1b: Shape(hidden: 2048, intermediate: 5632, blocks: 22, heads: 32, kvHeads: 4, maxPositions: 2048),
+            .llama_7b: Shape(hidden: 4096, intermediate: 11008, blocks: 32, heads: 32, kvHeads: 32, maxPositions: 4096),
+            .llama_13b: Shape(hidden: 5120, intermediate: 13824, blocks: 40, heads: 40, kvHeads: 40, maxPositions: 4096),
+            .llama3_8b: Shape(hidden: 4096, intermediate: 14336, blocks: 32, heads: 32, kvHeads: 8, maxPositions: 131072,
                                ropeTheta: 500000, ropeScaling: .llama3(.init(factor: 8, lowFrequencyFactor: 1,
                                                                             highFrequencyFactor: 4, originalMaxPositionEmbeddings: 8192))),
-            "qwen2.5-7b": Shape(family: .qwen2, hidden: 3584, intermediate: 18944, blocks: 28, heads: 28, kvHeads: 4,
+            .qwen2_5_7b: Shape(family: .qwen2, hidden: 3584, intermediate: 18944, blocks: 28, heads: 28, kvHeads: 4,
                                 maxPositions: 32768, ropeTheta: 1_000_000, epsilon: 1e-6),
-            "qwen3-8b": Shape(family: .qwen3, hidden: 4096, intermediate: 12288, blocks: 36, heads: 32, kvHeads: 8,
+            .qwen3_8b: Shape(family: .qwen3, hidden: 4096, intermediate: 12288, blocks: 36, heads: 32, kvHeads: 8,
                               maxPositions: 40960, headDim: 128, ropeTheta: 1_000_000, epsilon: 1e-6),
-            "mistral-7b": Shape(family: .mistral, hidden: 4096, intermediate: 14336, blocks: 32, heads: 32, kvHeads: 8,
+            .mistral_7b: Shape(family: .mistral, hidden: 4096, intermediate: 14336, blocks: 32, heads: 32, kvHeads: 8,
                                 maxPositions: 32768, ropeTheta: 1_000_000),
         ]
 
-        var storage: SafetensorsDType? { ["f32": .f32, "bf16": .bf16, "f16": .f16][dtype] }
-
         func validate() throws {
-            guard storage != nil else { throw ValidationError("--dtype \(dtype): expected f32, bf16 or f16") }
-            guard ModelFamily(modelType: family) != nil else {
-                throw ValidationError("--family \(family): expected \(ModelFamily.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            if shape == "custom" {
+            if shape == .custom {
                 guard let h = hidden, let i = intermediate, let l = layers, let n = heads, h > 0, i > 0, l > 0, n > 0,
                       h % n == 0, n % (kvHeads ?? n) == 0 else {
                     throw ValidationError("--shape custom needs --hidden, --intermediate, --layers, --heads (dividing hidden) and optionally --kv-heads (dividing heads)")
                 }
             } else if let l = layers, l <= 0 {
                 throw ValidationError("--layers \(l): must be positive")
-            } else if Self.shapes[shape] == nil {
-                throw ValidationError("--shape \(shape): expected \((Self.shapes.keys.sorted() + ["custom"]).joined(separator: ", "))")
             }
         }
 
@@ -99,7 +101,7 @@ extension OwlPrune {
         func run() throws {
             let source = try Self.tokenizerSource(tokenizer)
             let vocabulary = try Tokenizer.load(directory: source).vocabularySize
-            var s = Self.shapes[shape] ?? Shape(family: ModelFamily(modelType: family)!, hidden: hidden!, intermediate: intermediate!,
+            var s = shape.dimensions ?? Shape(family: family, hidden: hidden!, intermediate: intermediate!,
                                                 blocks: layers!, heads: heads!, kvHeads: kvHeads ?? heads!, maxPositions: 4096)
             if let layers { s.blocks = layers }
             let config = ModelConfig(family: s.family, hiddenSize: s.hidden, intermediateSize: s.intermediate, layerCount: s.blocks,
@@ -107,12 +109,13 @@ extension OwlPrune {
                                      headDim: s.headDim ?? s.hidden / s.heads, rmsNormEpsilon: s.epsilon,
                                      ropeTheta: s.ropeTheta, ropeScaling: s.ropeScaling,
                                      maxPositionEmbeddings: s.maxPositions, vocabSize: vocabulary, tieWordEmbeddings: false)
+            try SyntheticCheckpoint.checkFits(config: config, dtype: dtype.storage, destination: URL(fileURLWithPath: out))
             let staged = try StagedDirectory(destination: URL(fileURLWithPath: out), force: force,
                                              runID: StagedDirectory.newRunID(),
                                              inputs: [("--tokenizer", source)])
             do {
                 try staged.create()
-                try SyntheticCheckpoint.write(config: config, dtype: storage!, seed: seed, to: staged.staging)
+                try SyntheticCheckpoint.write(config: config, dtype: dtype.storage, seed: seed, to: staged.staging)
                 for name in ["tokenizer.json", "tokenizer_config.json"] {
                     let file = source.appendingPathComponent(name)
                     if FileManager.default.fileExists(atPath: file.path) { try copyResolvingLinks(file, to: staged.file(name)) }
@@ -122,7 +125,7 @@ extension OwlPrune {
                 staged.discard()
                 throw error
             }
-            printResult("synthesized \(shape) (\(s.family.rawValue), \(s.blocks) blocks, hidden \(s.hidden), vocabulary \(vocabulary), \(dtype), seed \(seed)) → \(out)")
+            printResult("synthesized \(shape.rawValue) (\(s.family.rawValue), \(s.blocks) blocks, hidden \(s.hidden), vocabulary \(vocabulary), \(dtype.rawValue), seed \(seed)) → \(out)")
         }
     }
 }

@@ -35,16 +35,26 @@ import Testing
     }
 
     @Test func sizesParseAsTransformersTakesThem() {
-        #expect(ShardPlan.parseSize("5GB") == 5_000_000_000)
-        #expect(ShardPlan.parseSize("500MB") == 500_000_000)
-        #expect(ShardPlan.parseSize("2GiB") == 2 << 30)
-        #expect(ShardPlan.parseSize("10KiB") == 10_240)
-        #expect(ShardPlan.parseSize("30kb") == 30_000)
-        #expect(ShardPlan.parseSize("1.5GB") == 1_500_000_000)
-        #expect(ShardPlan.parseSize("1TB") == 1_000_000_000_000)
-        #expect(ShardPlan.parseSize("4096") == 4096)
-        for bad in ["", "GB", "5XB", "-1GB", "0", "0GB", "1.2.3MB", "five GB", "5 G"] {
-            #expect(ShardPlan.parseSize(bad) == nil, "\(bad)")
+        #expect(ByteSize("5GB")?.bytes == 5_000_000_000)
+        #expect(ByteSize("500MB")?.bytes == 500_000_000)
+        #expect(ByteSize("2GiB")?.bytes == 2 << 30)
+        #expect(ByteSize("5GiB")?.bytes == 5 << 30)
+        #expect(ByteSize("10KiB")?.bytes == 10_240)
+        #expect(ByteSize("30kb")?.bytes == 30_000)
+        #expect(ByteSize("1.5GB")?.bytes == 1_500_000_000)
+        #expect(ByteSize("1TB")?.bytes == 1_000_000_000_000)
+        #expect(ByteSize("4096")?.bytes == 4096)
+        #expect(ByteSize("2GiB")?.text == "2GiB")
+        for bad in ["", "GB", "5XB", "-1GB", "0", "0GB", "1.2.3MB", "five GB", "5 G", "48G", "512M"] {
+            #expect(ByteSize(bad) == nil, "\(bad)")
         }
+    }
+
+    /// A bare unit letter (Slurm's `--mem=48G`) is refused with both readings spelled out.
+    @Test func aBareUnitLetterIsRefusedWithBothReadings() {
+        #expect(ByteSize.problem(with: "48G") == "say 48GB (48·10^9 bytes) or 48GiB (48·2^30 bytes)")
+        #expect(ByteSize.problem(with: "1.5m") == "say 1.5MB (1.5·10^6 bytes) or 1.5MiB (1.5·2^20 bytes)")
+        #expect(ByteSize.problem(with: "12Q")
+                == "expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes")
     }
 }

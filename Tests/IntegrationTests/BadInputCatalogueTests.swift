@@ -179,9 +179,71 @@ import Testing
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--recipe", $0.appendingPathComponent("r.yaml").path])
         },
 
-        BadInput("--max-memory not a size", "--max-memory 12Q: expected a size such as 48G, 512M or a number of bytes") {
+        // MARK: issue 26: recipes that prune nothing, hostile YAML and expressions, sizes, late checks
+        BadInput("recipe targets that match no linear", "recipe targets[0] mpl: matches no linear (names look like model.layers.0.self_attn.q_proj)") {
+            try recipe($0, "method: wanda\ntargets:\n  - 'mpl'\n")
+        },
+        BadInput("recipe ignore that matches every linear",
+                 "recipe targets/ignore/overrides: together they leave no linear to prune (every one keeps all its weights); the run would only copy the model") {
+            try recipe($0, "method: wanda\nignore:\n  - 'proj'\n")
+        },
+        BadInput("recipe targets and ignore that cancel out",
+                 "recipe targets/ignore/overrides: together they leave no linear to prune (every one keeps all its weights); the run would only copy the model") {
+            try recipe($0, "method: wanda\ntargets:\n  - 'mlp'\nignore:\n  - 'mlp\\.'\n")
+        },
+        BadInput("recipe expression that backtracks exponentially",
+                 "recipe targets[0] ^(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*X$: matching it against the model's 14 module names took more than 5 s (nested quantifiers such as (a*)* backtrack exponentially); write it without nesting") {
+            try recipe($0, "method: wanda\ntargets:\n  - '^(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*X$'\n")
+        },
+        BadInput("recipe nested 100000 brackets deep", "--recipe {dir}/r.yaml: line 1: brackets nested more than 32 deep") {
+            try recipe($0, "overrides: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n")
+        },
+        BadInput("recipe indented 100000 levels", "--recipe {dir}/r.yaml: line 3: indented more than 64 columns") {
+            try recipe($0, "overrides:\n- \n" + String(repeating: "- ", count: 100_000) + "x\n")
+        },
+        BadInput("recipe of two megabytes", "--recipe {dir}/r.yaml: cannot read it (is 2000017 bytes, more than the 1048576 such a file may have)") {
+            try recipe($0, "method: wanda\n# " + String(repeating: "x", count: 2_000_000) + "\n")
+        },
+        BadInput("sweep grid of 1200 cells",
+                 "sweep: the grid has 1200 cells (2 methods × 2 allocations × 300 sparsities), more than --max-cells 1000; raise --max-cells to run it") {
+            let (model, text) = try F.tiny(in: $0)
+            return ["sweep", "--model", model.path, "--out", $0.appendingPathComponent("out").path, "--calib", text.path,
+                    "--eval", text.path, "--method", "wanda,magnitude", "--allocation", "uniform,owl",
+                    "--sparsity", (0..<300).map { "0.\(String(format: "%04d", $0 + 1000))" }.joined(separator: ",")]
+        },
+        BadInput("synth hidden size that overflows",
+                 "{dir}/out: the checkpoint's size (2 blocks, hidden 4611686018427387904, intermediate 8, vocabulary 256) overflows a 64-bit size") {
+            let (model, _) = try F.tiny(in: $0)
+            return ["synth", "--shape", "custom", "--hidden", "4611686018427387904", "--intermediate", "8", "--layers", "2",
+                    "--heads", "1", "--tokenizer", model.path, "--out", $0.appendingPathComponent("out").path]
+        },
+        BadInput("synth with 2^63-1 blocks",
+                 "{dir}/out: the checkpoint's size (9223372036854775807 blocks, hidden 64, intermediate 128, vocabulary 256) overflows a 64-bit size") {
+            let (model, _) = try F.tiny(in: $0)
+            return ["synth", "--shape", "custom", "--hidden", "64", "--intermediate", "128", "--layers", "9223372036854775807",
+                    "--heads", "1", "--tokenizer", model.path, "--out", $0.appendingPathComponent("out").path]
+        },
+        BadInput("prune --eval text that is not UTF-8, refused before pruning", "{dir}/bad.txt: invalid UTF-8 at byte offset 3") {
+            let (model, text) = try F.tiny(in: $0)
+            try Data([0x61, 0x62, 0x63, 0xFF, 0x64]).write(to: $0.appendingPathComponent("bad.txt"))
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--eval", $0.appendingPathComponent("bad.txt").path])
+        },
+        BadInput("config num_hidden_layers below the blocks stored",
+                 "tensor 'model.layers.1.input_layernorm.weight' is not used by this architecture: config.json says num_hidden_layers 1, so blocks are 0…0") {
+            try F.config($0) { $0["num_hidden_layers"] = 1 }
+        },
+        BadInput("config num_hidden_layers above the blocks stored", "tensor 'model.layers.2.self_attn.q_proj.weight' is not in the checkpoint") {
+            try F.config($0) { $0["num_hidden_layers"] = 3 }
+        },
+
+        BadInput("--max-memory not a size", "The value '12Q' is invalid for '--max-memory <size>': expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-memory", "12Q"])
+        },
+        // Issue 23: a unit letter without B is ambiguous (10^9 or 2^30); the error says both.
+        BadInput("--max-memory with a bare unit letter", "The value '48G' is invalid for '--max-memory <size>': say 48GB (48·10^9 bytes) or 48GiB (48·2^30 bytes)") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-memory", "48G"])
         },
         BadInput("--remove-blocks 0", "--remove-blocks 0: must be at least 1") {
             let (model, text) = try F.tiny(in: $0)
@@ -195,7 +257,7 @@ import Testing
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--method", "sleb", "--remove-blocks", "1"])
         },
-        BadInput("--max-shard-size not a size", "--max-shard-size 5XB: expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
+        BadInput("--max-shard-size not a size", "The value '5XB' is invalid for '--max-shard-size <size>': expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-shard-size", "5XB"])
         },
@@ -314,6 +376,13 @@ import Testing
             try F.gguf($0) { $0.setDims("token_embd.weight", [32, 256]) }
         },
     ]
+
+    /// The tiny checkpoint pruned with `r.yaml` holding `yaml`.
+    static func recipe(_ dir: URL, _ yaml: String) throws -> [String] {
+        let (model, text) = try F.tiny(in: dir)
+        try yaml.write(to: dir.appendingPathComponent("r.yaml"), atomically: true, encoding: .utf8)
+        return F.prune(model, text, out: dir.appendingPathComponent("out"), ["--recipe", dir.appendingPathComponent("r.yaml").path])
+    }
 
     @Test func catalogueIsLargeEnough() {
         #expect(Self.catalogue.count >= 40)

@@ -60,4 +60,22 @@ import Testing
         let viaCompare = (sides[1]["perplexity"] as! [String: Any])["nll_sum"] as! Double
         #expect(viaCompare.bitPattern == (direct["nll_sum"] as! Double).bitPattern, "compare \(viaCompare) vs eval \(direct["nll_sum"]!)")
     }
+
+    /// Issue 26 item 5: a tensor name is printed escaped and cut in `inspect`'s listing, so a name
+    /// holding a newline cannot forge an `owlprune:` line and a megabyte name is not a screenful.
+    /// Control: the same file lists the plain name unchanged.
+    @Test func inspectListingEscapesAndCutsNames() throws {
+        let scratch = try scratchDirectory("inspect-names")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let long = String(repeating: "w", count: 5000)
+        let header = #"{"plain":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x\nowlprune: rank 0: forged\u001b[2J":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"\#(long)":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#
+        _ = try BadInputFixtures.safetensors(scratch, header: header, dataBytes: 12)
+        let run = try MPIRun.run(["inspect", scratch.appendingPathComponent("tiny").path], ranks: nil, timeout: 60)
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(!lines.contains { $0.hasPrefix("owlprune:") }, "\(run.stdout)")
+        #expect(lines.contains { $0.hasPrefix(#"x\nowlprune: rank 0: forged\u{1B}[2J"#) }, "\(run.stdout)")
+        #expect(lines.contains { $0.hasPrefix("plain ") }, "control: the plain name as it is")
+        #expect(lines.contains { $0.contains("…(4800 more characters)") } && lines.allSatisfy { $0.count < 400 }, "\(lines.map(\.count))")
+    }
 }

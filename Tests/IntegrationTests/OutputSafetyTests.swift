@@ -182,14 +182,14 @@ private final class LockedOutcomes: @unchecked Sendable {
         let (model, text) = try F.tiny(in: scratch)
         let out = scratch.appendingPathComponent("out")
         // Below the tiny model's own blocks: refused, naming the dominant term's remedy.
-        let low = try MPIRun.run(F.prune(model, text, out: out, ["--threads", "1", "--max-memory", "64K"]), ranks: nil, timeout: 60)
+        let low = try MPIRun.run(F.prune(model, text, out: out, ["--threads", "1", "--max-memory", "64KiB"]), ranks: nil, timeout: 60)
         let lines = low.stderr.split(separator: "\n").filter { $0.hasPrefix("owlprune:") }
         #expect(low.status != 0 && lines.count == 1, "\(low.stderr)")
         #expect(lines.first?.contains("but 64.0 KiB is available (--max-memory); run more ranks on more nodes, or pass --max-memory to override") == true,
                 "\(low.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out.path))
         // Enough: the same run succeeds.
-        let high = try MPIRun.run(F.prune(model, text, out: out, ["--threads", "1", "--max-memory", "1G"]), ranks: nil, timeout: 60)
+        let high = try MPIRun.run(F.prune(model, text, out: out, ["--threads", "1", "--max-memory", "1GiB"]), ranks: nil, timeout: 60)
         #expect(high.status == 0, "\(high.stderr)")
 
         // Far more windows than this machine holds: refused in well under a second, naming the flags.

@@ -107,11 +107,28 @@ import Testing
         }
     }
 
+    /// One signal delivered twice within microseconds (Ctrl-C reaching mpiexec and its ranks'
+    /// group, `timeout` signalling its child and then the group) is one event: the run still
+    /// stops cleanly at its next safe point and resumes. Control: the same two signals half a
+    /// second apart end it at once (`aSecondSignalOrTheGracePeriodEndsAtOnce`).
+    @Test func anEchoedSignalStillStopsCleanly() throws {
+        let scratch = try scratchDirectory("signals-echo")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let (model, text) = try BadInputFixtures.tiny(in: scratch, blocks: 4)
+        let out = scratch.appendingPathComponent("out")
+        let command = BadInputFixtures.prune(model, text, out: out, ["--nsamples", "4"])
+        let run = try Self.interrupt(command, ranks: nil, signal: "TERM", point: "prune: block 2", oneRank: false, echo: true)
+        #expect(run.status == 143 && run.stderr.contains("stopped by SIGTERM") && run.stderr.contains("--resume to continue")
+                && !run.stderr.contains("again"), "\(run.stderr)")
+        let resumed = try MPIRun.run(command + ["--resume"], ranks: nil, timeout: 60)
+        #expect(resumed.status == 0 && resumed.stderr.contains("finished block(s) in"), "\(resumed.stderr)")
+    }
+
     /// Runs `arguments` (under mpiexec with `ranks`, or plain), waits until a rank prints that it
     /// paused at `point`, then sends `signal` to mpiexec / the plain process, or with `oneRank` to
     /// the paused rank alone. Returns the command's status and stderr.
     static func interrupt(_ arguments: [String], ranks: Int?, signal: String, point: String, oneRank: Bool,
-                          twice: Bool = false, checks: Bool = true) throws -> (status: Int32, stderr: String) {
+                          twice: Bool = false, echo: Bool = false, checks: Bool = true) throws -> (status: Int32, stderr: String) {
         let scratch = try scratchDirectory("signal-driver")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let log = scratch.appendingPathComponent("stderr")
@@ -132,7 +149,8 @@ import Testing
             [ -n "$line" ] || { kill -KILL $job; wait $job; echo "never paused" >&2; exit 99; }
             \(oneRank ? "target=$(printf '%s' \"$line\" | sed 's/.*pid \\([0-9]*\\)).*/\\1/')" : "")
             kill -\(signal) $target
-            \(twice ? "sleep 0.3; kill -\(signal) $target" : "")
+            \(twice ? "sleep 0.5; kill -\(signal) $target" : "")
+            \(echo ? "kill -\(signal) $target" : "")
             wait $job
             """
         let process = Process()

@@ -20,7 +20,11 @@ import Testing
         c = AutoConfig.from_pretrained(model)
         assert type(c).__name__ == "LlamaConfig" and c.architectures == ["LlamaForCausalLM"], c
         assert (c.hidden_size, c.num_hidden_layers, c.num_attention_heads, c.num_key_value_heads) == (576, 30, 9, 3)
-        assert c.tie_word_embeddings and abs(c.rope_theta - 100000) < 1e-6 if hasattr(c, "rope_theta") else True
+        # Both checks always run (issue 23: `A and B if hasattr(...) else True` skipped the tie check
+        # whenever transformers 5 moved rope_theta into rope_parameters).
+        assert c.tie_word_embeddings, "tie_word_embeddings is not set"
+        theta = (getattr(c, "rope_parameters", None) or {}).get("rope_theta", getattr(c, "rope_theta", None))
+        assert theta is not None and abs(theta - 100000) < 1e-6, f"rope_theta {theta}"
         tok = AutoTokenizer.from_pretrained(model)
         text = open(text_file, "rb").read().decode("utf-8")
         got = np.array(tok(text, add_special_tokens=True)["input_ids"], dtype=np.uint32)

@@ -27,9 +27,17 @@ import Testing
         #expect(from == 0)
         #expect(try world.recv(Int64.self, count: 2, from: 0, tag: 6) == [4, 7])
         _ = try counts.wait()
-        // A receive dropped before its message arrives is cancelled, never completed into freed memory.
-        do { _ = try world.irecv(count: 8, from: 0, tag: 7) }
-        #expect(try world.probe(tag: 7) == nil)
+        // A receive dropped before its message arrives is cancelled, never completed into freed
+        // memory: a message sent afterwards on its tag is still unmatched, for the next receive.
+        // Were the dropped receive left posted, it would take the message (into freed memory) and
+        // the probe would never see it; before issue 23 this probed a tag nothing was sent on.
+        do { _ = try world.irecv(count: 2, from: 0, tag: 7) }
+        let late = try world.isend([Float(5), 6], to: 0, tag: 7)
+        var lateFrom: Int? = nil
+        for _ in 0..<100_000 where lateFrom == nil { lateFrom = try world.probe(tag: 7) }
+        #expect(lateFrom == 0)
+        #expect(try world.recv(count: 2, from: 0, tag: 7) == [5, 6])
+        _ = try late.wait()
         #expect(!world.processorName.isEmpty)
     }
 }

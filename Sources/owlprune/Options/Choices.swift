@@ -1,5 +1,7 @@
 import ArgumentParser
+import Checkpoint
 import Cluster
+import Diagnostics
 import Pruning
 
 // Every flag whose value is one of a fixed set is a type here (issue 13 item 6): ArgumentParser
@@ -9,7 +11,7 @@ import Pruning
 
 /// `--method`: the four mask methods of `Pruning`, and the three depth methods that only
 /// `prune --remove-blocks K` runs.
-enum MethodName: String, CaseIterable, ExpressibleByArgument, Sendable {
+enum MethodName: String, CaseIterable, Codable, ExpressibleByArgument, Sendable {
     case magnitude, wanda, sparsegpt, ria, shortgpt, sleb, streamline
 
     /// nil for the depth methods, which choose blocks rather than weights.
@@ -17,7 +19,7 @@ enum MethodName: String, CaseIterable, ExpressibleByArgument, Sendable {
 }
 
 /// `--allocation`: how the target spreads over the blocks (docs/algorithms.md §6–§8, §13–§14).
-enum AllocationName: String, CaseIterable, ExpressibleByArgument, Sendable {
+enum AllocationName: String, CaseIterable, Codable, ExpressibleByArgument, Sendable {
     case uniform, owl, atp, dlp, alpha
 }
 
@@ -43,4 +45,35 @@ extension SparsityPattern: ExpressibleByArgument {
     public init?(argument: String) { self.init(text: argument) }
 
     public static var defaultCompletionKind: CompletionKind { .list(["unstructured", "2:4", "4:8"]) }
+}
+
+/// `--dtype` of `prune` and `synth`: the one `DType` of Checkpoint (issue 23 item 4).
+extension DType: ExpressibleByArgument {}
+
+/// `synth --family`.
+extension ModelFamily: ExpressibleByArgument {}
+
+/// `--max-shard-size` and `--max-memory`: transformers' size convention (`ByteSize`). The options
+/// parse through `ByteSize.argument` so a refused size says what to write (`48G`: both readings).
+extension ByteSize: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+
+    static func argument(_ text: String) throws -> ByteSize {
+        guard let size = ByteSize(text) else { throw ValidationError(problem(with: text)) }
+        return size
+    }
+
+    /// The one help sentence of both size flags.
+    static let helpConvention = "5GB, 500MB (powers of ten), 2GiB (powers of two, 2GiB = 2·2^30 bytes) or a number of bytes, as transformers writes sizes"
+}
+
+/// A value of a fixed set read from text ArgumentParser does not parse itself (the comma lists of
+/// `sweep` and `bench`, a sweep grid file): one line naming the flag, the value and the choices.
+extension CaseIterable where Self: RawRepresentable, RawValue == String {
+    static func choice(_ text: String, flag: String) throws -> Self {
+        guard let value = Self(rawValue: text) else {
+            throw ValidationError("\(flag) \(printableLine(text)): expected one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
 }

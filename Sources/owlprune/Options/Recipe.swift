@@ -1,4 +1,5 @@
 import Foundation
+import Diagnostics
 import Pruning
 import Yams
 
@@ -38,16 +39,17 @@ struct Recipe {
 
     static func load(_ path: String) throws -> Recipe {
         let text: String
-        do { text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8) } catch {
-            throw Failure(message: "--recipe \(path): cannot read the file (\(error.localizedDescription))")
+        do { text = try YAMLLimits.text(of: path) } catch let refusal as YAMLLimits.Refusal {
+            throw Failure(message: "--recipe \(printableLine(path)): \(refusal.cause)")
         }
         return try parse(text, file: path)
     }
 
     static func parse(_ text: String, file: String) throws -> Recipe {
         func fail(_ node: Node?, _ what: String) -> Failure {
-            Failure(message: "recipe \(file)\(node?.mark.map { " line \($0.line)" } ?? ""): \(what)")
+            Failure(message: "recipe \(printableLine(file))\(node?.mark.map { " line \($0.line)" } ?? ""): \(what)")
         }
+        if let problem = YAMLLimits.violation(in: text) { throw Failure(message: "recipe \(file): \(problem)") }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
             throw Failure(message: "recipe \(file): not valid YAML (\(String(describing: error).split(separator: "\n").first ?? ""))")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import Pruning
 
@@ -97,9 +98,5 @@ extension Recipe {
     }
 
     /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
-    static func quoted(_ text: String) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
-    }
+    static func quoted(_ text: String) -> String { jsonStringLiteral(text) }
 }
