@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import MPIKit
 import Model
@@ -96,6 +97,10 @@ public struct StreamlineTrainer {
         var step = 0
         for epoch in 0..<settings.epochs {
             for s in 0..<perEpoch {
+                // A safe point per step: a signal stops training here (nothing is journaled yet,
+                // so the stop says nothing is kept), and a failed peer stops this rank too.
+                StopSignal.checkpoint()
+                FailureNotice.stopIfPeerFailed()
                 let started = Communicator.wallTime
                 let batch = settings.batchWindows(epoch: epoch, step: s, windows: trainingWindows)
                 let (gradients, loss, computeSeconds) = try batchGradient(block, batch: batch)
