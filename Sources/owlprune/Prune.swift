@@ -110,7 +110,7 @@ extension OwlPrune {
                 out.blockRemoval = removal?.result
                 let recipe = Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
                                                 threads: threads, overrides: overrides, dtype: dtype?.rawValue,
-                                                maxShardSize: maxShardSize?.text).utf8)
+                                                maxShardSize: maxShardSize?.text, depth: depth).utf8)
                 // Rank 0 writes them into the staging directory before the rename, beside the report.
                 out.extraFiles = { plan, report in
                     [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data, Recipe.fileName: recipe]

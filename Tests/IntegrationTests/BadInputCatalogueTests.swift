@@ -163,7 +163,7 @@ import Testing
             let (_, text) = try F.tiny(in: $0)
             return F.eval($0, text)
         },
-        BadInput("recipe with an unknown key", "recipe {dir}/r.yaml line 2: unknown key 'sparsty' (known: model, calib, calib-tokens, nsamples, seqlen, seed, method, sparsity, pattern, allocation, owl-m, owl-lambda, atp-beta, atp-grid-points, atp-heldout-windows, dlp-alpha, alpha-epsilon, alpha-fit, update, admm-iterations, admm-mask-steps, admm-rho, admm-damp, dsnot, dsnot-sign-constraint, dsnot-all-layers, dass, dass-scope, damp, propagation, split, threads, max-memory, dtype, max-shard-size, overrides, targets, ignore)") {
+        BadInput("recipe with an unknown key", "recipe {dir}/r.yaml line 2: unknown key 'sparsty' (known: model, calib, calib-tokens, nsamples, seqlen, seed, method, sparsity, pattern, allocation, owl-m, owl-lambda, atp-beta, atp-grid-points, atp-heldout-windows, dlp-alpha, alpha-epsilon, alpha-fit, update, admm-iterations, admm-mask-steps, admm-rho, admm-damp, dsnot, dsnot-sign-constraint, dsnot-all-layers, dass, dass-scope, damp, propagation, split, threads, max-memory, dtype, max-shard-size, remove-blocks, remove-by, replacement, train-epochs, train-batch, train-lr, train-heldout-windows, overrides, targets, ignore)") {
             let (model, text) = try F.tiny(in: $0)
             try "method: wanda\nsparsty: 0.5\n".write(to: $0.appendingPathComponent("r.yaml"), atomically: true, encoding: .utf8)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--recipe", $0.appendingPathComponent("r.yaml").path])

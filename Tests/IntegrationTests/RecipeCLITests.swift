@@ -86,6 +86,35 @@ import Testing
         }
     }
 
+    /// A `--remove-by shortgpt --remove-blocks 1` prune's effective recipe holds the removal, so
+    /// its rerun removes the same block and gives the same bytes. Control: the recipe without the
+    /// removal keys prunes all three blocks, a different model.
+    @Test func depthRemovalIsInTheEffectiveRecipe() throws {
+        let dir = try scratchDirectory("recipe-depth")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (model, text) = try F.tiny(in: dir, blocks: 3)
+        let first = dir.appendingPathComponent("first"), second = dir.appendingPathComponent("second")
+        let run = try MPIRun.run(F.prune(model, text, out: first, ["--method", "wanda", "--remove-by", "shortgpt", "--remove-blocks", "1"]),
+                                 ranks: nil, timeout: 120)
+        #expect(run.status == 0, "\(run.stderr)")
+        let written = first.appendingPathComponent("owlprune-recipe.yaml")
+        let yaml = try String(contentsOf: written, encoding: .utf8)
+        #expect(yaml.contains("remove-blocks: 1\n") && yaml.contains("remove-by: shortgpt\n"), "\(yaml)")
+        let again = try MPIRun.run(["prune", "--recipe", written.path, "--out", second.path], ranks: nil, timeout: 120)
+        #expect(again.status == 0, "\(again.stderr)")
+        for name in ["model.safetensors", "config.json", "owlprune-plan.json", "owlprune-recipe.yaml"] {
+            let a = try Data(contentsOf: first.appendingPathComponent(name)), b = try? Data(contentsOf: second.appendingPathComponent(name))
+            #expect(a == b, "\(name) differs between the run and its recipe's rerun")
+        }
+        let stripped = dir.appendingPathComponent("stripped.yaml"), third = dir.appendingPathComponent("third")
+        try yaml.split(separator: "\n").filter { !$0.hasPrefix("remove-") }.joined(separator: "\n")
+            .write(to: stripped, atomically: true, encoding: .utf8)
+        let control = try MPIRun.run(["prune", "--recipe", stripped.path, "--out", third.path], ranks: nil, timeout: 120)
+        #expect(control.status == 0, "\(control.stderr)")
+        #expect(try Data(contentsOf: third.appendingPathComponent("config.json")) != Data(contentsOf: first.appendingPathComponent("config.json")),
+                "control: without the removal keys the rerun keeps every block")
+    }
+
     /// Under 2:4 the shipped recipe keeps the first (ignore) and last (override to 0) blocks dense
     /// and prunes exactly half of every other linear.
     @Test func nOfMRecipeKeepsChosenBlocksDense() throws {

@@ -67,6 +67,32 @@ import Testing
         s.tensors["lm_head.weight"] = nil
         #expect(message { try arch.validateModelTensors(in: s) } == "tensor 'lm_head.weight' is not in the checkpoint")
         s.tensors["lm_head.weight"] = ([10, 8], Matrix(rows: 10, cols: 8))
+        // Every block's tensors are checked from their shapes before any work (issue 26 item 4).
+        #expect(message { try arch.validateModelTensors(in: s) } == "tensor 'model.layers.0.self_attn.q_proj.weight' is not in the checkpoint")
+        for (name, tensor) in block().tensors { s.tensors[name] = tensor }
         #expect(message { try arch.validateModelTensors(in: s) } == "no error")
+        s.tensors["model.layers.0.mlp.down_proj.weight"] = ([8, 11], Matrix(rows: 8, cols: 11))
+        #expect(message { try arch.validateModelTensors(in: s) }
+            == "tensor 'model.layers.0.mlp.down_proj.weight' has shape [8, 11], the config implies [8, 12]")
+    }
+
+    /// A source that lists its names: a block past `num_hidden_layers` is refused by name.
+    @Test func blocksPastTheConfigAreRefused() {
+        struct Listed: WeightSource {
+            var base: Source
+            func matrix(_ name: String) throws -> Matrix { try base.matrix(name) }
+            func contains(_ name: String) -> Bool { base.contains(name) }
+            func storedShape(_ name: String) throws -> [Int]? { try base.storedShape(name) }
+            var listedTensorNames: [String]? { base.tensors.keys.sorted() }
+        }
+        let arch = Architecture(shape: shape, blockCount: 1, vocabularySize: 10, tiedEmbeddings: true, maxPositions: 16, ropeBase: 10000)
+        var s = block()
+        s.tensors["model.embed_tokens.weight"] = ([10, 8], Matrix(rows: 10, cols: 8))
+        s.tensors["model.norm.weight"] = ([8], Matrix(rows: 1, cols: 8))
+        #expect(message { try arch.validateModelTensors(in: Listed(base: s)) } == "no error")
+        s.tensors["model.layers.1.input_layernorm.weight"] = ([8], Matrix(rows: 1, cols: 8))
+        #expect(message { try arch.validateModelTensors(in: Listed(base: s)) }
+            == "tensor 'model.layers.1.input_layernorm.weight' is not used by this architecture: config.json says num_hidden_layers 1, so blocks are 0…0")
+        #expect(message { try arch.validateModelTensors(in: s) } == "no error", "control: a source that cannot list names is not checked for extra blocks")
     }
 }

@@ -24,6 +24,9 @@ import Testing
         /// Only picks a value another key holds: `--atp-beta auto`'s grid picks β, and the
         /// fingerprint holds the β chosen.
         case resolvedInto(String)
+        /// Removes whole blocks: such a run journals nothing (`Prune.swift`: no journal with a
+        /// removal), so no resume can mix its blocks with another run's. `flags` set the key.
+        case removesBlocks([String])
     }
 
     static let effects: [String: Effect] = [
@@ -54,6 +57,13 @@ import Testing
         "dass-scope": .pruned(base: ["--dass"], changed: ["--dass-scope", "all"]),
         "damp": .pruned(base: ["--method", "sparsegpt"], changed: ["--damp", "0.02"]),
         "propagation": .pruned(base: [], changed: ["--propagation", "dense"]),
+        "remove-blocks": .removesBlocks(["--method", "shortgpt", "--remove-blocks", "1"]),
+        "remove-by": .removesBlocks(["--remove-by", "shortgpt", "--remove-blocks", "1"]),
+        "replacement": .removesBlocks(["--method", "streamline", "--remove-blocks", "1", "--replacement", "none"]),
+        "train-epochs": .removesBlocks(["--method", "streamline", "--remove-blocks", "1", "--train-epochs", "2"]),
+        "train-batch": .removesBlocks(["--method", "streamline", "--remove-blocks", "1", "--train-batch", "2"]),
+        "train-lr": .removesBlocks(["--method", "streamline", "--remove-blocks", "1", "--train-lr", "0.001"]),
+        "train-heldout-windows": .removesBlocks(["--method", "streamline", "--remove-blocks", "1", "--train-heldout-windows", "2"]),
     ]
 
     @Test func everyRecipeKeyIsClassified() {
@@ -96,6 +106,11 @@ import Testing
             default: ([], Self.stream.map { ($0 + 1) % 256 })  // another text or token file: other tokens
             }
             #expect(try Self.fingerprint([]) != Self.fingerprint(changed.flags, stream: changed.stream))
+        case let .removesBlocks(flags):
+            let p = try RecipeFlagsTests.prune(["--calib", "t.txt"] + flags)
+            #expect(p.depth.removal(method: p.method.method) != nil, "--\(key): the run removes blocks, so it journals nothing")
+            let plain = try RecipeFlagsTests.prune(["--calib", "t.txt"])
+            #expect(plain.depth.removal(method: plain.method.method) == nil, "control: a plain prune removes no block")
         case let .resolvedInto(other):
             #expect(Self.effects[other].map { if case .pruned = $0 { true } else { false } } == true)
         }

@@ -19,10 +19,16 @@ struct Recipe {
         ("dsnot", false), ("dsnot-sign-constraint", true), ("dsnot-all-layers", false), ("dass", false), ("dass-scope", true),
         ("damp", true), ("propagation", true), ("split", true), ("threads", true), ("max-memory", true),
         ("dtype", true), ("max-shard-size", true),
+        ("remove-blocks", true), ("remove-by", true), ("replacement", true),
+        ("train-epochs", true), ("train-batch", true), ("train-lr", true), ("train-heldout-windows", true),
     ]
     /// Keys only `prune` has: how the output is written, which `plan` does not need, so a
     /// recipe an earlier prune wrote still drives `plan` (`expand` leaves these out there).
     static let outputKeys: Set<String> = ["dtype", "max-shard-size"]
+    /// Depth pruning's keys: `prune` only too (`plan` removes no blocks). The effective recipe
+    /// of a `--remove-by` run holds them, or running it again would prune all the blocks.
+    static let depthKeys: Set<String> = ["remove-blocks", "remove-by", "replacement", "train-epochs", "train-batch",
+                                         "train-lr", "train-heldout-windows"]
     static let structureKeys = ["overrides", "targets", "ignore"]
 
     var file: String
@@ -63,7 +69,7 @@ struct Recipe {
             guard seen.insert(key).inserted else { throw fail(keyNode, "key '\(key)' appears twice") }
             if let flag = flagKeys.first(where: { $0.key == key }) {
                 guard let scalar = value.scalar else { throw fail(value, "'\(key)' takes a single value") }
-                if outputKeys.contains(key) {
+                if outputKeys.contains(key) || depthKeys.contains(key) {
                     recipe.outputArguments += ["--\(key)", scalar.string]
                 } else if flag.takesValue {
                     recipe.arguments += ["--\(key)", scalar.string]

@@ -38,7 +38,7 @@ extension Recipe {
     /// writes the same bytes and the same model.
     static func render(model: String, method m: MethodOptions, calibration c: CalibrationOptions,
                        split: String?, threads: Int?, overrides: SparsityOverrides,
-                       dtype: String? = nil, maxShardSize: String? = nil) -> String {
+                       dtype: String? = nil, maxShardSize: String? = nil, depth: DepthOptions? = nil) -> String {
         var lines = ["# owlprune \(BuildInfo.version): the effective recipe of this model (docs/recipes.md).",
                      "# Reproduce it with: owlprune prune --recipe \(fileName) --out DIR"]
         func put(_ key: String, _ value: String) { lines.append("\(key): \(value)") }
@@ -80,6 +80,15 @@ extension Recipe {
         if let t = threads { put("threads", "\(t)") }
         if let d = dtype { put("dtype", d) }
         if let m = maxShardSize { put("max-shard-size", string: m) }
+        if let d = depth {
+            if let k = d.removeBlocks { put("remove-blocks", "\(k)") }
+            if let by = d.removeBy { put("remove-by", by.rawValue) }
+            if let r = d.replacement { put("replacement", r.rawValue) }
+            if let e = d.trainEpochs { put("train-epochs", "\(e)") }
+            if let b = d.trainBatch { put("train-batch", "\(b)") }
+            if let lr = d.trainLR { put("train-lr", "\(lr)") }
+            if let h = d.trainHeldoutWindows { put("train-heldout-windows", "\(h)") }
+        }
         if !overrides.rules.isEmpty {
             lines.append("overrides:")
             for r in overrides.rules {
