@@ -46,11 +46,12 @@ extension OwlPrune {
             var divergence: DistributedDivergence.Result? = nil
             if let data {
                 let architectures = try checkpoints.map { try Architecture(config: $0.config) }
-                for (architecture, checkpoint) in zip(architectures, checkpoints) { try architecture.validateModelTensors(in: checkpoint) }
+                // The pair first (the more useful line when both are wrong), then each model's tensors.
                 guard architectures[0].vocabularySize == architectures[1].vocabularySize else {
                     throw ValidationError("\(first) has a vocabulary of \(architectures[0].vocabularySize) tokens, \(second) of "
                                           + "\(architectures[1].vocabularySize): comparing their next-token distributions needs one vocabulary")
                 }
+                for (architecture, checkpoint) in zip(architectures, checkpoints) { try architecture.validateModelTensors(in: checkpoint) }
                 let tokens = try PerplexityRun.tokenize(file: data, tokenizerOf: checkpoints[0].url, comm: comm)
                 let result = try PerplexityRun(comm: comm, tokens: tokens, dataName: data, seqlen: seqlen, maxWindows: maxWindows)
                     .compare(base: checkpoints[0], other: checkpoints[1], scoring: llamaCppScoring ? .secondHalf : .allButFirst,
