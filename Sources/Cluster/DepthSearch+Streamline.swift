@@ -13,8 +13,9 @@ extension DepthSearch {
     /// - Parameters:
     ///   - training: `layer` only: how the layer is trained.
     ///   - validation: `layer` only: the held-out windows (never among `windows`).
+    ///   - journal: `layer` only: the training's resume journal (`StreamlineJournal`), if any.
     public func streamline(count: Int, replacement: StreamlineReplacement, training: StreamlineTrainingSettings? = nil,
-                           validation: CalibrationWindows? = nil) throws
+                           validation: CalibrationWindows? = nil, journal: StreamlineJournal? = nil) throws
         -> (result: BlockRemovalResult, replaced: DecoderBlock?, training: StreamlineTrainingLog?) {
         try Self.check(count: count, method: .streamline, blocks: architecture.blockCount)
         if replacement == .layer {
@@ -57,7 +58,7 @@ extension DepthSearch {
         case .linear: return (chosen, try replaceMe(slice: slice, embedded: embedded, start: start, count: count), nil)
         case .layer:
             let (block, log) = try trainLayer(slice: slice, embedded: embedded, start: start, count: count,
-                                              settings: training!, validation: validation!)
+                                              settings: training!, validation: validation!, journal: journal)
             return (chosen, block, log)
         }
     }
@@ -66,7 +67,7 @@ extension DepthSearch {
     /// pairs of its share of the training windows (the calibration windows) and of the held-out
     /// validation windows with the dense blocks it already holds.
     func trainLayer(slice: ModelSlice, embedded: [Matrix], start: Int, count: Int, settings: StreamlineTrainingSettings,
-                    validation: CalibrationWindows) throws -> (DecoderBlock, StreamlineTrainingLog) {
+                    validation: CalibrationWindows, journal: StreamlineJournal?) throws -> (DecoderBlock, StreamlineTrainingLog) {
         let end = start + count + 1
         let rope = slice.rope
         // h_b and h_{b+n} (n = K + 1), the latter before the final norm when the run ends the model.
@@ -88,7 +89,7 @@ extension DepthSearch {
         let trainer = StreamlineTrainer(comm: comm, threads: threads, rope: rope, settings: settings, training: trainingPairs,
                                         trainingWindows: windows.count, validation: validationPairs,
                                         validationWindows: validation.count, tokens: windows.length, progress: progress)
-        return try trainer.train(slice.blocks[start])
+        return try trainer.train(slice.blocks[start], journal: journal)
     }
 
     /// Block `start` with ReplaceMe's T folded into its down projection, T estimated from every

@@ -79,49 +79,72 @@ public struct StreamlineTrainer {
     }
 
     /// Trains `initial` (block b) and returns the state with the lowest validation loss.
-    public func train(_ initial: DecoderBlock) throws -> (block: DecoderBlock, log: StreamlineTrainingLog) {
+    /// - Parameter journal: where the state is saved after every finished step and resumed
+    ///   from (`StreamlineJournal`); the result is the same bits as a run never interrupted.
+    public func train(_ initial: DecoderBlock, journal: StreamlineJournal? = nil) throws -> (block: DecoderBlock, log: StreamlineTrainingLog) {
         try Self.check(settings, trainingWindows: trainingWindows)
         let perEpoch = settings.stepsPerEpoch(windows: trainingWindows)
+        let total = perEpoch * settings.epochs
         let schedule = settings.schedule(windows: trainingWindows)
         var log = StreamlineTrainingLog(settings: settings, trainingWindows: trainingWindows,
                                         validationWindows: validationWindows, stepsPerEpoch: perEpoch)
         var block = initial
         var parameters = block.parameterTensors
         var optimizer = AdamW(sizes: parameters.map(\.count), weightDecay: settings.weightDecay)
-        var best = (loss: try validationLoss(block), parameters: parameters, epoch: 0)
-        log.validationLoss.append(best.loss)
-        if comm.rank == 0 { progress(String(format: "streamline: validation loss before training %.6g", best.loss)) }
-        let meter = JobProgress(phase: "streamline training", unit: "step", units: perEpoch * settings.epochs, windows: trainingWindows,
-                                tokensPerUnit: settings.batch * tokens,
-                                started: Communicator.wallTime, report: { line in if comm.rank == 0 { progress(line) } })
+        var best: (loss: Double, parameters: [[Float]], epoch: Int)
         var step = 0
-        for epoch in 0..<settings.epochs {
-            for s in 0..<perEpoch {
-                // A safe point per step: a signal stops training here (nothing is journaled yet,
-                // so the stop says nothing is kept), and a failed peer stops this rank too.
-                StopSignal.checkpoint()
-                FailureNotice.stopIfPeerFailed()
-                let started = Communicator.wallTime
-                let batch = settings.batchWindows(epoch: epoch, step: s, windows: trainingWindows)
-                let (gradients, loss, computeSeconds) = try batchGradient(block, batch: batch)
-                var clipped = gradients
-                let norm = GradientClipping.clip(&clipped, maxNorm: settings.maxGradientNorm)
-                let rate = schedule.learningRate(step: step)
-                optimizer.update(&parameters, gradients: clipped, learningRate: rate)
-                block.setParameterTensors(parameters)
-                let times = try rankTimes(computeSeconds)
-                log.steps.append(.init(epoch: epoch, loss: loss, gradientNorm: norm, learningRate: rate,
-                                       seconds: Communicator.wallTime - started, rankSeconds: times))
-                meter.finished(step)
-                step += 1
-            }
-            let loss = try validationLoss(block)
-            log.validationLoss.append(loss)
-            if comm.rank == 0 {
+        let note: (String) -> Void = { line in if comm.rank == 0 { progress(line) } }
+        if let journal, let state = try journal.load(comm: comm, start: initial.index, sizes: parameters.map(\.count),
+                                                         totalSteps: total, note: note) {
+            // Everything the next step reads: weights, moments, AdamW's step, the best state and
+            // the log; the windows of the next step follow from the seed and the step alone.
+            step = state.step
+            parameters = state.parameters
+            optimizer = state.optimizer
+            log = state.log
+            best = (log.validationLoss[state.bestEpoch], state.best, state.bestEpoch)
+            block.setParameterTensors(parameters)
+            note("streamline: resuming the training after step \(step) of \(total) (journal \(journal.directory.path))")
+        } else {
+            best = (loss: try validationLoss(block), parameters: parameters, epoch: 0)
+            log.validationLoss.append(best.loss)
+            note(String(format: "streamline: validation loss before training %.6g", best.loss))
+        }
+        let resumed = step
+        let meter = JobProgress(phase: resumed == 0 ? "streamline training" : "streamline training (resumed after step \(resumed))",
+                                unit: "step", units: total - resumed, windows: trainingWindows, tokensPerUnit: settings.batch * tokens,
+                                started: Communicator.wallTime, report: note)
+        while step < total {
+            let epoch = step / perEpoch, s = step % perEpoch
+            // A safe point per step: a signal stops training here (every finished step is
+            // journaled, so the stop keeps them all), and a failed peer stops this rank too.
+            StopSignal.checkpoint()
+            FailureNotice.stopIfPeerFailed()
+            let started = Communicator.wallTime
+            let batch = settings.batchWindows(epoch: epoch, step: s, windows: trainingWindows)
+            let (gradients, loss, computeSeconds) = try batchGradient(block, batch: batch)
+            var clipped = gradients
+            let norm = GradientClipping.clip(&clipped, maxNorm: settings.maxGradientNorm)
+            let rate = schedule.learningRate(step: step)
+            optimizer.update(&parameters, gradients: clipped, learningRate: rate)
+            block.setParameterTensors(parameters)
+            let times = try rankTimes(computeSeconds)
+            log.steps.append(.init(epoch: epoch, loss: loss, gradientNorm: norm, learningRate: rate,
+                                   seconds: Communicator.wallTime - started, rankSeconds: times))
+            meter.finished(step - resumed)
+            step += 1
+            if s == perEpoch - 1 {
+                let loss = try validationLoss(block)
+                log.validationLoss.append(loss)
                 let last = log.steps.last.map { String(format: ", last step's training loss %.6g", $0.loss) } ?? ""
-                progress(String(format: "streamline: epoch %d/%d, validation loss %.6g%@", epoch + 1, settings.epochs, loss, last))
+                note(String(format: "streamline: epoch %d/%d, validation loss %.6g%@", epoch + 1, settings.epochs, loss, last))
+                if loss < best.loss { best = (loss, parameters, epoch + 1) }
             }
-            if loss < best.loss { best = (loss, parameters, epoch + 1) }
+            if let journal, comm.rank == 0 {
+                try journal.record(.init(step: step, start: initial.index, parameters: parameters, best: best.parameters,
+                                         bestEpoch: best.epoch, optimizer: optimizer, log: log))
+            }
+            FaultInjection.point("streamline: journaled step \(step)", rank: comm.rank)
         }
         log.keptEpoch = best.epoch
         block.setParameterTensors(best.parameters)

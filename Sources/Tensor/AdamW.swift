@@ -34,6 +34,20 @@ public struct AdamW: Sendable, Equatable, Codable {
         self.secondMoment = sizes.map { [Float](repeating: 0, count: $0) }
     }
 
+    /// A state saved earlier (`StreamlineJournal`): the same moments and step count continue
+    /// exactly where the saved run stopped.
+    public init(restoring step: Int, firstMoment: [[Float]], secondMoment: [[Float]], weightDecay: Double,
+                beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
+        precondition(step >= 0 && firstMoment.map(\.count) == secondMoment.map(\.count), "AdamW: inconsistent saved state")
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.step = step
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
+    }
+
     /// One optimizer step at learning rate `learningRate` (the scheduler's value for this step;
     /// torch applies the moment updates even when it is 0, as at the first step of a warmup).
     public mutating func update(_ parameters: inout [[Float]], gradients: [[Float]], learningRate: Double) {

@@ -15,7 +15,9 @@ extension OwlPrune.Prune {
         let m = method.method
         if dryRun { throw ValidationError("--dry-run: not available with --method \(m)") }
         if dtype != nil { throw ValidationError("--dtype: not available with --method \(m) (tensors are copied unchanged)") }
-        if output.resume { throw ValidationError("--resume: not available with --method \(m) (nothing is journaled)") }
+        if output.resume && depth.effectiveReplacement(method: m) != .layer {
+            throw ValidationError("--resume: not available with --method \(m) (nothing is journaled; only --replacement layer's training is)")
+        }
         if recipe.recipe != nil { throw ValidationError("--recipe: not available with --method \(m)") }
         if depth.effectiveReplacement(method: m) == .layer && calibration.calib == nil {
             throw ValidationError("--replacement layer needs --calib FILE (its validation windows are cut from the end of the text); or give --replacement none|linear")
@@ -42,11 +44,32 @@ extension OwlPrune.Prune {
         let search = DepthSearch(comm: setup.comm, architecture: setup.architecture, source: setup.checkpoint,
                                  windows: setup.windows, threads: workers, progress: progress)
         let validation = training.map { _ in CalibrationWindows.consecutive(setup.heldout, length: setup.windows.length) }
-        let (result, block, log) = try search.streamline(count: count, replacement: replacement, training: training, validation: validation)
+        let journal = try training.map { try bindTrainingJournal(setup: setup, count: count, settings: $0, validation: validation!) }
+        let (result, block, log) = try search.streamline(count: count, replacement: replacement, training: training, validation: validation,
+                                                         journal: journal)
         if setup.comm.rank == 0 { progress(DepthTable(result: result).render()) }
         let renumbering = BlockRenumbering(removing: result.removed, of: setup.architecture.blockCount)
         // Block b keeps its index: every removed block comes after it.
         return (renumbering, result, block.map { [$0.index: $0] } ?? [:], log)
+    }
+
+    /// `--replacement layer`: the training's resume journal beside the output, bound to this
+    /// training's settings on rank 0 (`StreamlineJournal.bind`); a failure or stop keeps it only
+    /// when it holds a finished step, and says how to continue.
+    func bindTrainingJournal(setup: PruneSetup, count: Int, settings: StreamlineTrainingSettings,
+                             validation: CalibrationWindows) throws -> StreamlineJournal {
+        let directory = StreamlineJournal.directory(forOutput: URL(fileURLWithPath: output.out))
+        Runtime.onFailure { StreamlineJournal.removeIfNoState(directory) }
+        Runtime.stopHint = { StreamlineJournal.resumeHint(directory) }
+        if setup.comm.rank == 0 {
+            let fingerprint = try StreamlineJournal.fingerprint(settings: settings, count: count, windows: setup.windows,
+                                                                validation: validation, checkpoint: setup.checkpoint)
+            for line in try StreamlineJournal.bind(directory: directory, fingerprint: fingerprint, resume: output.resume,
+                                                   force: output.force) {
+                progress(line)
+            }
+        }
+        return StreamlineJournal(directory: directory)
     }
 
     /// Depth only: the removal, then every kept tensor copied under its new name.
@@ -84,6 +107,10 @@ extension OwlPrune.Prune {
             report = made
             return [PruneOutput.planFileName: try plan.json(),
                     PruneOutput.reportFileName: try PruneReport.encoder().encode(made)]
+        }
+        // The output is in place: the training journal has served.
+        if training != nil && comm.rank == 0 {
+            StreamlineJournal.remove(StreamlineJournal.directory(forOutput: URL(fileURLWithPath: output.out)))
         }
         let perplexity = try evaluation.evalData.map {
             try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out, options: evaluation).run(data: $0)

@@ -24,12 +24,13 @@ import Testing
         return (f, text)
     }
 
-    func train(_ f: DepthPruneTests.Fixture, text: URL, out: URL, ranks: Int?, _ extra: [String] = []) throws -> MPIRun.Outcome {
+    func train(_ f: DepthPruneTests.Fixture, text: URL, out: URL, ranks: Int?, _ extra: [String] = [],
+               environment: [String: String] = [:]) throws -> MPIRun.Outcome {
         try MPIRun.run(["prune", "--model", f.model.path, "--out", out.path, "--calib", text.path,
                         "--nsamples", String(DepthPruneTests.windows), "--seqlen", String(Self.length),
                         "--method", "streamline", "--remove-blocks", String(Self.k),
                         "--train-heldout-windows", String(Self.heldout), "--train-batch", "2", "--train-epochs", "3",
-                        "--train-lr", "1e-3"] + extra, ranks: ranks, timeout: 180)
+                        "--train-lr", "1e-3"] + extra, ranks: ranks, timeout: 180, environment: environment)
     }
 
     /// 1, 2 and 3 ranks and 2 threads write the same bytes (tensors, plan, config) and the same
@@ -90,9 +91,45 @@ import Testing
         }
         #expect(!differing.isEmpty && differing.allSatisfy { $0.hasPrefix("model.layers.\(run[0]).") }, "\(differing)")
         #expect(differing.count == 9, "the trained layer should change its 7 linears and 2 norms: \(differing)")
+        try resumeAfterKill(f, text: text, control: one, log: log)
         let otherRate = f.scratch.appendingPathComponent("rate")
         #expect(try train(f, text: text, out: otherRate, ranks: 2, ["--train-lr", "2e-3"]).status == 0)
         #expect(!(try differingTensors(one, otherRate)).isEmpty, "another learning rate wrote the same bytes")
+    }
+
+    /// Issue 24 item 4: 2 ranks, rank 0 killed (SIGKILL) right after step 3 of 6 is journaled;
+    /// the journal stays, no output appears; a plain rerun and a `--resume` with another seed
+    /// (other calibration windows) are refused; `--resume` on 3 ranks continues after step 3
+    /// (it does not validate the untrained block again) and writes the bytes and losses of the
+    /// uninterrupted one-rank run `control`; the journal is then gone.
+    func resumeAfterKill(_ f: DepthPruneTests.Fixture, text: URL, control: URL, log: [String: Any]) throws {
+        let out = f.scratch.appendingPathComponent("resumed")
+        let journal = URL(fileURLWithPath: out.path + ".streamline-training")
+        let state = journal.appendingPathComponent("state.safetensors")
+        let killed = try train(f, text: text, out: out, ranks: 2,
+                               environment: ["OWLPRUNE_FAULT_KILL_AT": "streamline: journaled step 3", "OWLPRUNE_FAULT_KILL_RANK": "0"])
+        #expect(killed.status != 0, "the fault did not stop the run: \(killed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path) && FileManager.default.fileExists(atPath: state.path),
+                "killed run: output or journal state wrong: \(killed.stderr)")
+        let plain = try train(f, text: text, out: out, ranks: nil)
+        #expect(plain.status != 0 && plain.stderr.contains("holds training step 3 of an interrupted run; pass --resume"), "\(plain.stderr)")
+        let seed = try train(f, text: text, out: out, ranks: nil, ["--resume", "--seed", "7"])
+        #expect(seed.status != 0 && seed.stderr.contains("written with different settings") && seed.stderr.contains("--seed 0 → 7"),
+                "\(seed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: state.path), "a refused run removed the journal")
+        let resumed = try train(f, text: text, out: out, ranks: 3, ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming the training after step 3 of 6"), "\(resumed.stderr)")
+        #expect(!resumed.stderr.contains("validation loss before training"), "the resumed run started over: \(resumed.stderr)")
+        #expect(try differingTensors(control, out).isEmpty, "the resumed training wrote other weights than the uninterrupted one")
+        for file in ["owlprune-plan.json", "config.json"] {
+            #expect(try Data(contentsOf: control.appendingPathComponent(file)) == Data(contentsOf: out.appendingPathComponent(file)), "\(file)")
+        }
+        let resumedLog = try depth.json(out.appendingPathComponent("owlprune-report.json"))["streamline_training"] as! [String: Any]
+        let losses = { (l: [String: Any]) in (l["steps"] as! [[String: Any]]).map { $0["loss"] as! Double } }
+        #expect(losses(resumedLog) == losses(log) && resumedLog["validation_loss"] as! [Double] == log["validation_loss"] as! [Double])
+        #expect(resumedLog["kept_epoch"] as? Int == log["kept_epoch"] as? Int)
+        #expect(!FileManager.default.fileExists(atPath: journal.path), "the journal outlived the successful run")
     }
 
     /// Checked with PyTorch and transformers' own model: the output loads with

@@ -9,6 +9,6 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Replace an existing output directory.")
     var force = false
 
-    @Flag(help: "Reuse blocks finished by an interrupted run (journal in OUT.partial/) when there are any, start from the first block otherwise (so a requeued batch job can always pass it; `--resume auto` is the same). A journal of other settings or weights is refused.")
+    @Flag(help: "Reuse blocks finished by an interrupted run (journal in OUT.partial/) when there are any, start from the first block otherwise (so a requeued batch job can always pass it; `--resume auto` is the same). With --replacement layer: continue the training from its last finished step (journal in OUT.streamline-training/). A journal of other settings or weights is refused.")
     var resume = false
 }
