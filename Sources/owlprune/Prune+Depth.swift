@@ -13,7 +13,6 @@ extension OwlPrune.Prune {
     func validateDepthOnly() throws {
         guard DepthOptions.isDepthMethod(method.method) else { return }
         let m = method.method
-        if dryRun { throw ValidationError("--dry-run: not available with --method \(m)") }
         if dtype != nil { throw ValidationError("--dtype: not available with --method \(m) (tensors are copied unchanged)") }
         if output.resume && depth.effectiveReplacement(method: m) != .layer {
             throw ValidationError("--resume: not available with --method \(m) (nothing is journaled; only --replacement layer's training is)")
@@ -105,8 +104,13 @@ extension OwlPrune.Prune {
                 ranks: comm.size, windows: setup.windows, blockRemoval: result, blocksPerRank: layout.blockRanges.map(Array.init),
                 streamlineTraining: log)
             report = made
-            return [PruneOutput.planFileName: try plan.json(),
-                    PruneOutput.reportFileName: try PruneReport.encoder().encode(made)]
+            var files = [PruneOutput.planFileName: try plan.json(),
+                         PruneOutput.reportFileName: try PruneReport.encoder().encode(made)]
+            if kind == .streamline {
+                files[StreamlinePicture.fileName] = StreamlinePicture(result: result, training: log,
+                                                                      title: URL(fileURLWithPath: model.model).lastPathComponent).data
+            }
+            return files
         }
         // The output is in place: the training journal has served.
         if training != nil && comm.rank == 0 {
@@ -132,6 +136,57 @@ extension OwlPrune.Prune {
                         + "blocks \(result.removed.map(String.init).joined(separator: ", ")); \(comm.size) ranks, "
                         + String(format: "%.1f s", report.wallSeconds))
         }
+    }
+}
+
+extension OwlPrune.Prune {
+    /// `--dry-run` with `--remove-blocks` (issue 24 item 4): the depth pass's time and memory per
+    /// rank (`DepthEstimate`), measured on one window per rank; nothing is written. Rank 0
+    /// returns it.
+    func depthDryRun(comm: Communicator) throws -> DepthEstimate? {
+        var calibrationMethod = method
+        calibrationMethod.method = .magnitude  // only the checkpoint and windows are used
+        let (kind, count) = depth.removal(method: method.method)!
+        let replacement = kind == .streamline ? depth.effectiveReplacement(method: method.method) ?? StreamlineReplacement.none : nil
+        let training = depth.training(method: method.method, seed: calibration.seed, windows: calibration.nsamples)
+        let setup = try PruneSetup(model: model.model, method: calibrationMethod, calibration: calibration, comm: comm,
+                                   threads: threads, split: .windows, holdOut: training?.heldoutWindows ?? 0)
+        let workers = try PruneSetup.workerCount(threads: threads, propagation: .sequential, split: .windows, comm: comm)
+        let search = DepthSearch(comm: comm, architecture: setup.architecture, source: setup.checkpoint,
+                                 windows: setup.windows, threads: workers, progress: progress)
+        let estimate = try search.estimate(method: kind, count: count, replacement: replacement, training: training,
+                                           validationWindows: training?.heldoutWindows ?? 0)
+        return comm.rank == 0 ? estimate : nil
+    }
+
+    static func render(_ e: DepthEstimate) -> String {
+        let what = e.method + (e.replacement.map { " (replacement \($0))" } ?? "")
+        var lines = [String(format: "depth estimate for %d rank%@ (%d threads/rank), %d windows × %d tokens: %@, remove %d blocks",
+                            e.ranks, e.ranks == 1 ? "" : "s", e.threadsPerRank, e.calibrationWindows, e.seqlen, what, e.removeBlocks),
+                     String(format: "scoring: %d block forwards per window (measured %.4f s per block and window)",
+                            e.blockPassesPerWindow, e.measuredForwardSeconds)]
+        if let t = e.training, let steps = e.trainingSteps, let perEpoch = e.stepsPerEpoch {
+            lines.append(String(format: "training: %d steps (%d per epoch × %d epochs, %d windows per step, lr %g), a layer of %d parameters "
+                                + "(measured %.4f s per window forward and backward); validation on %d held-out windows",
+                                steps, perEpoch, t.epochs, t.batch, t.learningRate, e.layerParameters ?? 0,
+                                e.measuredTrainingWindowSeconds ?? 0, e.perRank.map(\.validationWindows).reduce(0, +)))
+        }
+        lines.append("rank   windows  model       hidden      training    memory      time")
+        for r in e.perRank {
+            let b = { (n: Int) in MemoryCheck.format(bytes: Double(n)).padding(toLength: 10, withPad: " ", startingAt: 0) }
+            lines.append(String(format: "%4d  %8d  ", r.rank, r.windows) + b(r.modelBytes) + "  " + b(r.hiddenStateBytes) + "  "
+                         + b(r.trainingBytes) + "  " + b(r.memoryBoundBytes) + String(format: "  %8.1f s", r.seconds))
+        }
+        lines.append(String(format: "total ≈ %.1f s (from one measured window per rank; reads, writes and communication not included)",
+                            e.wallSeconds))
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }
 

@@ -56,11 +56,29 @@ extension OwlPrune {
             // must fail before the work, not after it (issue 26 item 4).
             if let eval = evaluation.evalData { _ = try readTextFile(URL(fileURLWithPath: eval)) }
             if dryRun {
+                // Depth pruning (issue 24 item 4): the depth pass's estimate; with --remove-by,
+                // then the pruning's, on every block of the input (an upper bound: the reduced
+                // model's blocks are chosen by the scoring the dry run does not run).
+                var depthEstimate: DepthEstimate?
+                if depth.removal(method: method.method) != nil {
+                    depthEstimate = try depthDryRun(comm: comm)
+                    if DepthOptions.isDepthMethod(method.method) {
+                        if let e = depthEstimate { printResult(json ? try Self.json(e) : Self.render(e)) }
+                        return
+                    }
+                }
                 // Memory is reported, not refused: finding that out is what a dry run is for.
                 let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
                                            threads: threads, split: split, overrides: overrides)
                 if let result = try DryRun(setup: setup, threads: threads, split: split).run(memory: memory) {
-                    printResult(json ? try DryRun.json(result) : DryRun.render(result.estimate))
+                    if let e = depthEstimate {
+                        struct Both: Encodable { var depth: DepthEstimate; var plan: SparsityPlan; var estimate: DryRun.Estimate }
+                        printResult(json ? try Self.json(Both(depth: e, plan: result.plan, estimate: result.estimate))
+                                    : Self.render(e) + "\nthen the pruning (estimated on all blocks of the input, an upper bound):\n"
+                                        + DryRun.render(result.estimate))
+                    } else {
+                        printResult(json ? try DryRun.json(result) : DryRun.render(result.estimate))
+                    }
                 }
                 return
             }

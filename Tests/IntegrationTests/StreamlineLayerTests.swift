@@ -71,6 +71,16 @@ import Testing
         #expect(validation.count == 4 && validation.last! < validation.first!, "validation loss did not fall: \(validation)")
         let keptEpoch = log["kept_epoch"] as! Int
         #expect(validation[keptEpoch] == validation.min()!)
+        // The picture: one score bar per run start, the training loss as one polyline of a point
+        // per step, a point per validation loss and a ring on the kept one (the control:
+        // `StreamlinePruneTests` finds no loss panel in a `none` run's picture).
+        let svg = try String(contentsOf: one.appendingPathComponent("owlprune-streamline.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<?xml") && svg.hasSuffix("</svg>\n"))
+        #expect(svg.components(separatedBy: "<rect x=").count - 2 == DepthPruneTests.blocks - Self.k, "score bars")
+        let polyline = try #require(svg.components(separatedBy: "<polyline points=\"").dropFirst().first?.prefix { $0 != "\"" })
+        #expect(polyline.split(separator: " ").count == steps.count, "\(polyline)")
+        #expect(svg.components(separatedBy: "<circle ").count - 1 == validation.count + 1)
+        #expect(svg.contains("(kept)"))
         let trainingLosses = steps.map { $0["loss"] as! Double }
         #expect(trainingLosses.suffix(2).reduce(0, +) < trainingLosses.prefix(2).reduce(0, +), "training loss did not fall: \(trainingLosses)")
         // Controls: every output tensor is its (renumbered) input tensor except block b's, all nine
@@ -185,6 +195,38 @@ import Testing
                                                 ids[:, 1:].reshape(-1), reduction="sum")
     print("RESULT " + json.dumps({"mse": mse, "perplexity": math.exp(float(nll) / ids[:, 1:].numel())}))
     """
+
+    /// `--dry-run` (issue 24 item 4) on 2 ranks: nothing is written; the estimate holds the
+    /// training's 6 steps and, per rank, its windows' two hidden states (training and validation)
+    /// within its training memory and every part within the bound; the control: `none` has no
+    /// training part.
+    @Test func dryRunEstimatesTheTraining() throws {
+        let (f, text) = try fixture("layer-dry")
+        defer { try? FileManager.default.removeItem(at: f.scratch) }
+        let out = f.scratch.appendingPathComponent("out")
+        let run = try train(f, text: text, out: out, ranks: 2, ["--dry-run", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path) && !FileManager.default.fileExists(atPath: out.path + ".streamline-training"))
+        let e = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        #expect(e["training_steps"] as? Int == 6 && e["steps_per_epoch"] as? Int == 2 && e["replacement"] as? String == "layer", "\(e)")
+        let hidden = (try depth.json(f.model.appendingPathComponent("config.json")))["hidden_size"] as! Int
+        let ranks = e["per_rank"] as! [[String: Any]]
+        #expect(ranks.count == 2)
+        for r in ranks {
+            let pairs = 2 * ((r["windows"] as! Int) + (r["validation_windows"] as! Int)) * Self.length * hidden * 4
+            #expect((r["training_bytes"] as! Int) > pairs, "\(r)")
+            #expect(r["memory_bound_bytes"] as! Int == (r["model_bytes"] as! Int) + (r["hidden_state_bytes"] as! Int) + (r["training_bytes"] as! Int))
+            #expect(r["windows"] as? Int == 2 && r["validation_windows"] as? Int == 1)
+        }
+        let none = try depth.prune(f, out: out, ranks: 2, ["--method", "streamline", "--remove-blocks", String(Self.k), "--replacement", "none",
+                                                           "--dry-run", "--json"])
+        #expect(none.status == 0, "\(none.stderr)")
+        let n = try JSONSerialization.jsonObject(with: Data(none.stdout.utf8)) as! [String: Any]
+        #expect(n["training_steps"] == nil && (n["per_rank"] as! [[String: Any]]).allSatisfy { $0["training_bytes"] as? Int == 0 }, "\(n)")
+        let sleb = try depth.prune(f, out: out, ranks: nil, ["--method", "sleb", "--remove-blocks", "1", "--dry-run"])
+        #expect(sleb.status == 0 && sleb.stdout.contains("depth estimate for 1 rank") && sleb.stdout.contains("total ≈"), "\(sleb.stdout)\(sleb.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
 
     @Test func badTrainingFlagsFailInOneLine() throws {
         let (f, text) = try fixture("layer-bad")

@@ -49,6 +49,9 @@ import Testing
             #expect((report["block_removal"] as? [String: Any])?["run"] as? [Int] == run && report["method"] as? String == "streamline")
         }
         let none = first["none"]!, linear = first["linear"]!
+        // The picture of a run without training: the score bars, no loss panel.
+        let svg = try String(contentsOf: none.appendingPathComponent("owlprune-streamline.svg"), encoding: .utf8)
+        #expect(svg.components(separatedBy: "<rect x=").count - 2 == DepthPruneTests.blocks - Self.k && !svg.contains("<polyline"), "\(svg)")
         let b = (try depth.removal(none))["run"] as! [Int]
         #expect((try depth.removal(linear))["run"] as? [Int] == b, "the selection does not depend on the replacement")
         #expect(try differingTensors(none, linear) == ["model.layers.\(b[0]).mlp.down_proj.weight"])
@@ -188,5 +191,10 @@ import Testing
         #expect((report["block_removal"] as? [String: Any])?["removed"] as? [Int] == (try depth.removal(only))["removed"] as? [Int])
         #expect(abs((report["achieved_sparsity"] as! Double) - 0.5) < 1e-9)
         #expect((try depth.json(one.appendingPathComponent("config.json")))["num_hidden_layers"] as? Int == 6 - Self.k)
+        // --dry-run: the depth estimate, then the pruning's; nothing written.
+        let dry = f.scratch.appendingPathComponent("dry")
+        let d = try depth.prune(f, out: dry, ranks: 2, wanda + ["--dry-run"])
+        #expect(d.status == 0 && d.stdout.contains("depth estimate for 2 ranks") && d.stdout.contains("then the pruning"), "\(d.stdout)\(d.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dry.path))
     }
 }
