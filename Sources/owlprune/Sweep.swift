@@ -147,6 +147,23 @@ extension OwlPrune {
                 statisticsSeconds[key] = Date().timeIntervalSince(t)
             }
 
+            // --- every pending cell's plan, before any cell prunes ---
+            // A plan that cannot exist (an ε or λ that pushes a block to sparsity ≥ 1 at one of the
+            // targets) would otherwise stop the sweep when its cell comes up, after hours of other
+            // cells. With the block scores shared above, each plan is cheap: no forward runs here.
+            for i in pending {
+                let planJob = try PruneJob(comm: world, configuration: configurations[i], source: setup.checkpoint,
+                                           architecture: architecture, windows: setup.windows, threads: 1, progress: { _ in })
+                planJob.precomputedBlockScores = configurations[i].blockScoreKey.flatMap { scores[$0] }
+                do {
+                    _ = try planJob.run(planOnly: true)
+                } catch {
+                    // Nothing of this sweep exists yet to resume: leave no OUT.partial behind.
+                    if done.isEmpty, world.rank == 0 { partial.remove() }
+                    throw ValidationError("sweep cell \(cells[i].id): \(Runtime.describe(error)) (every plan is checked before the first cell prunes: nothing was pruned)")
+                }
+            }
+
             // --- cells, dealt to groups by cost ---
             let groups = world.size / ranksPerCell
             let color = world.rank / ranksPerCell

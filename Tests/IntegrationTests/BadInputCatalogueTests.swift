@@ -211,6 +211,15 @@ import Testing
                     "--eval", text.path, "--method", "wanda,magnitude", "--allocation", "uniform,owl",
                     "--sparsity", (0..<300).map { "0.\(String(format: "%04d", $0 + 1000))" }.joined(separator: ",")]
         },
+        // Every cell's plan is made before the first cell prunes (before, this cell stopped the
+        // sweep when its turn came, after the other cells had run).
+        BadInput("sweep cell whose plan cannot exist",
+                 "sweep cell wanda-alpha-0.7: --alpha-epsilon 0.5: pushes block 0 to sparsity 1.0499999999999998; the largest valid value is about 0.42 (every plan is checked before the first cell prunes: nothing was pruned)") {
+            let (model, text) = try F.tiny(in: $0)
+            return ["sweep", "--model", model.path, "--out", $0.appendingPathComponent("out").path, "--calib", text.path,
+                    "--eval", text.path, "--nsamples", "2", "--seqlen", "16", "--method", "wanda",
+                    "--allocation", "uniform,alpha", "--sparsity", "0.5,0.7", "--prune-option=--alpha-epsilon=0.5"]
+        },
         BadInput("synth hidden size that overflows",
                  "{dir}/out: the checkpoint's size (2 blocks, hidden 4611686018427387904, intermediate 8, vocabulary 256) overflows a 64-bit size") {
             let (model, _) = try F.tiny(in: $0)
