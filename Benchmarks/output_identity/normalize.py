@@ -4,7 +4,8 @@ identical runs.
 
 What is removed, and only that: wall-clock times and timestamps, CPU and idle seconds, rates and
 the measured kernel times of a dry run,
-peak RSS and whether it stayed within its estimate, warnings about peak memory, and the output's
+peak RSS and whether it stayed within its estimate, the resident memory a rank held when the job
+began (memory_budget.baseline_bytes) and the bounds that add it (bound_bytes, memory_bound_bytes), warnings about peak memory, and the output's
 total bytes (they include the report, whose length changes with its times). Everything
 else (arguments, plan, per-linear counts, calibration starts and hashes, perplexities, per-rank
 block and window ranges, bytes sent) is kept, so a change in any of it changes the hash.
@@ -15,7 +16,10 @@ import json
 import sys
 
 # output_bytes counts the report too, whose length changes with its times.
-VOLATILE_KEYS = {"finished_at", "started_at", "peak_within_bound", "output_bytes", "eta", "measured"}
+# baseline_bytes is the resident memory measured when the job began (issue 29 item 4), and the
+# bounds that include it vary with it: a measurement, not an output.
+VOLATILE_KEYS = {"finished_at", "started_at", "peak_within_bound", "output_bytes", "eta", "measured",
+                 "baseline_bytes", "bound_bytes", "memory_bound_bytes"}
 VOLATILE_PARTS = ("seconds", "per_second", "elapsed", "rss")
 
 

@@ -61,9 +61,10 @@ extension OwlPrune.Bench {
                 // owl-wanda: Wanda with OWL's allocation at its defaults (M 5, λ 0.08).
                 let methodArguments = method == "owl-wanda" ? ["--method", "wanda", "--allocation", "owl"] : ["--method", method]
                 let methodOptions = try MethodOptions.parse(methodArguments + ["--sparsity", String(sparsity)])
-                try methodOptions.validate()
+                try methodOptions.check()
                 let calibration = try CalibrationOptions.parse(["--calib", calib, "--nsamples", String(nsamples),
                                                                 "--seqlen", String(seqlen)])
+                try calibration.check()
                 let setup = try PruneSetup(model: model, method: methodOptions, calibration: calibration, comm: comm)
                 let tokenize = Communicator.wallTime - t0
                 let out = scratch.appendingPathComponent(method)

@@ -30,11 +30,7 @@ enum Main {
         do {
             let (arguments, notes) = ArgumentAliases.rewrite(Array(CommandLine.arguments.dropFirst()))
             if Runtime.rank == 0 { for note in notes { Console.error(note + "\n") } }
-            let expanded: [String]
-            do { expanded = try Recipe.expand(arguments) } catch {
-                Runtime.fail(UsageError(message: error.localizedDescription), isUsage: true)
-            }
-            command = try OwlPrune.parseAsRoot(expanded)
+            command = try OwlPrune.parseAsRoot(arguments)
         } catch {
             // Help and version requests are not errors: print them and leave normally.
             if OwlPrune.exitCode(for: error) == .success { showHelp(error) }

@@ -24,14 +24,35 @@ extension OwlPrune {
         @OptionGroup var memory: MemoryOptions
         @Flag(help: "Print one JSON object {plan, estimate} on stdout.") var json = false
 
-        func validate() throws {
+        /// The command with its recipe's settings wherever no flag was typed (issue 23 item 1);
+        /// a plan writes no model and removes no blocks, so the output and depth settings are not read.
+        func withRecipe() throws -> Plan {
+            var p = self
+            let r = try recipe.load().request
+            p.model.givenModel = p.model.givenModel ?? r.model
+            p.method.fill(from: r)
+            p.calibration.fill(from: r)
+            p.threads = p.threads ?? r.threads
+            p.split = p.split ?? r.split
+            p.memory.maxMemory = p.memory.maxMemory ?? r.maxMemory
+            return p
+        }
+
+        func validate() throws { try withRecipe().check() }
+
+        func check() throws {
+            try model.check()
+            try method.check()
+            try calibration.check()
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
             if DepthOptions.isDepthMethod(method.method) {
                 throw ValidationError("--method \(method.method): depth pruning runs in owlprune prune --remove-blocks K (its plan is written there)")
             }
         }
 
-        func run() throws {
+        func run() throws { try withRecipe().execute() }
+
+        private func execute() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
             if let out {  // checked before any work, so a plan never overwrites an input

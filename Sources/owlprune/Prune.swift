@@ -42,13 +42,38 @@ extension OwlPrune {
         @Flag(help: "Print one JSON object on stdout (progress and logs stay on stderr).")
         var json = false
 
-        func validate() throws {
+        /// The command with its recipe's settings wherever no flag was typed (issue 23 item 1):
+        /// the typed flags and the recipe fill one `RunRequest`'s settings, a typed one winning.
+        func withRecipe() throws -> Prune {
+            var p = self
+            let r = try recipe.load().request
+            p.model.givenModel = p.model.givenModel ?? r.model
+            p.method.fill(from: r)
+            p.calibration.fill(from: r)
+            p.depth.fill(from: r)
+            p.threads = p.threads ?? r.threads
+            p.split = p.split ?? r.split
+            p.memory.maxMemory = p.memory.maxMemory ?? r.maxMemory
+            p.dtype = p.dtype ?? r.dtype
+            p.maxShardSize = p.maxShardSize ?? r.maxShardSize
+            return p
+        }
+
+        /// ArgumentParser's check runs on the flags and the recipe merged (`check`).
+        func validate() throws { try withRecipe().check() }
+
+        func check() throws {
+            try model.check()
+            try method.check()
+            try calibration.check()
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
             try depth.validate(method: method.method)
             try validateDepthOnly()
         }
 
-        func run() throws {
+        func run() throws { try withRecipe().execute() }
+
+        private func execute() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
             let overrides = try recipe.overrides()

@@ -53,6 +53,7 @@ extension OwlPrune {
         @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
+            try calibration.check()
             if grid == nil, method == nil || allocation == nil || sparsity == nil {
                 throw ValidationError("give --method, --allocation and --sparsity lists, or --grid FILE.yaml")
             }

@@ -139,7 +139,11 @@ struct SweepGrid: Equatable {
 
     /// The shared options as `prune` parses them, once for the whole grid.
     func sharedOptions() throws -> MethodOptions {
-        do { return try MethodOptions.parse(options) } catch {
+        do {
+            let shared = try MethodOptions.parse(options)
+            try shared.check()
+            return shared
+        } catch {
             throw ValidationError("sweep: the shared options: \(MethodOptions.message(for: error))")
         }
     }
@@ -156,7 +160,7 @@ struct SweepGrid: Equatable {
         options.method = cell.method
         options.allocation = cell.allocation
         options.sparsity = cell.sparsity
-        do { try options.validate() } catch {
+        do { try options.check() } catch {
             throw ValidationError("sweep cell \(cell.id): \(MethodOptions.message(for: error))")
         }
         // The β search is a prune of its own per grid point; inside a cell it would silently run β = 0.

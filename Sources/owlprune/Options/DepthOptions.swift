@@ -34,6 +34,17 @@ struct DepthOptions: ParsableArguments {
     @Option(name: .customLong("train-heldout-windows"), help: "--replacement layer: windows of --seqlen tokens cut from the end of --calib before sampling, for the validation loss (default \(StreamlineTrainingSettings.defaultHeldoutWindows)).")
     var trainHeldoutWindows: Int?
 
+    /// Takes the recipe's value of every setting the command line did not give.
+    mutating func fill(from r: RunRequest) {
+        removeBlocks = removeBlocks ?? r.removeBlocks
+        removeBy = removeBy ?? r.removeBy
+        replacement = replacement ?? r.replacement
+        trainEpochs = trainEpochs ?? r.trainEpochs
+        trainBatch = trainBatch ?? r.trainBatch
+        trainLR = trainLR ?? r.trainLR
+        trainHeldoutWindows = trainHeldoutWindows ?? r.trainHeldoutWindows
+    }
+
     /// The replacement a streamline run uses: the flag, else `layer` with `--method streamline`.
     func effectiveReplacement(method: MethodName) -> StreamlineReplacement? {
         if let replacement { return replacement }

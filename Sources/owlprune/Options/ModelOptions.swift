@@ -1,15 +1,22 @@
 import ArgumentParser
 import Foundation
 
-/// `-m/--model`, shared by `prune`, `plan` and `eval`. A wrong kind of path fails in `validate()`
+/// `-m/--model`, shared by `prune`, `plan` and `eval`. A wrong kind of path fails in `check()`
 /// with what to do instead (issue 13 item 6): owlprune reads local Hugging Face directories only.
+/// Optional on the command line because a `prune`/`plan` recipe may give it; `check()` (run by
+/// each command after the recipe is merged) requires it.
 struct ModelOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: ArgumentHelp("Hugging Face checkpoint directory (config.json, tokenizer.json, safetensors).",
-                                                      valueName: "dir"),
+    @Option(name: [.customShort("m"), .customLong("model")],
+            help: ArgumentHelp("Hugging Face checkpoint directory (config.json, tokenizer.json, safetensors).", valueName: "dir"),
             completion: .directory)
-    var model: String
+    var givenModel: String?
+    var model: String { givenModel ?? "" }
 
-    func validate() throws {
+    /// The line ArgumentParser prints for a missing required option, kept as before.
+    static let missing = "Missing expected argument '--model <dir>'"
+
+    func check() throws {
+        guard givenModel != nil else { throw ValidationError(Self.missing) }
         if let problem = Self.problem(with: model) { throw ValidationError(problem) }
     }
 

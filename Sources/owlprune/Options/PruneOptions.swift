@@ -3,50 +3,97 @@ import Cluster
 import Foundation
 import Pruning
 
-/// Flags that decide what a pruning run computes; shared by `prune` and `plan`. Problems fail in
-/// `validate()`, before any file is read or any rank does work.
+/// Flags that decide what a pruning run computes; shared by `prune` and `plan`. Each is stored
+/// as given (nil: not typed), so a recipe's value fills what the command line left unset
+/// (`fill(from:)`, issue 23 item 1); the unprefixed properties are the values in effect, the
+/// default where neither gave one. Problems fail in `check()`, run on the merged values before any
+/// file is read or any rank does work.
 struct MethodOptions: ParsableArguments {
-    @Option(help: "Target mean sparsity s, 0 ≤ s < 1 (ignored for N:M patterns, which fix N/M).")
-    var sparsity: Double = 0.5
+    @Option(name: .customLong("sparsity"), help: "Target mean sparsity s, 0 ≤ s < 1 (ignored for N:M patterns, which fix N/M). (default: 0.5)")
+    var givenSparsity: Double?
+    var sparsity: Double { get { givenSparsity ?? 0.5 } set { givenSparsity = newValue } }
 
-    @Option(help: "Mask method (shortgpt, sleb and streamline remove whole blocks, with --remove-blocks K).")
-    var method: MethodName = .wanda
+    @Option(name: .customLong("method"), help: "Mask method (shortgpt, sleb and streamline remove whole blocks, with --remove-blocks K). (default: wanda)")
+    var givenMethod: MethodName?
+    var method: MethodName { get { givenMethod ?? .wanda } set { givenMethod = newValue } }
 
-    @Option(help: "Layerwise allocation.")
-    var allocation: AllocationName = .uniform
+    @Option(name: .customLong("allocation"), help: "Layerwise allocation. (default: uniform)")
+    var givenAllocation: AllocationName?
+    var allocation: AllocationName { get { givenAllocation ?? .uniform } set { givenAllocation = newValue } }
 
-    @Option(name: .customLong("owl-m"), help: "OWL outlier threshold multiple M (OWL README default 5).")
-    var owlM: Double = 5
+    @Option(name: .customLong("owl-m"), help: "OWL outlier threshold multiple M (OWL README default 5). (default: 5.0)")
+    var givenOwlM: Double?
+    var owlM: Double { get { givenOwlM ?? 5 } set { givenOwlM = newValue } }
 
-    @Option(name: .customLong("owl-lambda"), help: "OWL sparsity spread λ (default 0.08).")
-    var owlLambda: Double = 0.08
+    @Option(name: .customLong("owl-lambda"), help: "OWL sparsity spread λ (default 0.08). (default: 0.08)")
+    var givenOwlLambda: Double?
+    var owlLambda: Double { get { givenOwlLambda ?? 0.08 } set { givenOwlLambda = newValue } }
+
+    @Option(name: .customLong("atp-grid-points"), help: "--atp-beta auto: grid points k·β_max/P, k = 1…P (default 8). (default: 8)")
+    var givenAtpGridPoints: Int?
+    var atpGridPoints: Int { get { givenAtpGridPoints ?? 8 } set { givenAtpGridPoints = newValue } }
+
+    @Option(name: .customLong("atp-heldout-windows"), help: "--atp-beta auto: held-out windows of --seqlen tokens cut from the end of --calib, never sampled (default 4). (default: 4)")
+    var givenAtpHeldoutWindows: Int?
+    var atpHeldoutWindows: Int { get { givenAtpHeldoutWindows ?? 4 } set { givenAtpHeldoutWindows = newValue } }
+
+    @Option(name: .customLong("dlp-alpha"), help: "DLP spread α (ironartisan/DLP default 0.15). (default: \(DLP.defaultAlpha))")
+    var givenDlpAlpha: Double?
+    var dlpAlpha: Double { get { givenDlpAlpha ?? DLP.defaultAlpha } set { givenDlpAlpha = newValue } }
+
+    @Option(name: .customLong("alpha-epsilon"), help: "AlphaPruning sparsity range ±ε (haiquanlu/AlphaPruning default 0.3). (default: \(AlphaPruning.defaultEpsilon))")
+    var givenAlphaEpsilon: Double?
+    var alphaEpsilon: Double { get { givenAlphaEpsilon ?? AlphaPruning.defaultEpsilon } set { givenAlphaEpsilon = newValue } }
+
+    @Option(name: .customLong("alpha-fit"), help: "AlphaPruning x_min choice: peak (alpha_peak) or mid (alpha_mid). (default: peak)")
+    var givenAlphaFit: AlphaPruning.Fit?
+    var alphaFit: AlphaPruning.Fit { get { givenAlphaFit ?? .peak } set { givenAlphaFit = newValue } }
+
+    @Option(name: .customLong("pattern"), help: "unstructured | N:M (e.g. 2:4, 4:8) (default: unstructured)")
+    var givenPattern: SparsityPattern?
+    var pattern: SparsityPattern { get { givenPattern ?? .unstructured } set { givenPattern = newValue } }
+
+    @Option(name: .customLong("dsnot-sign-constraint"), help: "off reproduces zyxxmu/DSnoT's unstructured runs. (default: on)")
+    var givenDsnotSignConstraint: OnOff?
+    var dsnotSignConstraint: OnOff { get { givenDsnotSignConstraint ?? .on } set { givenDsnotSignConstraint = newValue } }
+
+    @Option(name: .customLong("dass-scope"), help: "mlp (guozhiyu/glu_dass: attention stays dense) or all (attention pruned with Wanda). (default: mlp)")
+    var givenDassScope: DaSSOptions.Scope?
+    var dassScope: DaSSOptions.Scope { get { givenDassScope ?? .mlp } set { givenDassScope = newValue } }
+
+    @Option(name: .customLong("damp"), help: "SparseGPT relative damping (fraction of mean diag H). (default: 0.01)")
+    var givenDamp: Double?
+    var damp: Double { get { givenDamp ?? 0.01 } set { givenDamp = newValue } }
+
+    @Option(name: .customLong("update"), help: "Weight update after the mask: admm is fmfi-compbio/admm-pruning's (with sparsegpt ADMM picks its own mask). (default: none)")
+    var givenUpdate: WeightUpdate?
+    var update: WeightUpdate { get { givenUpdate ?? .none } set { givenUpdate = newValue } }
+
+    @Option(name: .customLong("admm-iterations"), help: "ADMM iterations (reference default 20). (default: \(ADMMOptions().iterations))")
+    var givenAdmmIterations: Int?
+    var admmIterations: Int { get { givenAdmmIterations ?? ADMMOptions().iterations } set { givenAdmmIterations = newValue } }
+
+    @Option(name: .customLong("admm-mask-steps"), help: "Iterations during which ADMM re-selects its own mask (reference 15). (default: \(ADMMOptions().maskSteps))")
+    var givenAdmmMaskSteps: Int?
+    var admmMaskSteps: Int { get { givenAdmmMaskSteps ?? ADMMOptions().maskSteps } set { givenAdmmMaskSteps = newValue } }
+
+    @Option(name: .customLong("admm-rho"), help: "ADMM penalty ρ, constant as in the reference (1). (default: \(ADMMOptions().rho))")
+    var givenAdmmRho: Double?
+    var admmRho: Double { get { givenAdmmRho ?? ADMMOptions().rho } set { givenAdmmRho = newValue } }
+
+    @Option(name: .customLong("admm-damp"), help: "ADMM relative damping of the normalised Hessian (reference prune_admm 0.1). (default: \(ADMMOptions().percdamp))")
+    var givenAdmmDamp: Double?
+    var admmDamp: Double { get { givenAdmmDamp ?? ADMMOptions().percdamp } set { givenAdmmDamp = newValue } }
+
+    @Option(name: .customLong("propagation"), help: "sequential (as the references: each block sees the pruned blocks before it) or dense. (default: sequential)")
+    var givenPropagation: Propagation?
+    var propagation: Propagation { get { givenPropagation ?? .sequential } set { givenPropagation = newValue } }
 
     @Option(name: .customLong("atp-beta"), help: "ATP common difference β, or auto: the best of a grid by held-out calibration NLL (prune only; required with --allocation atp).")
     var atpBeta: String?
 
-    @Option(name: .customLong("atp-grid-points"), help: "--atp-beta auto: grid points k·β_max/P, k = 1…P (default 8).")
-    var atpGridPoints: Int = 8
-
-    @Option(name: .customLong("atp-heldout-windows"), help: "--atp-beta auto: held-out windows of --seqlen tokens cut from the end of --calib, never sampled (default 4).")
-    var atpHeldoutWindows: Int = 4
-
-    @Option(name: .customLong("dlp-alpha"), help: "DLP spread α (ironartisan/DLP default 0.15).")
-    var dlpAlpha: Double = DLP.defaultAlpha
-
-    @Option(name: .customLong("alpha-epsilon"), help: "AlphaPruning sparsity range ±ε (haiquanlu/AlphaPruning default 0.3).")
-    var alphaEpsilon: Double = AlphaPruning.defaultEpsilon
-
-    @Option(name: .customLong("alpha-fit"), help: "AlphaPruning x_min choice: peak (alpha_peak) or mid (alpha_mid).")
-    var alphaFit: AlphaPruning.Fit = .peak
-
-    @Option(help: "unstructured | N:M (e.g. 2:4, 4:8)")
-    var pattern: SparsityPattern = .unstructured
-
     @Flag(help: "Refine masks with DSnoT (docs/algorithms.md §9).")
     var dsnot = false
-
-    @Option(name: .customLong("dsnot-sign-constraint"), help: "off reproduces zyxxmu/DSnoT's unstructured runs.")
-    var dsnotSignConstraint: OnOff = .on
 
     @Flag(name: .customLong("dsnot-all-layers"), help: "Refine all seven linears (default: attention only, as zyxxmu/DSnoT).")
     var dsnotAllLayers = false
@@ -54,29 +101,33 @@ struct MethodOptions: ParsableArguments {
     @Flag(help: "DaSS metric for the GLU MLP linears (Wanda only).")
     var dass = false
 
-    @Option(name: .customLong("dass-scope"), help: "mlp (guozhiyu/glu_dass: attention stays dense) or all (attention pruned with Wanda).")
-    var dassScope: DaSSOptions.Scope = .mlp
-
-    @Option(help: "SparseGPT relative damping (fraction of mean diag H).")
-    var damp: Double = 0.01
-
-    @Option(help: "Weight update after the mask: admm is fmfi-compbio/admm-pruning's (with sparsegpt ADMM picks its own mask).")
-    var update: WeightUpdate = .none
-
-    @Option(name: .customLong("admm-iterations"), help: "ADMM iterations (reference default 20).")
-    var admmIterations: Int = ADMMOptions().iterations
-
-    @Option(name: .customLong("admm-mask-steps"), help: "Iterations during which ADMM re-selects its own mask (reference 15).")
-    var admmMaskSteps: Int = ADMMOptions().maskSteps
-
-    @Option(name: .customLong("admm-rho"), help: "ADMM penalty ρ, constant as in the reference (1).")
-    var admmRho: Double = ADMMOptions().rho
-
-    @Option(name: .customLong("admm-damp"), help: "ADMM relative damping of the normalised Hessian (reference prune_admm 0.1).")
-    var admmDamp: Double = ADMMOptions().percdamp
-
-    @Option(help: "sequential (as the references: each block sees the pruned blocks before it) or dense.")
-    var propagation: Propagation = .sequential
+    /// Takes the recipe's value of every setting the command line did not give.
+    mutating func fill(from r: RunRequest) {
+        givenSparsity = givenSparsity ?? r.sparsity
+        givenMethod = givenMethod ?? r.method
+        givenAllocation = givenAllocation ?? r.allocation
+        givenOwlM = givenOwlM ?? r.owlM
+        givenOwlLambda = givenOwlLambda ?? r.owlLambda
+        atpBeta = atpBeta ?? r.atpBeta
+        givenAtpGridPoints = givenAtpGridPoints ?? r.atpGridPoints
+        givenAtpHeldoutWindows = givenAtpHeldoutWindows ?? r.atpHeldoutWindows
+        givenDlpAlpha = givenDlpAlpha ?? r.dlpAlpha
+        givenAlphaEpsilon = givenAlphaEpsilon ?? r.alphaEpsilon
+        givenAlphaFit = givenAlphaFit ?? r.alphaFit
+        givenPattern = givenPattern ?? r.pattern
+        dsnot = dsnot || r.dsnot == true
+        givenDsnotSignConstraint = givenDsnotSignConstraint ?? r.dsnotSignConstraint
+        dsnotAllLayers = dsnotAllLayers || r.dsnotAllLayers == true
+        dass = dass || r.dass == true
+        givenDassScope = givenDassScope ?? r.dassScope
+        givenDamp = givenDamp ?? r.damp
+        givenUpdate = givenUpdate ?? r.update
+        givenAdmmIterations = givenAdmmIterations ?? r.admmIterations
+        givenAdmmMaskSteps = givenAdmmMaskSteps ?? r.admmMaskSteps
+        givenAdmmRho = givenAdmmRho ?? r.admmRho
+        givenAdmmDamp = givenAdmmDamp ?? r.admmDamp
+        givenPropagation = givenPropagation ?? r.propagation
+    }
 
     /// `--allocation atp --atp-beta auto` (issue 12 item 5).
     var atpAuto: Bool { allocation == .atp && atpBeta == "auto" }
@@ -93,10 +144,10 @@ struct MethodOptions: ParsableArguments {
         }
     }
 
-    func validate() throws {
-        guard sparsity.isFinite, sparsity >= 0, sparsity < 1 else {
-            throw ValidationError("--sparsity \(sparsity): must be in [0, 1)")
-        }
+    /// Not `validate()`: ArgumentParser would run that on the typed flags alone, before a
+    /// recipe's values are merged (`--allocation atp` typed, `atp-beta` in the recipe).
+    func check() throws {
+        try checkSparsity()
         // shortgpt | sleb remove whole blocks (DepthOptions, `prune --remove-blocks K`); the rest does not apply.
         if method.pruning == nil { return }
         if case let .nOfM(n, m) = pattern, !(n >= 1 && n < m) {
@@ -118,6 +169,12 @@ struct MethodOptions: ParsableArguments {
         guard admmRho.isFinite, admmRho > 0 else { throw ValidationError("--admm-rho \(admmRho): must be positive") }
         guard admmDamp.isFinite, admmDamp >= 0 else { throw ValidationError("--admm-damp \(admmDamp): must be ≥ 0") }
         guard damp.isFinite, damp > 0 else { throw ValidationError("--damp \(damp): must be positive") }
+    }
+
+    func checkSparsity() throws {
+        guard sparsity.isFinite, sparsity >= 0, sparsity < 1 else {
+            throw ValidationError("--sparsity \(sparsity): must be in [0, 1)")
+        }
     }
 
     func configuration(modelID: String, seed: UInt64?) -> PruneConfiguration {
@@ -146,14 +203,25 @@ struct CalibrationOptions: ParsableArguments {
     @Option(name: .customLong("calib-tokens"), help: "Pre-tokenized windows: nsamples × seqlen little-endian uint32 ids.")
     var calibTokens: String?
 
-    @Option(help: "Number of calibration windows N.")
-    var nsamples: Int = 128
+    @Option(name: .customLong("nsamples"), help: "Number of calibration windows N. (default: 128)")
+    var givenNsamples: Int?
+    var nsamples: Int { get { givenNsamples ?? 128 } set { givenNsamples = newValue } }
 
     @Option(help: "Window length L (default: min(2048, max_position_embeddings)).")
     var seqlen: Int?
 
-    @Option(help: "SplitMix64 seed of the window starts.")
-    var seed: UInt64 = 0
+    @Option(name: .customLong("seed"), help: "SplitMix64 seed of the window starts. (default: 0)")
+    var givenSeed: UInt64?
+    var seed: UInt64 { get { givenSeed ?? 0 } set { givenSeed = newValue } }
+
+    /// Takes the recipe's value of every setting the command line did not give.
+    mutating func fill(from r: RunRequest) {
+        calib = calib ?? r.calib
+        calibTokens = calibTokens ?? r.calibTokens
+        givenNsamples = givenNsamples ?? r.nsamples
+        seqlen = seqlen ?? r.seqlen
+        givenSeed = givenSeed ?? r.seed
+    }
 
     /// `--nsamples × --seqlen` ids (8 bytes each in memory) must be countable: the windows are
     /// one array of that many ids, and the product otherwise traps (issue 10 item 1).
@@ -164,7 +232,8 @@ struct CalibrationOptions: ParsableArguments {
         }
     }
 
-    func validate() throws {
+    /// Not `validate()`, as `MethodOptions.check`: a recipe may give `calib`.
+    func check() throws {
         guard (calib == nil) != (calibTokens == nil) else {
             throw ValidationError("give exactly one of --calib FILE or --calib-tokens FILE.ids")
         }

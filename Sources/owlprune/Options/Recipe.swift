@@ -3,39 +3,14 @@ import Diagnostics
 import Pruning
 import Yams
 
-/// A recipe file (docs/recipes.md): every `prune`/`plan` flag under its long name, plus what flags
-/// cannot say well — per-block/per-linear `overrides`, `targets` and `ignore`. The flags it holds
-/// are placed on the command line before the typed ones, so a typed flag overrides the recipe
-/// (swift-argument-parser keeps the last value of a repeated option).
+/// A recipe file (docs/recipes.md): every `prune`/`plan` setting under its flag's long name
+/// (decoded into a `RunRequest`, the type the flags fill too), plus what flags cannot say well —
+/// per-block/per-linear `overrides`, `targets` and `ignore`. A typed flag overrides the recipe's
+/// value (`RunRequest`, `fill(from:)`).
 struct Recipe {
-    /// Flag-shaped keys: the long option name and whether it takes a value (false: a Bool flag).
-    static let flagKeys: [(key: String, takesValue: Bool)] = [
-        ("model", true), ("calib", true), ("calib-tokens", true), ("nsamples", true), ("seqlen", true), ("seed", true),
-        ("method", true), ("sparsity", true), ("pattern", true), ("allocation", true),
-        ("owl-m", true), ("owl-lambda", true), ("atp-beta", true), ("atp-grid-points", true), ("atp-heldout-windows", true),
-        ("dlp-alpha", true),
-        ("alpha-epsilon", true), ("alpha-fit", true), ("update", true), ("admm-iterations", true),
-        ("admm-mask-steps", true), ("admm-rho", true), ("admm-damp", true),
-        ("dsnot", false), ("dsnot-sign-constraint", true), ("dsnot-all-layers", false), ("dass", false), ("dass-scope", true),
-        ("damp", true), ("propagation", true), ("split", true), ("threads", true), ("max-memory", true),
-        ("dtype", true), ("max-shard-size", true),
-        ("remove-blocks", true), ("remove-by", true), ("replacement", true),
-        ("train-epochs", true), ("train-batch", true), ("train-lr", true), ("train-heldout-windows", true),
-    ]
-    /// Keys only `prune` has: how the output is written, which `plan` does not need, so a
-    /// recipe an earlier prune wrote still drives `plan` (`expand` leaves these out there).
-    static let outputKeys: Set<String> = ["dtype", "max-shard-size"]
-    /// Depth pruning's keys: `prune` only too (`plan` removes no blocks). The effective recipe
-    /// of a `--remove-by` run holds them, or running it again would prune all the blocks.
-    static let depthKeys: Set<String> = ["remove-blocks", "remove-by", "replacement", "train-epochs", "train-batch",
-                                         "train-lr", "train-heldout-windows"]
-    static let structureKeys = ["overrides", "targets", "ignore"]
-
     var file: String
-    /// Command-line arguments equivalent to the recipe's flag keys, in file order.
-    var arguments: [String] = []
-    /// The same for `outputKeys`, spliced into `prune` only.
-    var outputArguments: [String] = []
+    /// The settings the recipe gives (nil: not in the recipe).
+    var request = RunRequest()
     var overrides = SparsityOverrides()
 
     struct Failure: Error, LocalizedError {
@@ -64,19 +39,13 @@ struct Recipe {
         guard let root else { return recipe }
         guard let mapping = root.mapping else { throw fail(root, "expected a mapping of keys such as 'method: wanda'") }
         var seen: Set<String> = []
+        var settings: [String: Node] = [:]
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else { throw fail(keyNode, "keys must be plain names") }
             guard seen.insert(key).inserted else { throw fail(keyNode, "key '\(key)' appears twice") }
-            if let flag = flagKeys.first(where: { $0.key == key }) {
-                guard let scalar = value.scalar else { throw fail(value, "'\(key)' takes a single value") }
-                if outputKeys.contains(key) || depthKeys.contains(key) {
-                    recipe.outputArguments += ["--\(key)", scalar.string]
-                } else if flag.takesValue {
-                    recipe.arguments += ["--\(key)", scalar.string]
-                } else {
-                    guard let on = value.bool else { throw fail(value, "'\(key)' is true or false, not '\(scalar.string)'") }
-                    if on { recipe.arguments.append("--\(key)") }
-                }
+            if RunRequest.field(key) != nil {
+                guard value.scalar != nil else { throw fail(value, "'\(key)' takes a single value") }
+                settings[key] = value
                 continue
             }
             switch key {
@@ -86,11 +55,25 @@ struct Recipe {
                 guard let list = value.sequence else { throw fail(value, "'overrides' is a list of {blocks, linears, sparsity}") }
                 recipe.overrides.rules = try list.map { try rule($0, fail: fail) }
             default:
-                let known = (flagKeys.map(\.key) + structureKeys).joined(separator: ", ")
+                let known = (RunRequest.keys + RunRequest.structureKeys).joined(separator: ", ")
                 throw fail(keyNode, "unknown key '\(key)' (known: \(known))")
             }
         }
+        // The settings as the one request type, through Yams' decoder; a refused value names its line.
+        do { recipe.request = try YAMLDecoder().decode(RunRequest.self, from: text) } catch {
+            if let invalid = invalidValue(in: error) { throw fail(settings[invalid.key], invalid.reason) }
+            throw Failure(message: "recipe \(printableLine(file)): \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
         return recipe
+    }
+
+    /// The refused value inside an error of Yams' decoder (which wraps what `init(from:)` throws).
+    private static func invalidValue(in error: Error) -> RunRequest.InvalidValue? {
+        if let invalid = error as? RunRequest.InvalidValue { return invalid }
+        if case let DecodingError.dataCorrupted(context) = error, let underlying = context.underlyingError {
+            return invalidValue(in: underlying)
+        }
+        return nil
     }
 
     private static func patterns(_ node: Node, key: String, fail: (Node?, String) -> Failure) throws -> [String] {

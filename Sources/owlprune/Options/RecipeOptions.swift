@@ -3,35 +3,25 @@ import Diagnostics
 import Foundation
 import Pruning
 
-/// `--recipe FILE.yaml` (docs/recipes.md). Its flag keys are spliced into the command line by
-/// `Recipe.expand` before parsing; here the command reads the overrides the flags cannot hold.
+/// `--recipe FILE.yaml` (docs/recipes.md): its settings fill what the typed flags left unset
+/// (`OwlPrune.Prune.withRecipe`, `OwlPrune.Plan.withRecipe`); the overrides are the recipe's alone.
 struct RecipeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("YAML recipe: any flag under its long name, plus per-block/per-linear overrides, targets and ignore (docs/recipes.md). Flags typed on the command line win.",
                                valueName: "file.yaml"),
             completion: .file(extensions: ["yaml", "yml"]))
     var recipe: String?
 
-    func overrides() throws -> SparsityOverrides {
-        try recipe.map { try Recipe.load($0).overrides } ?? SparsityOverrides()
+    /// The recipe file read, or an empty one without `--recipe`. A refusal is a usage error.
+    func load() throws -> Recipe {
+        guard let recipe else { return Recipe(file: "") }
+        do { return try Recipe.load(recipe) } catch let failure as Recipe.Failure { throw ValidationError(failure.message) }
     }
+
+    func overrides() throws -> SparsityOverrides { try load().overrides }
 }
 
 extension Recipe {
     static let fileName = "owlprune-recipe.yaml"
-
-    /// Puts the flags a `--recipe` file holds right after the subcommand, so the typed ones,
-    /// which come later, override them.
-    static func expand(_ arguments: [String]) throws -> [String] {
-        guard let command = arguments.first, ["prune", "plan"].contains(command) else { return arguments }
-        var path: String?
-        for (i, a) in arguments.enumerated() {
-            if a == "--recipe", i + 1 < arguments.count { path = arguments[i + 1] }
-            if a.hasPrefix("--recipe=") { path = String(a.dropFirst("--recipe=".count)) }
-        }
-        guard let path else { return arguments }
-        let recipe = try load(path)
-        return [command] + recipe.arguments + (command == "prune" ? recipe.outputArguments : []) + arguments.dropFirst()
-    }
 
     /// The effective recipe of a run: the values every flag had (typed, from a recipe or the
     /// default) and the overrides. Rank-independent and deterministic, so running it again

@@ -1,0 +1,209 @@
+import ArgumentParser
+import Checkpoint
+import Cluster
+import Diagnostics
+import Pruning
+
+/// What a run was asked to do (issue 23 item 1): every setting a `prune` or `plan` flag sets and a
+/// recipe may hold, as typed values; nil means "not given" (the option's default then applies).
+///
+/// Flags and recipes fill the same type. A recipe decodes into it (`Codable`, through Yams'
+/// `YAMLDecoder`, each value read by the same `ExpressibleByArgument` parser as its flag); the
+/// command line's option groups hold the typed values, and `fill(from:)` on each group takes the
+/// recipe's value for every setting the command line left unset, so a typed flag wins. The recipe
+/// keys are `fields` — one entry per setting, naming its key (= its long flag) and its property —
+/// so there is no second list to keep in sync: the unknown-key message, `FingerprintCoverageTests`
+/// and the option groups' `fill` all read it.
+struct RunRequest: Codable {
+    var model: String?
+    var calib: String?
+    var calibTokens: String?
+    var nsamples: Int?
+    var seqlen: Int?
+    var seed: UInt64?
+    var method: MethodName?
+    var sparsity: Double?
+    var pattern: SparsityPattern?
+    var allocation: AllocationName?
+    var owlM: Double?
+    var owlLambda: Double?
+    var atpBeta: String?
+    var atpGridPoints: Int?
+    var atpHeldoutWindows: Int?
+    var dlpAlpha: Double?
+    var alphaEpsilon: Double?
+    var alphaFit: AlphaPruning.Fit?
+    var update: WeightUpdate?
+    var admmIterations: Int?
+    var admmMaskSteps: Int?
+    var admmRho: Double?
+    var admmDamp: Double?
+    var dsnot: Bool?
+    var dsnotSignConstraint: OnOff?
+    var dsnotAllLayers: Bool?
+    var dass: Bool?
+    var dassScope: DaSSOptions.Scope?
+    var damp: Double?
+    var propagation: Propagation?
+    var split: WorkSplit?
+    var threads: Int?
+    var maxMemory: ByteSize?
+    var dtype: DType?
+    var maxShardSize: ByteSize?
+    var removeBlocks: Int?
+    var removeBy: BlockRemovalMethod?
+    var replacement: StreamlineReplacement?
+    var trainEpochs: Int?
+    var trainBatch: Int?
+    var trainLR: Double?
+    var trainHeldoutWindows: Int?
+
+    init() {}
+
+    /// One setting: its recipe key (the flag's long name), whether it is an on/off flag, and how
+    /// its value is read, written and taken from another request.
+    struct Field {
+        let key: String
+        let isFlag: Bool
+        fileprivate let decode: (inout RunRequest, KeyedDecodingContainer<AnyKey>, AnyKey) throws -> Void
+        fileprivate let encode: (RunRequest, inout KeyedEncodingContainer<AnyKey>, AnyKey) throws -> Void
+        /// Whether the request holds a value for it.
+        let isSet: (RunRequest) -> Bool
+    }
+
+    /// Every setting, in the order recipes list them (docs/recipes.md).
+    nonisolated(unsafe) static let fields: [Field] = [
+        value("model", \.model), value("calib", \.calib), value("calib-tokens", \.calibTokens),
+        value("nsamples", \.nsamples), value("seqlen", \.seqlen), value("seed", \.seed),
+        value("method", \.method), value("sparsity", \.sparsity), value("pattern", \.pattern), value("allocation", \.allocation),
+        value("owl-m", \.owlM), value("owl-lambda", \.owlLambda), value("atp-beta", \.atpBeta),
+        value("atp-grid-points", \.atpGridPoints), value("atp-heldout-windows", \.atpHeldoutWindows),
+        value("dlp-alpha", \.dlpAlpha),
+        value("alpha-epsilon", \.alphaEpsilon), value("alpha-fit", \.alphaFit), value("update", \.update),
+        value("admm-iterations", \.admmIterations), value("admm-mask-steps", \.admmMaskSteps),
+        value("admm-rho", \.admmRho), value("admm-damp", \.admmDamp),
+        flag("dsnot", \.dsnot), value("dsnot-sign-constraint", \.dsnotSignConstraint), flag("dsnot-all-layers", \.dsnotAllLayers),
+        flag("dass", \.dass), value("dass-scope", \.dassScope),
+        value("damp", \.damp), value("propagation", \.propagation), value("split", \.split), value("threads", \.threads),
+        value("max-memory", \.maxMemory, parse: { try ByteSize.argument($0) }),
+        value("dtype", \.dtype), value("max-shard-size", \.maxShardSize, parse: { try ByteSize.argument($0) }),
+        value("remove-blocks", \.removeBlocks), value("remove-by", \.removeBy), value("replacement", \.replacement),
+        value("train-epochs", \.trainEpochs), value("train-batch", \.trainBatch), value("train-lr", \.trainLR),
+        value("train-heldout-windows", \.trainHeldoutWindows),
+    ]
+
+    /// The recipe keys of the settings, in `fields` order.
+    static var keys: [String] { fields.map(\.key) }
+
+    static func field(_ key: String) -> Field? { fields.first { $0.key == key } }
+
+    /// Settings only `prune` reads: how the output is written (`plan` writes no model), so a
+    /// recipe an earlier prune wrote still drives `plan`.
+    static let outputKeys: Set<String> = ["dtype", "max-shard-size"]
+    /// Depth pruning's settings: `prune` only too (`plan` removes no blocks). The effective recipe
+    /// of a `--remove-by` run holds them, or running it again would prune all the blocks.
+    static let depthKeys: Set<String> = ["remove-blocks", "remove-by", "replacement", "train-epochs", "train-batch",
+                                         "train-lr", "train-heldout-windows"]
+
+    /// A value its flag would refuse; `Recipe` names the file and line.
+    struct InvalidValue: Error {
+        let key: String
+        let reason: String
+    }
+
+    /// Keys that are not settings but a recipe's structure (`Recipe` reads them); skipped here.
+    static let structureKeys = ["overrides", "targets", "ignore"]
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        for key in container.allKeys {
+            if let field = Self.field(key.stringValue) {
+                try field.decode(&self, container, key)
+            } else if !Self.structureKeys.contains(key.stringValue) {
+                throw InvalidValue(key: key.stringValue, reason: "unknown key '\(key.stringValue)'")
+            }
+        }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: AnyKey.self)
+        for field in Self.fields { try field.encode(self, &container, AnyKey(field.key)) }
+    }
+
+    /// A setting with a value, read as its flag reads it (`ExpressibleByArgument`).
+    private static func value<T: ExpressibleByArgument>(
+        _ key: String, _ path: WritableKeyPath<RunRequest, T?>,
+        parse: @escaping (String) throws -> T? = { T(argument: $0) }
+    ) -> Field {
+        Field(key: key, isFlag: false,
+              decode: { request, container, codingKey in
+                  let text: String
+                  do { text = try container.decode(String.self, forKey: codingKey) } catch {
+                      throw InvalidValue(key: key, reason: "'\(key)' takes a single value")
+                  }
+                  let parsed: T?
+                  do { parsed = try parse(text) } catch let refusal as ValidationError {
+                      throw InvalidValue(key: key, reason: "'\(key)': \(String(describing: refusal))")
+                  }
+                  guard let parsed else {
+                      let choices = T.allValueStrings
+                      throw InvalidValue(key: key, reason: "'\(key)' cannot be '\(printableLine(text))'"
+                                         + (choices.isEmpty ? "" : " (one of: \(choices.joined(separator: ", ")))"))
+                  }
+                  request[keyPath: path] = parsed
+              },
+              encode: { request, container, codingKey in
+                  if let v = request[keyPath: path] { try container.encode(v.defaultValueDescription, forKey: codingKey) }
+              },
+              isSet: { $0[keyPath: path] != nil })
+    }
+
+    /// An on/off flag (`dsnot: true`); on the command line it is the bare flag.
+    private static func flag(_ key: String, _ path: WritableKeyPath<RunRequest, Bool?>) -> Field {
+        Field(key: key, isFlag: true,
+              decode: { request, container, codingKey in
+                  do { request[keyPath: path] = try container.decode(Bool.self, forKey: codingKey) } catch {
+                      let text = (try? container.decode(String.self, forKey: codingKey)) ?? "?"
+                      throw InvalidValue(key: key, reason: "'\(key)' is true or false, not '\(printableLine(text))'")
+                  }
+              },
+              encode: { request, container, codingKey in
+                  if let v = request[keyPath: path] { try container.encode(v, forKey: codingKey) }
+              },
+              isSet: { $0[keyPath: path] != nil })
+    }
+}
+
+/// A coding key that is any string (recipe keys are kebab-case flag names).
+struct AnyKey: CodingKey, Sendable {
+    let stringValue: String
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    var intValue: Int? { nil }
+    init?(intValue: Int) { nil }
+}
+
+extension OwlPrune.Prune {
+    /// The settings in effect (typed, from the recipe, or the default), as one request: every
+    /// field the option groups hold, so a field `fill(from:)` forgets shows up as a difference
+    /// (`RecipeFlagsTests.everySettingOfARecipeReachesTheRun`). Unset optional settings stay nil.
+    var request: RunRequest {
+        var r = RunRequest()
+        r.model = model.givenModel
+        r.calib = calibration.calib; r.calibTokens = calibration.calibTokens
+        r.nsamples = calibration.nsamples; r.seqlen = calibration.seqlen; r.seed = calibration.seed
+        let m = method
+        r.method = m.method; r.sparsity = m.sparsity; r.pattern = m.pattern; r.allocation = m.allocation
+        r.owlM = m.owlM; r.owlLambda = m.owlLambda; r.atpBeta = m.atpBeta
+        r.atpGridPoints = m.atpGridPoints; r.atpHeldoutWindows = m.atpHeldoutWindows; r.dlpAlpha = m.dlpAlpha
+        r.alphaEpsilon = m.alphaEpsilon; r.alphaFit = m.alphaFit; r.update = m.update
+        r.admmIterations = m.admmIterations; r.admmMaskSteps = m.admmMaskSteps; r.admmRho = m.admmRho; r.admmDamp = m.admmDamp
+        r.dsnot = m.dsnot; r.dsnotSignConstraint = m.dsnotSignConstraint; r.dsnotAllLayers = m.dsnotAllLayers
+        r.dass = m.dass; r.dassScope = m.dassScope; r.damp = m.damp; r.propagation = m.propagation
+        r.split = split; r.threads = threads; r.maxMemory = memory.maxMemory; r.dtype = dtype; r.maxShardSize = maxShardSize
+        r.removeBlocks = depth.removeBlocks; r.removeBy = depth.removeBy; r.replacement = depth.replacement
+        r.trainEpochs = depth.trainEpochs; r.trainBatch = depth.trainBatch; r.trainLR = depth.trainLR
+        r.trainHeldoutWindows = depth.trainHeldoutWindows
+        return r
+    }
+}
