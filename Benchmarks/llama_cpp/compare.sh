@@ -10,10 +10,12 @@
 #   WORK           scratch directory for pruned models and GGUF files (default /tmp/owlprune-llamacpp)
 #   CTX CHUNKS     llama-perplexity's -c and --chunks (default 512 and 10)
 #   THREADS        threads for llama.cpp and ranks for owlprune (default 2)
-#   REPS           llama-bench repetitions (default 3)
+#   ROUNDS         llama-bench rounds (default 5): each round runs every F32 model once,
+#                  interleaved, so a round's ratios to the dense model share the machine's load
+#   BENCH          0 skips llama-bench (quality only)
 #
-# For the dense model, a Wanda 50% prune, a 2:4 Wanda prune and ShortGPT with 4 and 8 of the
-# blocks removed (owlprune has no LLM-Streamline yet, so it is not in the table), it
+# For the dense model, a Wanda 50% prune, a 2:4 Wanda prune, ShortGPT and LLM-Streamline (its
+# default trained layer) with 4 and 8 of the 30 blocks removed, it
 #  1. exports each with `owlprune convert --to gguf` (F32; F16 too for dense, Wanda 50%, ShortGPT-8);
 #  2. runs `llama-perplexity -c CTX --chunks CHUNKS` on every GGUF and `owlprune compare DENSE X
 #     --llama-cpp-scoring` on the same windows (llama.cpp scores the second half of each chunk);
@@ -26,9 +28,12 @@
 #  4. converts the Wanda 50% and ShortGPT-8 Hugging Face directories with llama.cpp's own
 #     convert_hf_to_gguf.py (vendored in the same sdist) and compares tensors (names, shapes,
 #     values) and metadata with owlprune's export;
-#  5. measures each F32 GGUF with `llama-bench -p 512 -n 128 -r REPS` (prompt and generation
-#     tokens/s). llama.cpp runs unstructured and 2:4 zeros as dense arithmetic, so those rows
-#     show no speed-up; only removed blocks make llama.cpp faster.
+#  5. measures each F32 GGUF with `llama-bench -p 512 -n 128 -r 1`, ROUNDS rounds interleaved
+#     (dense, then every pruned model, again), and reports the median tokens/s and the median of
+#     each round's ratio to the dense model of the same round: the ratio is the figure, since a
+#     shared machine's load moves both sides of it together. llama.cpp runs unstructured and
+#     2:4 zeros as dense arithmetic, so those rows show no speed-up; only removed blocks make
+#     llama.cpp faster.
 # and prints the Markdown table the README carries. Timings need a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,7 +42,7 @@ LLAMACPP_DIR="${LLAMACPP_DIR:-/work/llamacpp}"
 BIN="$LLAMACPP_DIR/build/bin"
 MODEL="${MODEL:-models/smollm2-135m}"
 WORK="${WORK:-/tmp/owlprune-llamacpp}"
-CTX="${CTX:-512}"; CHUNKS="${CHUNKS:-10}"; THREADS="${THREADS:-2}"; REPS="${REPS:-3}"
+CTX="${CTX:-512}"; CHUNKS="${CHUNKS:-10}"; THREADS="${THREADS:-2}"; ROUNDS="${ROUNDS:-5}"; BENCH="${BENCH:-1}"
 TOL_PPL="${TOL_PPL:-1e-3}"; TOL_KLD="${TOL_KLD:-2e-2}"
 TEXT="$REPO/data/wikitext-2/wiki.test.raw"
 CALIB="$REPO/data/wikitext-2/wiki.valid.tokens"
@@ -57,8 +62,10 @@ declare -A ARGS=(
     [wanda2of4]="--method wanda --sparsity 0.5 --pattern 2:4"
     [shortgpt4]="--method shortgpt --remove-blocks 4"
     [shortgpt8]="--method shortgpt --remove-blocks 8"
+    [streamline4]="--method streamline --remove-blocks 4"
+    [streamline8]="--method streamline --remove-blocks 8"
 )
-NAMES=(dense wanda50 wanda2of4 shortgpt4 shortgpt8)
+NAMES=(dense wanda50 wanda2of4 shortgpt4 shortgpt8 streamline4 streamline8)
 dir_of() { [ "$1" = dense ] && echo "$MODEL" || echo "$WORK/$1"; }
 for name in "${NAMES[@]}"; do
     if [ "$name" != dense ] && [ ! -f "$WORK/$name/config.json" ]; then
@@ -66,7 +73,7 @@ for name in "${NAMES[@]}"; do
         mpi prune --model "$MODEL" --out "$WORK/$name" ${ARGS[$name]} --calib "$CALIB" --nsamples 16 --seqlen 512 >/dev/null
     fi
     for dtype in f32 f16; do
-        case "$dtype:$name" in f16:wanda2of4|f16:shortgpt4) continue ;; esac
+        case "$dtype:$name" in f16:wanda2of4|f16:shortgpt4|f16:streamline4) continue ;; esac
         out="$WORK/$name.$dtype.gguf"
         [ -f "$out" ] || "$OWL" convert "$(dir_of "$name")" --to gguf --out "$out" --dtype "$dtype" >/dev/null
     done
@@ -95,15 +102,22 @@ for name in "${NAMES[@]}"; do
             kld_llama="$(sed -n 's/^Mean    KLD: *\([0-9.e+-]*\).*/\1/p' "$WORK/$name.kld.log")"
             top_llama="$(sed -n 's/^Same top p: *\([0-9.]*\).*/\1/p' "$WORK/$name.kld.log")"
         fi
-        bench=""
-        if [ "$dtype" = f32 ]; then
-            bench="$("$BIN/llama-bench" -m "$gguf" -p 512 -n 128 -r "$REPS" -t "$THREADS" -o json 2>/dev/null \
-                | python3 -c 'import json,sys; r=json.load(sys.stdin); print(" ".join("%.1f±%.1f" % (x["avg_ts"], x["stddev_ts"]) for x in r))')"
-        fi
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$dtype" "$lp" "$kld_llama" "$top_llama" "$(stat -c %s "$gguf")" "$bench" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$dtype" "$lp" "$kld_llama" "$top_llama" "$(stat -c %s "$gguf")" \
             >> "$WORK/results.tsv"
     done
 done
+
+# 5. Tokens/s, interleaved rounds (bench.tsv: round, name, pp t/s, tg t/s).
+: > "$WORK/bench.tsv"
+if [ "$BENCH" != 0 ]; then
+    for round in $(seq 1 "$ROUNDS"); do
+        for name in "${NAMES[@]}"; do
+            "$BIN/llama-bench" -m "$WORK/$name.f32.gguf" -p 512 -n 128 -r 1 -t "$THREADS" -o json 2>/dev/null \
+                | python3 -c 'import json,sys; r=json.load(sys.stdin); print(sys.argv[1], sys.argv[2], *("%.3f" % x["avg_ts"] for x in r), sep="\t")' \
+                    "$round" "$name" >> "$WORK/bench.tsv"
+        done
+    done
+fi
 
 # 4. llama.cpp's own converter on the same Hugging Face directories.
 for name in wanda50 shortgpt8; do
@@ -113,5 +127,5 @@ for name in wanda50 shortgpt8; do
     PYTHONPATH="$SRC/gguf-py" python3 "$REPO/Benchmarks/llama_cpp/gguf_diff.py" "$WORK/$name.f32.gguf" "$ref" | sed "s/^/$name: /"
 done
 
-# 5. The table.
+# The table.
 python3 "$REPO/Benchmarks/llama_cpp/table.py" "$WORK" "$TOL_PPL" "$TOL_KLD" "${NAMES[@]}"
