@@ -10,6 +10,8 @@ import Tensor
 struct DenseBlocksStrategy: PruneStrategy {
     private var resident: [DecoderBlock] = []
     private var statistics: [BlockStatistics] = []
+    /// Its pass loads the resident blocks and their statistics: given scores do not replace it.
+    let pruneNeedsPhaseOne = true
 
     mutating func scores(_ run: PruneRun, planOnly: Bool) throws -> BlockScores? {
         resident = try run.blockRange.map { try run.load($0) }

@@ -5,7 +5,8 @@ import MPIKit
 /// Test hook for the fault suite (issue 10 item 7): `OWLPRUNE_FAULT_KILL_AT=<point>` makes the
 /// rank that reaches `point` kill itself with SIGKILL, like an OOM kill or a lost node would, at
 /// a chosen phase: a progress line's prefix (`statistics: block 3`, `prune: block 2`), `write
-/// block N` (before block N enters the shard), `renamed` (after `OUT/` appears, before the
+/// block N` (before block N enters the shard), `journaled block N` (after the rank that owns
+/// block N journaled it), `renamed` (after `OUT/` appears, before the
 /// journal is removed), `streamline: journaled step N` (after training step N's state is journaled) or `sweep: recorded <cell>` (after a sweep cell's result is journaled). `OWLPRUNE_FAULT_KILL_RANK=r` limits it to rank r. Unset, it costs one
 /// dictionary lookup per run.
 public enum FaultInjection {

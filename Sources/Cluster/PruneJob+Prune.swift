@@ -51,15 +51,7 @@ extension PruneRun {
         pipelineTimings.solveSeconds += Date().timeIntervalSince(t)
         if let journal {
             try journal.record(block, zeroing: zeroing, outcomes: Array(outcomes[first...]))
-            injectFaultIfRequested(afterBlock: block.index)
-        }
-    }
-
-    /// Test hook for the resume tests: `OWLPRUNE_FAULT_KILL_AFTER_BLOCK=b` makes the rank that
-    /// journals block b kill itself with SIGKILL, like an OOM kill or a lost node would.
-    func injectFaultIfRequested(afterBlock index: Int) {
-        if let value = ProcessInfo.processInfo.environment["OWLPRUNE_FAULT_KILL_AFTER_BLOCK"], Int(value) == index {
-            kill(getpid(), SIGKILL)
+            FaultInjection.point("journaled block \(block.index)", rank: comm.rank)
         }
     }
 

@@ -101,7 +101,7 @@ public final class PruneJob {
         var strategy = makeStrategy()
         var t = Communicator.wallTime
         var scores: BlockScores?
-        if let given = precomputedBlockScores, !(strategy is DenseBlocksStrategy) {
+        if let given = precomputedBlockScores, !strategy.pruneNeedsPhaseOne {
             scores = .all(given)
         } else {
             scores = try strategy.scores(run, planOnly: planOnly)

@@ -21,6 +21,14 @@ protocol PruneStrategy {
 
     /// Phase 2: prune with the agreed plan, handing every block this rank owns to `sink` in block order.
     mutating func prune(_ run: PruneRun, plan: SparsityPlan, sink: (DecoderBlock) throws -> Void) throws
+
+    /// Whether phase 1 gathers what phase 2 prunes with (dense propagation keeps its blocks and
+    /// their statistics), so it runs even when the block scores were given by the caller.
+    var pruneNeedsPhaseOne: Bool { get }
+}
+
+extension PruneStrategy {
+    var pruneNeedsPhaseOne: Bool { false }
 }
 
 extension PruneJob {

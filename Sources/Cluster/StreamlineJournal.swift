@@ -25,7 +25,6 @@ import Tensor
 /// Cost: 4 × the layer's float32 size per write (SmolLM2-135M: 4 × 14 MB; a 7B block: 4 × 0.8 GB).
 public struct StreamlineJournal: Sendable {
     public let directory: URL
-    public static let fingerprintFileName = "run.json"
     public static let stateFileName = "state.safetensors"
     static let metadataKey = "owlprune.streamline_training"
     /// Bumped when what a journaled state means changes.
@@ -57,39 +56,10 @@ public struct StreamlineJournal: Sendable {
         return RunFingerprint(fields: list.map { RunFingerprint.Field(name: $0.0, value: $0.1) })
     }
 
-    /// Rank 0, before the model is read: as `BlockJournal.bind`. `--resume` continues only a
-    /// journal of the same fingerprint (anything else is refused, naming each changed field); a
-    /// plain run that finds a journaled step refuses unless `--force` discards it; otherwise the
-    /// directory is (re)created holding only `run.json`. Returns the lines to print.
-    public static func bind(directory: URL, fingerprint: RunFingerprint, resume: Bool, force: Bool) throws -> [String] {
-        let fm = FileManager.default
-        let shown = directory.path
-        var notes: [String] = []
-        if fm.fileExists(atPath: shown) {
-            let journal = StreamlineJournal(directory: directory)
-            let step = journal.journaledStep
-            let recorded = (try? Data(contentsOf: directory.appendingPathComponent(fingerprintFileName)))
-                .flatMap { try? JSONDecoder().decode(RunFingerprint.self, from: $0) }
-            if resume {
-                guard let recorded else { throw StreamlineJournalError.unbound(path: shown) }
-                let changes = fingerprint.changes(since: recorded)
-                guard changes.isEmpty else { throw StreamlineJournalError.changed(path: shown, step: step, changes: changes) }
-                notes.append("resume: training journal \(shown) at step \(step.map(String.init) ?? "0"), same settings (fingerprint \(fingerprint.hash))")
-                return notes
-            }
-            if let step, !force { throw StreamlineJournalError.found(path: shown, step: step) }
-            if let step { notes.append("discarding the training journal \(shown) (step \(step)): --force without --resume") }
-            do { try fm.removeItem(atPath: shown) } catch { throw CheckpointError.fileSystem(error, path: shown) }
-        } else if resume {
-            notes.append("resume: no training journal at \(shown); training from the first step")
-        }
-        do {
-            try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-            try JSONEncoder().encode(fingerprint).write(to: directory.appendingPathComponent(fingerprintFileName), options: .atomic)
-        } catch {
-            throw CheckpointError.fileSystem(error, path: shown)
-        }
-        return notes
+    /// The training journal's binding to its run (`JournalBinding`; rank 0, before the model is
+    /// read): its finished work is the step its state records.
+    public static let binding = JournalBinding(kind: "training journal", freshStart: "training from the first step") { directory in
+        StreamlineJournal(directory: directory).journaledStep.map { "training step \($0)" }
     }
 
     /// The step a journaled state records (nil: none, or unreadable), from its header alone.
@@ -97,20 +67,6 @@ public struct StreamlineJournal: Sendable {
         guard let file = try? SafetensorsFile(url: stateURL), let json = file.metadata[Self.metadataKey],
               let header = try? JSONDecoder().decode(Header.self, from: Data(json.utf8)) else { return nil }
         return header.step
-    }
-
-    /// What a stopped run tells the user: the step kept and the flag that continues from it.
-    public static func resumeHint(_ directory: URL) -> String {
-        guard let step = StreamlineJournal(directory: directory).journaledStep else {
-            return "no training step had finished, nothing is kept; run the same command again to start over"
-        }
-        return "training step \(step) is journaled in \(directory.path); run the same command with --resume to continue"
-    }
-
-    /// After a failure: a journal without a state is worth nothing and goes; one with a state stays.
-    public static func removeIfNoState(_ directory: URL) {
-        guard StreamlineJournal(directory: directory).journaledStep == nil else { return }
-        try? FileManager.default.removeItem(at: directory)
     }
 
     /// After success (the output is in place): the journal is removed.
@@ -235,23 +191,5 @@ public struct StreamlineJournal: Sendable {
         }
         guard Self.checksum(groups) == header.checksum else { return nil }
         return (header, groups.flatMap { $0.flatMap { $0 } })
-    }
-}
-
-public enum StreamlineJournalError: Error, LocalizedError {
-    case found(path: String, step: Int)
-    case changed(path: String, step: Int?, changes: [String])
-    case unbound(path: String)
-
-    public var errorDescription: String? {
-        let text = switch self {
-        case let .found(p, step):
-            "\(p) holds training step \(step) of an interrupted run; pass --resume to continue it or --force to discard it"
-        case let .changed(p, step, changes):
-            "--resume: the training journal \(p) (step \(step.map(String.init) ?? "0")) was written with different settings: \(changes.joined(separator: "; ")); rerun with the same settings, or without --resume and with --force to discard it"
-        case let .unbound(p):
-            "--resume: the training journal \(p) records no settings (\(StreamlineJournal.fingerprintFileName) missing or damaged), so it cannot be checked against this run; rerun without --resume and with --force to discard it"
-        }
-        return printableLine(text)
     }
 }

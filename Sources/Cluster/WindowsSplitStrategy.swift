@@ -188,7 +188,7 @@ struct WindowsSplitStrategy: PruneStrategy {
         if let journal = run.journal { try journalSpread(run, journal, block, zeroing: zeroing, outcomes: outcomes, owner: owner) }
         guard run.comm.rank == owner else { return }
         run.outcomes += outcomes
-        if run.journal != nil { run.injectFaultIfRequested(afterBlock: block.index) }
+        if run.journal != nil { FaultInjection.point("journaled block \(block.index)", rank: run.comm.rank) }
     }
 
     /// Every rank journals the linears `WriteAssignment` deals it (its part of the block), then the

@@ -76,6 +76,7 @@ struct ATPBetaSearch {
                                      color, betas[i], result.perplexity))
             }
         }
+        try group.free()
         nll = try world.allreduceSum(nll)
         perplexity = try world.allreduceSum(perplexity)
         try world.barrier()

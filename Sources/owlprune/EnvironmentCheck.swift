@@ -16,7 +16,6 @@ enum EnvironmentCheck {
         "OWLPRUNE_FAULT_PAUSE_AT": nil,
         "OWLPRUNE_FAULT_PAUSE_CHECKS": ("0 or 1", { ["0", "1"].contains($0) }),
         "OWLPRUNE_FAULT_KILL_RANK": ("a rank number", { Int($0).map { $0 >= 0 } ?? false }),
-        "OWLPRUNE_FAULT_KILL_AFTER_BLOCK": ("a block number", { Int($0).map { $0 >= 0 } ?? false }),
         "OWLPRUNE_TEST_EXIT_DELAY_MS": ("milliseconds", { UInt32($0) != nil }),
     ]
 

@@ -53,18 +53,18 @@ extension OwlPrune.Prune {
     }
 
     /// `--replacement layer`: the training's resume journal beside the output, bound to this
-    /// training's settings on rank 0 (`StreamlineJournal.bind`); a failure or stop keeps it only
+    /// training's settings on rank 0 (`StreamlineJournal.binding`); a failure or stop keeps it only
     /// when it holds a finished step, and says how to continue.
     func bindTrainingJournal(setup: PruneSetup, count: Int, settings: StreamlineTrainingSettings,
                              validation: CalibrationWindows) throws -> StreamlineJournal {
         let directory = StreamlineJournal.directory(forOutput: URL(fileURLWithPath: output.out))
-        Runtime.onFailure { StreamlineJournal.removeIfNoState(directory) }
-        Runtime.stopHint = { StreamlineJournal.resumeHint(directory) }
+        Runtime.onFailure { StreamlineJournal.binding.removeIfNothingFinished(directory) }
+        Runtime.stopHint = { StreamlineJournal.binding.resumeHint(directory) }
         if setup.comm.rank == 0 {
             let fingerprint = try StreamlineJournal.fingerprint(settings: settings, count: count, windows: setup.windows,
                                                                 validation: validation, checkpoint: setup.checkpoint)
-            for line in try StreamlineJournal.bind(directory: directory, fingerprint: fingerprint, resume: output.resume,
-                                                   force: output.force) {
+            for line in try StreamlineJournal.binding.bind(directory: directory, fingerprint: fingerprint, resume: output.resume,
+                                                           force: output.force) {
                 progress(line)
             }
         }

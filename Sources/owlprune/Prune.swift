@@ -113,8 +113,8 @@ extension OwlPrune {
             let journal = BlockJournal.directory(forOutput: URL(fileURLWithPath: output.out))
             // Registered now, not when an error is caught: a signal stops the run from a safe point
             // deep inside the job (`StopSignal`), and the same cleanup must run then.
-            Runtime.onFailure { staged.discard(); BlockJournal.removeIfNoBlocks(journal) }
-            Runtime.stopHint = { BlockJournal.resumeHint(journal) }
+            Runtime.onFailure { staged.discard(); BlockJournal.binding.removeIfNothingFinished(journal) }
+            Runtime.stopHint = { BlockJournal.binding.resumeHint(journal) }
             do {
                 if DepthOptions.isDepthMethod(method.method) {
                     try runDepthOnly(comm: comm, staged: staged)
@@ -132,8 +132,8 @@ extension OwlPrune {
                     for line in staged.removeStaleStaging() { progress(line) }
                     let fingerprint = try RunFingerprint(configuration: setup.configuration, windows: setup.windows,
                                                          checkpoint: setup.checkpoint)
-                    for line in try BlockJournal.bind(directory: journal, fingerprint: fingerprint, resume: output.resume,
-                                                      force: output.force) {
+                    for line in try BlockJournal.binding.bind(directory: journal, fingerprint: fingerprint, resume: output.resume,
+                                                              force: output.force) {
                         progress(line)
                     }
                 }

@@ -195,6 +195,7 @@ extension OwlPrune {
                     Console.error(line + eta + "\n")
                 }
             }
+            try group.free()
             try world.barrier()
 
             // --- results, by rank 0 ---

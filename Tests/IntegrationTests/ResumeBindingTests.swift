@@ -87,7 +87,7 @@ import Testing
         let plain = try prune(out: out)
         let plainLines = owlLines(plain.stderr)
         #expect(plain.status != 0 && plainLines.count == 1
-                && plainLines[0].contains("finished block(s) of an interrupted run; pass --resume to reuse them or --force to discard them"),
+                && plainLines[0].contains("finished block(s) of an interrupted run; pass --resume to continue from it or --force to discard it"),
                 "\(plain.stderr)")
 
         // A model whose tensors are the same bytes under a different header (metadata added), and

@@ -23,7 +23,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: reference.path + ".partial"), "journal not removed after success")
 
         let out = scratch.appendingPathComponent("out")
-        let killed = try prune(out: out, ranks: 2, environment: ["OWLPRUNE_FAULT_KILL_AFTER_BLOCK": "20"])
+        let killed = try prune(out: out, ranks: 2, environment: ["OWLPRUNE_FAULT_KILL_AT": "journaled block 20"])
         #expect(killed.status != 0 && !killed.timedOut, "killed run: status \(killed.status)")
         #expect(!FileManager.default.fileExists(atPath: out.path), "OUT/ appeared after a killed rank")
         let journal = try FileManager.default.contentsOfDirectory(atPath: out.path + ".partial").filter { $0.hasPrefix("block-") && $0.hasSuffix(".json") }

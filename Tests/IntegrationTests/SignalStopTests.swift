@@ -69,7 +69,7 @@ import Testing
             #expect(stopped.status == Int32(128 + Self.numbers[c.signal]!), "\(c): status \(stopped.status)\n\(stopped.stderr)")
             // Stopped in the statistics pass, no block is pruned yet: nothing is kept, and the line says so.
             let kept = !c.point.hasPrefix("statistics")
-            let hint = kept ? "--resume to continue" : "no block had finished, nothing is kept"
+            let hint = kept ? "--resume to continue" : "nothing had finished, nothing is kept"
             #expect(lines.count == 1 && lines[0].contains("stopped by SIG\(c.signal)") && lines[0].contains(hint),
                     "\(c): \(stopped.stderr)")
             #expect(!stopped.stderr.contains("Abort("), "\(c): MPICH's abort banner after the one line: \(stopped.stderr)")

@@ -39,5 +39,13 @@ import Testing
         #expect(try world.recv(count: 2, from: 0, tag: 7) == [5, 6])
         _ = try late.wait()
         #expect(!world.processorName.isEmpty)
+        // A split communicator works as a world of its own and is freed once its work is done;
+        // freeing the world is a no-op (freeing MPI_COMM_WORLD is erroneous, so this would fail).
+        let group = try world.split(color: 0, key: 0)
+        #expect(group.rank == 0 && group.size == 1 && group.handle != world.handle)
+        #expect(try group.allreduceSum([4.25]) == [4.25])
+        try group.free()
+        try world.free()
+        #expect(try world.allreduceSum([1]) == [1])
     }
 }
