@@ -55,14 +55,15 @@ public final class PruneJob {
     let meter: (String) -> Void
     /// The allocation's block scores from an earlier dense statistics pass over the same model and
     /// windows with the same `PruneConfiguration.blockScoreKey` (every rank the same vector); when
-    /// set, the job skips that pass (the dense split still runs its pass for the statistics it
+    /// given, the job skips that pass (the dense split still runs its pass for the statistics it
     /// prunes with, and its own scores are replaced by the same bits). `owlprune sweep` computes
     /// them once for its whole grid.
-    public var precomputedBlockScores: [Double]?
-    /// Called on every rank with the agreed plan, before phase 2 starts (the CLI shows it there).
-    public var onPlan: ((SparsityPlan) -> Void)?
+    public let precomputedBlockScores: [Double]?
     /// `--remove-by`: the block removal that made this job's (reduced) model; recorded in the plan.
-    public var blockRemoval: BlockRemovalResult?
+    public let blockRemoval: BlockRemovalResult?
+    /// Phase 1's state between `makePlan` and `prune`: the run's times and the strategy, which
+    /// may keep what phase 1 gathered (the dense split keeps its blocks and statistics).
+    private var planned: (run: PruneRun, strategy: any PruneStrategy, plan: SparsityPlan)?
     /// Threads that run independent calibration windows of one block at once (results do not
     /// depend on it; see `Parallel`).
     public let threads: Int
@@ -72,7 +73,10 @@ public final class PruneJob {
     /// - Parameter windows: the same calibration windows on every rank (rank 0 broadcasts them).
     public init(comm: Communicator, configuration: PruneConfiguration, source: any WeightSource,
                 architecture: Architecture, windows: CalibrationWindows, threads: Int = 1, split: WorkSplit? = nil,
+                precomputedBlockScores: [Double]? = nil, blockRemoval: BlockRemovalResult? = nil,
                 progress: @escaping (String) -> Void, meter: ((String) -> Void)? = nil) throws {
+        self.precomputedBlockScores = precomputedBlockScores
+        self.blockRemoval = blockRemoval
         self.split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
         self.threads = max(1, threads)
         self.comm = comm
@@ -89,14 +93,12 @@ public final class PruneJob {
         rope = architecture.ropeTable(positions: windows.length)
     }
 
-    /// Builds the agreed plan (phase 1 + plan) and prunes this rank's blocks (phase 2), handing
-    /// each finished block to `sink` in block order: on its owner, or on every rank when
-    /// `layout.spreadsBlockWrites` (each then writes its share, as `PruneOutput` does).
-    /// - Parameters:
-    ///   - journalDirectory: where finished blocks are journaled (see `BlockJournal`); nil: no journal.
-    ///   - resume: reuse the journal's finished blocks instead of clearing it.
-    public func run(planOnly: Bool = false, journalDirectory: URL? = nil, resume: Bool = false,
-                    sink: (DecoderBlock) throws -> Void = { _ in }) throws -> PruneResult {
+    /// Phase 1 and the plan: the allocation's scores, then the plan every rank agreed on (its hash
+    /// all-reduced), returned for the caller to show before any block is pruned. The job keeps
+    /// what phase 1 gathered for `prune`.
+    /// - Parameter planOnly: only the plan is wanted (`plan`, `--dry-run`, a sweep's scores):
+    ///   statistics for pruning need not be kept, and `prune` may not follow.
+    public func makePlan(planOnly: Bool = false) throws -> SparsityPlan {
         let run = PruneRun(job: self)
         var strategy = makeStrategy()
         var t = Communicator.wallTime
@@ -118,9 +120,23 @@ public final class PruneJob {
         case nil: plan = try agreePlan(localRatios: nil)
         }
         run.times.plan = Communicator.wallTime - t
-        if planOnly { return run.result(plan: plan) }
+        planned = planOnly ? nil : (run, strategy, plan)
+        return plan
+    }
+
+    /// Phase 2 with the plan `makePlan` agreed (made first if it was not): prunes this rank's
+    /// blocks, handing each finished block to `sink` in block order: on its owner, or on every
+    /// rank when `layout.spreadsBlockWrites` (each then writes its share, as `PruneOutput` does).
+    /// - Parameters:
+    ///   - journalDirectory: where finished blocks are journaled (see `BlockJournal`); nil: no journal.
+    ///   - resume: reuse the journal's finished blocks instead of clearing it.
+    public func prune(journalDirectory: URL? = nil, resume: Bool = false,
+                      sink: (DecoderBlock) throws -> Void = { _ in }) throws -> PruneResult {
+        if planned == nil { _ = try makePlan() }
+        guard var (run, strategy, plan) = planned else { preconditionFailure("makePlan keeps phase 1's state") }
+        planned = nil
         if let dir = journalDirectory { try run.openJournal(dir, plan: plan, resume: resume) }
-        t = Communicator.wallTime
+        let t = Communicator.wallTime
         let loadBefore = run.times.load
         try strategy.prune(run, plan: plan, sink: sink)
         run.times.prune = Communicator.wallTime - t - (run.times.load - loadBefore)
@@ -158,7 +174,6 @@ public final class PruneJob {
         guard low == high else {
             throw ClusterError.disagreement(what: "the sparsity plan (hashes \(String(low[0], radix: 16)) … \(String(high[0], radix: 16)))")
         }
-        onPlan?(plan)
         return plan
     }
 }

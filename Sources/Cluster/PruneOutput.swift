@@ -9,8 +9,9 @@ import Pruning
 /// writes each finished block's tensors at their fixed offsets (so a rank never holds more than the block it works on),
 /// and `finish` closes the shard; rank 0 then writes the index, the unchanged config and tokenizer
 /// files, `owlprune-plan.json` and `owlprune-report.json` (assembled from every rank's fragment),
-/// and once every rank has finished, renames the staging directory. A rank that fails throws, the
-/// CLI aborts the job, and no `OUT/` appears.
+/// and `commit` adds the caller's files made from that report and, once every rank has finished,
+/// renames the staging directory. A rank that fails throws, the CLI aborts the job, and no `OUT/`
+/// appears.
 public final class PruneOutput {
     public static let planFileName = "owlprune-plan.json"
     public static let reportFileName = "owlprune-report.json"
@@ -23,18 +24,18 @@ public final class PruneOutput {
     private let output: ShardedOutput
     private var stream: ShardedOutput.ShardStream?
     private var writeSeconds = 0.0
-    /// Rank 0 only: more files for the output directory, made from the merged report just before
-    /// the rename (the CLI's `owlprune-plan.svg`), so they appear with the shards or not at all.
-    public var extraFiles: ((SparsityPlan, PruneReport) throws -> [String: Data])?
     /// `--remove-by`: the block removal that preceded the prune, recorded in the report.
-    public var blockRemoval: BlockRemovalResult?
+    public let blockRemoval: BlockRemovalResult?
+    /// The journal `finish` found in the result, removed by `commit` once the output is in place.
+    private var finishedJournal: URL?
 
     /// - Parameter layout: the job's rank layout (`PruneJob.layout`): rank r writes its blocks' tensors.
     /// - Parameter maxShardSize: `prune --max-shard-size` in bytes; the shards do not follow the ranks.
     public init(comm: Communicator, layout: RankLayout, input: CheckpointDirectory, staged: StagedDirectory,
                 arguments: PruneArguments, dtype: SafetensorsDType? = nil, renumbering: BlockRenumbering? = nil,
-                maxShardSize: Int = ShardPlan.defaultMaxShardSize) throws {
+                blockRemoval: BlockRemovalResult? = nil, maxShardSize: Int = ShardPlan.defaultMaxShardSize) throws {
         self.comm = comm
+        self.blockRemoval = blockRemoval
         self.input = input
         self.staged = staged
         self.arguments = arguments
@@ -43,13 +44,15 @@ public final class PruneOutput {
     }
 
     /// The one sequence of a prune into its directory (issue 23 item 2): `begin`, the job's blocks
-    /// streamed in as they finish, `finish` (index, plan, report, extra files, rename). `prune`,
-    /// every sweep cell, every ATP β point and `bench prune` write through it.
+    /// streamed in as they finish (after `job.makePlan`, if the caller has not made it yet),
+    /// `finish` (index, plan, report). `prune`, every sweep cell, every ATP β point and `bench
+    /// prune` write through it, then `commit` with any files of their own made from the report.
+    /// Returns the merged report on rank 0 (nil elsewhere).
     @discardableResult
     public func write(_ job: PruneJob, journalDirectory: URL? = nil, resume: Bool = false)
         throws -> (result: PruneResult, report: PruneReport?) {
         try begin()
-        let result = try job.run(journalDirectory: journalDirectory, resume: resume, sink: write(block:))
+        let result = try job.prune(journalDirectory: journalDirectory, resume: resume, sink: write(block:))
         return (result, try finish(job: job, result: result))
     }
 
@@ -90,19 +93,29 @@ public final class PruneOutput {
             merged.warnings = PruneWarnings.of(plan: plan) + PruneWarnings.of(report: merged)
             merged.blockRemoval = blockRemoval
             try PruneReport.encoder().encode(merged).write(to: staged.file(Self.reportFileName))
-            for (name, data) in try extraFiles?(plan, merged) ?? [:] { try data.write(to: staged.file(name)) }
             report = merged
+        }
+        finishedJournal = result.journalDirectory
+        return report
+    }
+
+    /// Rank 0 writes `files` (made by the caller from `finish`'s report: the CLI's
+    /// `owlprune-plan.svg` and recipe) into the staging directory, so they appear with the shards
+    /// or not at all; once every rank has finished, rank 0 renames the directory into place and
+    /// removes the journal. Returns when `OUT/` exists for every rank.
+    public func commit(files: [String: Data] = [:]) throws {
+        if comm.rank == 0 {
+            for (name, data) in files { try data.write(to: staged.file(name)) }
         }
         try comm.barrier()
         if comm.rank == 0 {
             try staged.commit()
             FaultInjection.point("renamed", rank: comm.rank)
-            if let journal = result.journalDirectory { try? FileManager.default.removeItem(at: journal) }
+            if let journal = finishedJournal { try? FileManager.default.removeItem(at: journal) }
         }
         // Nobody may read the output before rank 0 has renamed it into place: a sweep cell or
         // `prune --eval` opens the directory right after this returns, on every rank.
         try comm.barrier()
-        return report
     }
 
     /// After `--dtype`: config.json says the dtype the shards now hold (`torch_dtype`, and `dtype`

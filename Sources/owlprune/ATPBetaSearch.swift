@@ -104,6 +104,7 @@ struct ATPBetaSearch {
         arguments.atpBeta = configuration.allocation.atpBeta
         let output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged, arguments: arguments)
         try output.write(job)
+        try output.commit()
         try group.barrier()
         let result = try PerplexityRun(comm: group, tokens: group.rank == 0 ? setup.heldout : [], dataName: "the held-out tail of --calib",
                                        seqlen: setup.windows.length, maxWindows: nil)

@@ -79,6 +79,7 @@ extension OwlPrune.Bench {
                                                 damp: methodOptions.damp, owlM: nil, owlLambda: nil, atpBeta: nil,
                                                 calib: calib, calibTokens: nil, dsnot: nil, dass: false))
                 let (result, _) = try output.write(job)
+                try output.commit()
                 let plan = result.plan
                 let total = Communicator.wallTime - t0
                 guard comm.rank == 0 else { continue }

@@ -123,7 +123,7 @@ struct DryRun {
         } catch let error as MemoryError {
             warnings.append("warning: memory budget exceeded: \(error.localizedDescription)")
         }
-        let plan = try job.run(planOnly: true).plan
+        let plan = try job.makePlan(planOnly: true)
         var estimate = try estimate(job: job)
         warnings = PruneWarnings.of(plan: plan) + warnings
         estimate.warnings = warnings

@@ -139,29 +139,27 @@ extension OwlPrune {
                 }
                 // --remove-by: blocks are removed first, scored on the dense model; the job prunes the reduced model.
                 let removal = try depth.removal(method: method.method).map { try removeBlocks(setup: setup, method: $0.0, count: $0.1) }
-                let job = try setup.makeJob(threads: threads, split: split, removal: removal?.renumbering)
-                job.blockRemoval = removal?.result
-                job.onPlan = { plan in
-                    guard comm.rank == 0 else { return }
-                    progress(PlanTable(plan: plan).render())
-                    PruneWarnings.of(plan: plan).forEach(progress)
+                let job = try setup.makeJob(threads: threads, split: split, removal: removal)
+                let agreed = try job.makePlan()
+                if comm.rank == 0 {
+                    progress(PlanTable(plan: agreed).render())
+                    PruneWarnings.of(plan: agreed).forEach(progress)
                 }
                 let out = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
                                           staged: staged, arguments: arguments, dtype: dtype?.storage,
-                                          renumbering: removal?.renumbering,
+                                          renumbering: removal?.renumbering, blockRemoval: removal?.result,
                                           maxShardSize: shardSizeBytes)
-                out.blockRemoval = removal?.result
                 let recipe = Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
                                                 threads: threads, overrides: overrides, dtype: dtype?.rawValue,
                                                 maxShardSize: maxShardSize?.text, depth: depth).utf8)
-                // Rank 0 writes them into the staging directory before the rename, beside the report.
-                out.extraFiles = { plan, report in
-                    [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data, Recipe.fileName: recipe]
-                }
                 // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
                 // The journal's fingerprint does not hold a block removal: a depth run journals nothing.
                 let (result, report) = try out.write(job, journalDirectory: removal == nil ? journal : nil, resume: true)
                 let plan = result.plan
+                // Rank 0 writes them into the staging directory before the rename, beside the report.
+                try out.commit(files: report.map {
+                    [PlanPicture.fileName: PlanPicture(plan: plan, report: $0).data, Recipe.fileName: recipe]
+                } ?? [:])
                 report.map { PruneWarnings.of(report: $0).forEach(progress) }
                 let perplexity = try evaluation.evalData.map {
                     try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out,
@@ -291,13 +289,14 @@ struct PruneSetup {
     }
 
     /// - Parameter removal: depth pruning's kept blocks; the job then prunes the reduced model.
-    func makeJob(threads: Int? = nil, split: WorkSplit? = nil, removal: BlockRenumbering? = nil) throws -> PruneJob {
+    func makeJob(threads: Int? = nil, split: WorkSplit? = nil,
+                 removal: (renumbering: BlockRenumbering, result: BlockRemovalResult)? = nil) throws -> PruneJob {
         let workers = try Self.workerCount(threads: threads, propagation: configuration.propagation, split: split, comm: comm)
         let split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
-        let source: any WeightSource = removal.map { RenumberedSource(base: checkpoint, renumbering: $0) } ?? checkpoint
+        let source: any WeightSource = removal.map { RenumberedSource(base: checkpoint, renumbering: $0.renumbering) } ?? checkpoint
         return try PruneJob(comm: comm, configuration: configuration, source: source,
-                            architecture: removal.map(architecture.keeping) ?? architecture,
-                            windows: windows, threads: workers, split: split,
+                            architecture: removal.map { architecture.keeping($0.renumbering) } ?? architecture,
+                            windows: windows, threads: workers, split: split, blockRemoval: removal?.result,
                             progress: { [rank = comm.rank] in FaultInjection.point($0, rank: rank); StopSignal.checkpoint(); progress($0) },
                             meter: ProgressMeter.show)
     }

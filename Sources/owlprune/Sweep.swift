@@ -144,7 +144,7 @@ extension OwlPrune {
                                            threads: try PruneSetup.workerCount(threads: threads, propagation: configurations[i].propagation,
                                                                                split: nil, comm: world),
                                            progress: progress)
-                scores[key] = try planJob.run(planOnly: true).plan.outlierRatios
+                scores[key] = try planJob.makePlan(planOnly: true).outlierRatios
                 statisticsSeconds[key] = Date().timeIntervalSince(t)
             }
 
@@ -154,10 +154,11 @@ extension OwlPrune {
             // cells. With the block scores shared above, each plan is cheap: no forward runs here.
             for i in pending {
                 let planJob = try PruneJob(comm: world, configuration: configurations[i], source: setup.checkpoint,
-                                           architecture: architecture, windows: setup.windows, threads: 1, progress: { _ in })
-                planJob.precomputedBlockScores = configurations[i].blockScoreKey.flatMap { scores[$0] }
+                                           architecture: architecture, windows: setup.windows, threads: 1,
+                                           precomputedBlockScores: configurations[i].blockScoreKey.flatMap { scores[$0] },
+                                           progress: { _ in })
                 do {
-                    _ = try planJob.run(planOnly: true)
+                    _ = try planJob.makePlan(planOnly: true)
                 } catch {
                     // Nothing of this sweep exists yet to resume: leave no OUT.partial behind.
                     if done.isEmpty, world.rank == 0 { partial.remove() }
@@ -246,11 +247,11 @@ extension OwlPrune {
             let workers = try PruneSetup.workerCount(threads: threads, propagation: configuration.propagation, split: nil, comm: group)
             let job = try PruneJob(comm: group, configuration: configuration, source: setup.checkpoint,
                                    architecture: setup.architecture, windows: setup.windows, threads: workers,
-                                   progress: color == 0 ? { progress($0) } : { _ in })
-            job.precomputedBlockScores = scores
+                                   precomputedBlockScores: scores, progress: color == 0 ? { progress($0) } : { _ in })
             let output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged,
                                          arguments: try arguments(for: cell, grid: grid, out: destination.path))
             let (run, report) = try output.write(job)
+            try output.commit()
             let plan = run.plan
             let pruneSeconds = Date().timeIntervalSince(t0)
             let t1 = Date()
