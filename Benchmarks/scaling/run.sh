@@ -8,7 +8,8 @@
 #   Benchmarks/scaling/run.sh NAME MODEL_DIR        # e.g. smollm2 models/smollm2-135m
 #
 # Environment: OUT (default /tmp/owlprune-scaling), RANKS (2), NSAMPLES (16), SEQLEN (512),
-# EVAL_WINDOWS (40), OWLPRUNE (default: the release build). Results: OUT/NAME/ (sweep.json,
+# EVAL_WINDOWS (40), EVAL_DENSE (1; 0 passes --eval-skip-dense: perplexity only, no mean KLD, half
+# the evaluation time), OWLPRUNE (default: the release build). Results: OUT/NAME/ (sweep.json,
 # sweep.csv, sweep.svg), OUT/NAME-atp-METHOD-TARGET.json (prune --json; the pruned weights are
 # deleted) and OUT/NAME.times (wall seconds of each command). Benchmarks/scaling/table.py turns
 # them into the README table and the SVG.
@@ -16,12 +17,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 name="$1"; model="$2"
 OUT="${OUT:-/tmp/owlprune-scaling}"; RANKS="${RANKS:-2}"; NSAMPLES="${NSAMPLES:-16}"
-SEQLEN="${SEQLEN:-512}"; EVAL_WINDOWS="${EVAL_WINDOWS:-40}"
+SEQLEN="${SEQLEN:-512}"; EVAL_WINDOWS="${EVAL_WINDOWS:-40}"; EVAL_DENSE="${EVAL_DENSE:-1}"
 OWLPRUNE="${OWLPRUNE:-$(swift build -c release --show-bin-path)/owlprune}"
 [ -f "$model/config.json" ] || { echo "run.sh: $model/config.json missing: deploy/fetch-models first" >&2; exit 1; }
 mkdir -p "$OUT"
 common=(--calib data/wikitext-2/wiki.valid.tokens --nsamples "$NSAMPLES" --seqlen "$SEQLEN"
         --eval data/wikitext-2/wiki.test.raw --eval-windows "$EVAL_WINDOWS")
+[ "$EVAL_DENSE" = 0 ] && common+=(--eval-skip-dense)
 timed() { # label command...
     local start; start=$(date +%s)
     "${@:2}"

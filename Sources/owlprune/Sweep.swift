@@ -40,6 +40,9 @@ extension OwlPrune {
         @Option(name: .customLong("eval-seqlen"), help: "Evaluation window length (default: the calibration --seqlen).")
         var evalSeqlen: Int?
         @Option(name: .customLong("eval-windows"), help: "Evaluate only the first K windows.") var evalWindows: Int?
+        @Flag(name: .customLong("eval-skip-dense"),
+              help: "Evaluate only each cell's pruned model: perplexity without mean KLD and same top, in half the evaluation time.")
+        var skipDense = false
         @Option(name: .customLong("ranks-per-cell"), help: "Ranks that run one cell together (must divide the rank count).")
         var ranksPerCell: Int = 1
         @Option(help: "Threads per rank for calibration windows (results do not depend on it).") var threads: Int?
@@ -186,9 +189,10 @@ extension OwlPrune {
                 if group.rank == 0 {
                     try partial.record(result)
                     FaultInjection.point("sweep: recorded \(cells[i].id)", rank: world.rank)
-                    let line = String(format: "sweep: group %d cell %d/%d %@: perplexity %.4f, mean KLD %.6f, same top %.2f%%, achieved %.4f (prune %.1f s, eval %.1f s)",
-                                      color, k + 1, mine.count, cells[i].id, result.perplexity, result.meanKLD ?? .nan,
-                                      100 * (result.sameTop ?? .nan), result.achievedSparsity, result.pruneSeconds, result.evalSeconds)
+                    let distance = result.meanKLD.map { String(format: ", mean KLD %.6f, same top %.2f%%", $0, 100 * (result.sameTop ?? .nan)) } ?? ""
+                    let line = String(format: "sweep: group %d cell %d/%d %@: perplexity %.4f%@, achieved %.4f (prune %.1f s, eval %.1f s)",
+                                      color, k + 1, mine.count, cells[i].id, result.perplexity, distance,
+                                      result.achievedSparsity, result.pruneSeconds, result.evalSeconds)
                     spentSeconds += result.pruneSeconds + result.evalSeconds
                     spentCost += costs[i]
                     let remaining = mine[(k + 1)...].reduce(0.0) { $0 + costs[$1] }
@@ -258,11 +262,12 @@ extension OwlPrune {
             // The dense model runs beside the pruned one, window by window, so each cell also says how far
             // it moved from the dense model (mean KLD, same top); its log-probabilities are recomputed per
             // window, not cached across cells (docs/quality.md §3). The perplexity is `eval`'s, bit for bit.
+            // `--eval-skip-dense`: the pruned model alone (a scaling study needs only perplexities).
             let pruned = try CheckpointDirectory(url: destination)
-            let both = try PerplexityRun(comm: group, tokens: group.rank == 0 ? tokens : [], dataName: eval ?? evalTokens ?? "",
-                                         seqlen: length, maxWindows: evalWindows)
-                .compare(base: setup.checkpoint, other: pruned, progress: { _ in })
-            let result = both.other
+            let evaluation = PerplexityRun(comm: group, tokens: group.rank == 0 ? tokens : [], dataName: eval ?? evalTokens ?? "",
+                                           seqlen: length, maxWindows: evalWindows)
+            let both = skipDense ? nil : try evaluation.compare(base: setup.checkpoint, other: pruned, progress: { _ in })
+            let result = try both?.other ?? evaluation.perplexity(of: pruned, progress: { _ in })
             let evalSeconds = Date().timeIntervalSince(t1)
             try group.barrier()
             if !keepModels, group.rank == 0 { try? FileManager.default.removeItem(at: destination) }
@@ -271,7 +276,7 @@ extension OwlPrune {
                                    nllSum: result.nllSum, tokensScored: result.tokensScored, evalWindows: result.windows,
                                    pruneSeconds: pruneSeconds, evalSeconds: evalSeconds, ranks: group.size, group: color,
                                    plan: plan, model: keepModels ? "models/\(cell.id)" : nil,
-                                   meanKLD: both.statistics.kld.value, sameTop: both.statistics.sameTop.value)
+                                   meanKLD: both?.statistics.kld.value, sameTop: both?.statistics.sameTop.value)
         }
 
         /// The evaluation stream on every rank (each group's first rank hands it to its evaluator).
@@ -296,8 +301,9 @@ extension OwlPrune {
         /// cells recorded under the same fingerprint.
         private func fingerprint(grid: SweepGrid, windowsHash: String, evalLength: Int, tokens: [Int]) throws -> String {
             var h = FNV1a()
+            // `--eval-skip-dense` is a part only when given, so the fingerprints of earlier sweeps hold.
             for part in [model, windowsHash, grid.options.joined(separator: "\u{1}"), "\(evalLength)", "\(evalWindows ?? 0)",
-                         "\(tokens.count)"] {
+                         "\(tokens.count)"] + (skipDense ? ["eval-skip-dense"] : []) {
                 h.combine(bytes: part.utf8)
                 h.combine(0)
             }

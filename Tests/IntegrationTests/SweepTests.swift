@@ -82,6 +82,37 @@ import Testing
                 "the sweep's wanda-owl-0.7 differs from a plain prune with the same flags")
     }
 
+    /// `--eval-skip-dense` evaluates only the pruned model: each cell's perplexity has the same
+    /// bits as with the dense model beside it, and no mean KLD or same top is recorded (the
+    /// control: without the flag both are there, so the comparison can tell them apart).
+    @Test func evalSkipDenseKeepsThePerplexityBits() throws {
+        struct Scored: Decodable { var nllSum: Double; var meanKLD: Double?; var sameTop: Double? }
+        struct Scores: Decodable { var cells: [Scored] }
+        let model = try RepoPaths.require(Self.model)
+        let scratch = try scratchDirectory("sweep-skip-dense")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let calib = scratch.appendingPathComponent("calib.ids"), evalIDs = scratch.appendingPathComponent("eval.ids")
+        try Self.ids(calib, count: 2 * 32, seed: 5)
+        try Self.ids(evalIDs, count: 2 * 32, seed: 9)
+        var runs: [Scores] = []
+        for skip in [false, true] {
+            let out = scratch.appendingPathComponent("sweep-\(skip)")
+            let run = try MPIRun.run(["sweep", "--out", out.path, "--model", model.path, "--method", "wanda",
+                                      "--allocation", "uniform", "--sparsity", "0.5,0.7", "--calib-tokens", calib.path,
+                                      "--nsamples", "2", "--seqlen", "32", "--eval-tokens", evalIDs.path, "--threads", "1"]
+                                     + (skip ? ["--eval-skip-dense"] : []), ranks: 2, timeout: 300)
+            #expect(run.status == 0, "\(run.stderr)")
+            guard run.status == 0 else { return }
+            // A cell's progress line gives "same top N%, achieved" only with the dense comparison.
+            #expect(run.stderr.contains("%, achieved") != skip, "progress lines: \(run.stderr)")
+            runs.append(try JSONDecoder().decode(Scores.self, from: Data(contentsOf: out.appendingPathComponent("sweep.json"))))
+        }
+        #expect(runs[0].cells.count == 2 && runs[1].cells.count == 2)
+        #expect(runs[0].cells.allSatisfy { $0.meanKLD != nil && $0.sameTop != nil }, "control: the dense comparison is recorded")
+        #expect(runs[1].cells.allSatisfy { $0.meanKLD == nil && $0.sameTop == nil }, "--eval-skip-dense recorded a KLD")
+        #expect(runs[0].cells.map(\.nllSum.bitPattern) == runs[1].cells.map(\.nllSum.bitPattern))
+    }
+
     /// A sweep killed (SIGKILL) right after its second cell was recorded leaves `OUT.partial/`; a
     /// plain rerun refuses to touch it, `--resume` keeps those two cells and runs the rest, and
     /// every cell equals an uninterrupted sweep's.
