@@ -23,6 +23,16 @@ public final class PruneOutput {
     private let output: ShardedOutput
     private var stream: ShardedOutput.ShardStream?
     private var writeSeconds = 0.0
+    /// Seconds of `write(_:)` on this rank, by step (`bench prune --breakdown`).
+    public private(set) var times = OutputTimes()
+
+    /// `begin`, the job's run and `finish` of `write(_:)`, and the writing inside each (shard
+    /// creation, block tensors, shard close, index and auxiliary files); the rest of `begin` and
+    /// `finish` is their barriers, the report's gather and the rename.
+    public struct OutputTimes: Sendable {
+        public var begin = 0.0, run = 0.0, finish = 0.0
+        public var writeInBegin = 0.0, writeInRun = 0.0, writeInFinish = 0.0
+    }
     /// Rank 0 only: more files for the output directory, made from the merged report just before
     /// the rename (the CLI's `owlprune-plan.svg`), so they appear with the shards or not at all.
     public var extraFiles: ((SparsityPlan, PruneReport) throws -> [String: Data])?
@@ -48,9 +58,19 @@ public final class PruneOutput {
     @discardableResult
     public func write(_ job: PruneJob, journalDirectory: URL? = nil, resume: Bool = false)
         throws -> (result: PruneResult, report: PruneReport?) {
+        var t = Communicator.wallTime
         try begin()
+        times.begin = Communicator.wallTime - t
+        times.writeInBegin = writeSeconds
+        t = Communicator.wallTime
         let result = try job.run(journalDirectory: journalDirectory, resume: resume, sink: write(block:))
-        return (result, try finish(job: job, result: result))
+        times.run = Communicator.wallTime - t
+        times.writeInRun = writeSeconds - times.writeInBegin
+        t = Communicator.wallTime
+        let report = try finish(job: job, result: result)
+        times.finish = Communicator.wallTime - t
+        times.writeInFinish = writeSeconds - times.writeInBegin - times.writeInRun
+        return (result, report)
     }
 
     public func begin() throws {
