@@ -41,20 +41,83 @@ public struct LinearAssignment: Sendable {
     public func rank(of linear: BlockLinear) -> Int { ranks[linear]! }
 }
 
-/// Which rank factors which input's Hessian when plain SparseGPT is row-split (`RowSplitSparseGPT`):
-/// the linears that read one input share its Hessian and so its inverse-Hessian factor (q/k/v,
-/// gate/up), so there are four factorizations per block, each `cols³`, dealt longest first.
+/// Which rank factors which input's Hessian, and which linears a rank sweeps alone, when plain
+/// SparseGPT is row-split (`RowSplitSparseGPT`, docs/design.md §3 "Row-parallel SparseGPT").
+///
+/// The linears that read one input share its Hessian and so its inverse-Hessian factor (q/k/v,
+/// gate/up): four factorizations per block, each ~`cols³`, dealt longest first. In a LLaMA block
+/// down_proj's is by far the largest (SmolLM2: 1536³ against 3 × 576³; it is about half of the
+/// block's whole solve), so the rank that factors it is busy long after the others have
+/// factored theirs. Why solo sweeps: rather than wait for it, a rank with spare time sweeps,
+/// alone and over all rows, the linears whose factor it computed itself — no message is needed
+/// for that, and one rank's full sweep is the one-rank result bit for bit. A linear goes solo
+/// only while its factorizer's load (factors plus solo sweeps, ~`rows·cols²` each, largest
+/// first) stays within the busiest factorizer's, so the solo phase ends no later than the
+/// largest factorization; every other linear (down_proj always) is swept by all ranks on their
+/// rows afterwards. Every rank computes the same schedule alone, from the shape and the set of
+/// linears that are swept.
 public struct FactorAssignment: Sendable {
     private let ranks: [LinearInput: Int]
+    /// Linears swept whole by one rank before the row-split phase, and that rank.
+    public let solo: [BlockLinear: Int]
 
-    public init(shape: BlockShape, ranks count: Int) {
-        ranks = longestFirst(LinearInput.allCases.map { input in
-            let c = Double(shape.weightShape(BlockLinear.allCases.first { $0.input == input }!).cols)
-            return (input, c * c * c)
-        }, ranks: count)
+    static func factorCost(cols: Int) -> Double { Double(cols) * Double(cols) * Double(cols) }
+    static func sweepCost(rows: Int, cols: Int) -> Double { Double(rows) * Double(cols) * Double(cols) }
+
+    /// - Parameter swept: the linears the block sweeps (a linear the plan leaves dense needs no
+    ///   factor and no sweep); nil: all seven.
+    public init(shape: BlockShape, ranks count: Int, swept: Set<BlockLinear>? = nil) {
+        let swept = swept ?? Set(BlockLinear.allCases)
+        let inputs = LinearInput.allCases.filter { input in swept.contains { $0.input == input } }
+        let costs = inputs.map { input in
+            Self.factorCost(cols: shape.weightShape(BlockLinear.allCases.first { $0.input == input }!).cols)
+        }
+        let dealt = LongestFirst.deal(costs: costs, bins: count)
+        ranks = Dictionary(uniqueKeysWithValues: zip(inputs, dealt))
+        var load = [Double](repeating: 0, count: count)
+        for (cost, rank) in zip(costs, dealt) { load[rank] += cost }
+        let bound = load.max() ?? 0
+        var solo: [BlockLinear: Int] = [:]
+        if count > 1 {
+            let candidates = BlockLinear.allCases.filter { swept.contains($0) }
+            let order = candidates.indices.sorted { a, b in
+                let ca = Self.sweepCost(rows: shape.weightShape(candidates[a]).rows, cols: shape.weightShape(candidates[a]).cols)
+                let cb = Self.sweepCost(rows: shape.weightShape(candidates[b]).rows, cols: shape.weightShape(candidates[b]).cols)
+                return ca != cb ? ca > cb : a < b
+            }
+            for index in order {
+                let linear = candidates[index], s = shape.weightShape(linear)
+                let rank = ranks[linear.input]!, cost = Self.sweepCost(rows: s.rows, cols: s.cols)
+                if load[rank] + cost <= bound {
+                    solo[linear] = rank
+                    load[rank] += cost
+                }
+            }
+        }
+        self.solo = solo
     }
 
+    /// The rank that factors `input` (inputs no swept linear reads have none).
     public func rank(of input: LinearInput) -> Int { ranks[input]! }
+
+    /// Whether `input` is factored at all (some swept linear reads it).
+    public func factors(_ input: LinearInput) -> Bool { ranks[input] != nil }
+
+    /// The busiest rank's cost units for the block: the solo phase (never longer than the largest
+    /// factorizer's load) plus `1/R` of every row-split sweep.
+    public static func makespan(shape: BlockShape, ranks count: Int) -> Double {
+        let a = FactorAssignment(shape: shape, ranks: count)
+        var load = [Double](repeating: 0, count: count)
+        var split = 0.0
+        for input in LinearInput.allCases {
+            load[a.rank(of: input)] += factorCost(cols: shape.weightShape(BlockLinear.allCases.first { $0.input == input }!).cols)
+        }
+        for l in BlockLinear.allCases {
+            let s = shape.weightShape(l)
+            if let r = a.solo[l] { load[r] += sweepCost(rows: s.rows, cols: s.cols) } else { split += sweepCost(rows: s.rows, cols: s.cols) }
+        }
+        return (load.max() ?? 0) + split / Double(count)
+    }
 }
 
 /// Which rank writes which of a block's seven linears — its bytes in the output shard and its

@@ -10,6 +10,13 @@ public struct PipelineTimings: Sendable, Codable {
     public var commSeconds: Double = 0
     /// Part of `busySeconds` spent pruning linears (the rest is forward passes, statistics, loads).
     public var solveSeconds: Double = 0
+    /// Part of `busySeconds` in the forwards and statistic terms (the FLOP-floor work), timed
+    /// where the windows split runs them (`bench prune --breakdown`; other splits leave it 0).
+    public var computeSeconds: Double = 0
+    /// Part of `busySeconds` scoring blocks for the allocation (OWL's outlier ratios, DLP).
+    public var scoreSeconds: Double = 0
+    /// Time writing the resume journal, waits for other ranks' parts excluded (they are idle).
+    public var journalSeconds: Double = 0
     public var bytesSent: Int = 0
     public init() {}
 }

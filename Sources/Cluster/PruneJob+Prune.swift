@@ -1,4 +1,5 @@
 import Foundation
+import MPIKit
 import Model
 import Pruning
 import Tensor
@@ -7,6 +8,8 @@ import Tensor
 /// otherwise prune its seven linears with the plan's sparsities and journal the result.
 extension PruneRun {
     func openJournal(_ dir: URL, plan: SparsityPlan, resume: Bool) throws {
+        let t = Communicator.wallTime
+        defer { pipelineTimings.journalSeconds += Communicator.wallTime - t }
         self.resume = resume
         if comm.rank == 0 {
             let fm = FileManager.default
@@ -50,6 +53,8 @@ extension PruneRun {
         let zeroing = try solve(&block, statistics: statistics, plan: plan)
         pipelineTimings.solveSeconds += Date().timeIntervalSince(t)
         if let journal {
+            let j = Communicator.wallTime
+            defer { pipelineTimings.journalSeconds += Communicator.wallTime - j }
             try journal.record(block, zeroing: zeroing, outcomes: Array(outcomes[first...]))
             FaultInjection.point("journaled block \(block.index)", rank: comm.rank)
         }

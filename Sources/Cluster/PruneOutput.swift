@@ -24,6 +24,16 @@ public final class PruneOutput {
     private let output: ShardedOutput
     private var stream: ShardedOutput.ShardStream?
     private var writeSeconds = 0.0
+    /// Seconds of `write(_:)` and `commit` on this rank, by step (`bench prune --breakdown`).
+    public private(set) var times = OutputTimes()
+
+    /// `begin`, the job's run and `finish` of `write(_:)`, and the writing inside each (shard
+    /// creation, block tensors, shard close, index and auxiliary files); the rest of `begin` and
+    /// `finish` is their barriers, the report's gather and the rename.
+    public struct OutputTimes: Sendable {
+        public var begin = 0.0, run = 0.0, finish = 0.0
+        public var writeInBegin = 0.0, writeInRun = 0.0, writeInFinish = 0.0
+    }
     /// `--remove-by`: the block removal that preceded the prune, recorded in the report.
     public let blockRemoval: BlockRemovalResult?
     /// The journal `finish` found in the result, removed by `commit` once the output is in place.
@@ -51,9 +61,19 @@ public final class PruneOutput {
     @discardableResult
     public func write(_ job: PruneJob, journalDirectory: URL? = nil, resume: Bool = false)
         throws -> (result: PruneResult, report: PruneReport?) {
+        var t = Communicator.wallTime
         try begin()
+        times.begin = Communicator.wallTime - t
+        times.writeInBegin = writeSeconds
+        t = Communicator.wallTime
         let result = try job.prune(journalDirectory: journalDirectory, resume: resume, sink: write(block:))
-        return (result, try finish(job: job, result: result))
+        times.run = Communicator.wallTime - t
+        times.writeInRun = writeSeconds - times.writeInBegin
+        t = Communicator.wallTime
+        let report = try finish(job: job, result: result)
+        times.finish = Communicator.wallTime - t
+        times.writeInFinish = writeSeconds - times.writeInBegin - times.writeInRun
+        return (result, report)
     }
 
     public func begin() throws {
@@ -104,6 +124,8 @@ public final class PruneOutput {
     /// or not at all; once every rank has finished, rank 0 renames the directory into place and
     /// removes the journal. Returns when `OUT/` exists for every rank.
     public func commit(files: [String: Data] = [:]) throws {
+        let t = Communicator.wallTime
+        defer { times.finish += Communicator.wallTime - t }
         if comm.rank == 0 {
             for (name, data) in files { try data.write(to: staged.file(name)) }
         }

@@ -100,21 +100,11 @@ public struct ScalingModel: Sendable {
         public var rowSplitSweep: Bool { method == .sparsegpt && !kinds.contains(.dsnot) }
 
         /// The busiest rank's cost units per block: the LPT makespan of `LinearAssignment`, or with
-        /// the row split the makespan of the four dealt factorizations (`cols³`) plus `1/R` of every sweep.
+        /// the row split `FactorAssignment.makespan` (dealt factorizations and solo sweeps, then
+        /// `1/R` of the row-split sweeps).
         public func solveMakespan(ranks: Int) -> Double {
             var load = [Double](repeating: 0, count: ranks)
-            if rowSplitSweep && ranks > 1 {
-                let a = FactorAssignment(shape: shape, ranks: ranks)
-                for input in LinearInput.allCases {
-                    let c = Double(shape.weightShape(BlockLinear.allCases.first { $0.input == input }!).cols)
-                    load[a.rank(of: input)] += c * c * c
-                }
-                let sweeps = BlockLinear.allCases.reduce(0.0) {
-                    let s = shape.weightShape($1)
-                    return $0 + Double(s.rows) * Double(s.cols) * Double(s.cols)
-                }
-                return (load.max() ?? 0) + sweeps / Double(ranks)
-            }
+            if rowSplitSweep && ranks > 1 { return FactorAssignment.makespan(shape: shape, ranks: ranks) }
             let a = LinearAssignment(shape: shape, method: method, ranks: ranks)
             for l in BlockLinear.allCases {
                 load[a.rank(of: l)] += LinearAssignment.cost(rows: shape.weightShape(l).rows, cols: shape.weightShape(l).cols, method: method)

@@ -64,7 +64,9 @@ struct WindowsSplitStrategy: PruneStrategy {
                                 tokensPerUnit: run.windows.count * run.windows.length, passes: passes,
                                 pass: plan == nil ? 0 : passes - 1, started: run.startedAt,
                                 report: run.comm.rank == 0 ? run.job.meter : { _ in })
+        let embedStart = Communicator.wallTime
         var inputs = try run.myWindows.map(run.embed)
+        run.times.load += Communicator.wallTime - embedStart
         var ratios: [Double] = []
         let kinds: StatisticKinds = plan == nil ? [] : run.configuration.statisticKinds
         let densePropagation = plan == nil || run.configuration.propagation == .dense
@@ -88,7 +90,11 @@ struct WindowsSplitStrategy: PruneStrategy {
             } else {
                 var stats = BlockStatistics(shape: block.shape, collecting: kinds)
                 next = try windowTerms(run, block, inputs: inputs, kinds: kinds, outputs: densePropagation && needOutputs, into: &stats)
-                if let scorer, run.comm.rank == owner { ratios.append(scorer.score(of: block, statistics: stats)) }
+                if let scorer, run.comm.rank == owner {
+                    let t = Communicator.wallTime
+                    ratios.append(scorer.score(of: block, statistics: stats))
+                    run.pipelineTimings.scoreSeconds += Communicator.wallTime - t
+                }
                 if let plan { try pruneSpread(run, &block, statistics: stats, plan: plan, owner: owner) }
             }
             if plan != nil && (run.layout.spreadsBlockWrites || run.comm.rank == owner) { try sink(block) }
@@ -140,6 +146,7 @@ struct WindowsSplitStrategy: PruneStrategy {
         let rope = run.rope, first = run.myWindows.lowerBound
         var terms: [BlockStatistics.Term] = []
         var next: [Matrix] = []
+        let computeStart = Communicator.wallTime
         for chunk in run.chunks(inputs.count) {
             let results = Parallel.map(chunk.count, workers: run.threads) { k -> (BlockStatistics.Term, Matrix?) in
                 let w = chunk.lowerBound + k
@@ -158,12 +165,17 @@ struct WindowsSplitStrategy: PruneStrategy {
             }
         }
         let chain = WindowOrderChain(comm: run.comm, length: run.windows.length)
+        let before = run.pipelineTimings
         try chain.combine(&stats, terms: terms, firstWindow: first, totalWindows: run.windows.count, timings: &run.pipelineTimings)
+        // The chain's own folding of the terms is statistic work; its sends and waits are not.
+        run.pipelineTimings.computeSeconds += Communicator.wallTime - computeStart
+            - (run.pipelineTimings.commSeconds - before.commSeconds) - (run.pipelineTimings.idleSeconds - before.idleSeconds)
         return outputs ? next : nil
     }
 
     private func forward(_ run: PruneRun, _ block: DecoderBlock, _ inputs: [Matrix]) -> [Matrix] {
-        let rope = run.rope
+        let rope = run.rope, t = Communicator.wallTime
+        defer { run.pipelineTimings.computeSeconds += Communicator.wallTime - t }
         return Parallel.map(inputs.count, workers: run.threads) { block.forward(inputs[$0], rope: rope) }
     }
 
@@ -197,6 +209,8 @@ struct WindowsSplitStrategy: PruneStrategy {
     private func journalSpread(_ run: PruneRun, _ journal: BlockJournal, _ block: DecoderBlock, zeroing: Set<BlockLinear>,
                                outcomes: [LinearOutcome], owner: Int) throws {
         let linears = BlockLinear.allCases
+        let start = Communicator.wallTime, idleBefore = run.pipelineTimings.idleSeconds
+        defer { run.pipelineTimings.journalSeconds += Communicator.wallTime - start - (run.pipelineTimings.idleSeconds - idleBefore) }
         let writes = WriteAssignment(shape: block.shape, ranks: run.comm.size)
         let mine = writes.linears(of: run.comm.rank)
         var slots = [UInt64](repeating: 0, count: linears.count)

@@ -40,15 +40,20 @@ extension OwlPrune.Bench {
         @Option(help: "Target sparsity.") var sparsity: Double = 0.5
         @Flag(help: "Print one JSON object {runs: [...]} on stdout.") var json = false
         @Flag(help: "Also time the statistics and SparseGPT kernels against sgemm (rank 0).") var kernels = false
+        @Flag(help: "Also split every rank's whole command into start-up, read, tokenize, forwards + terms, selection + solver, sharing, journal, write and finish, beside the FLOP floor.")
+        var breakdown = false
         @Option(help: "Input widths for --kernels, comma separated.") var kernelWidths: String = "576,1536"
         @Option(help: "Weight rows for --kernels' SparseGPT runs.") var kernelRows: Int = 576
 
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("owlprune-bench-\(getpid())")
+            // One scratch directory for all ranks (rank 0's process id): they stage one output.
+            let pid = try comm.broadcast(value: Int64(getpid()), root: 0)
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("owlprune-bench-\(pid)")
             defer { if comm.rank == 0 { try? FileManager.default.removeItem(at: scratch) } }
             if comm.rank == 0 { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) }
+            try comm.barrier()
             var runs: [[String: Any]] = []
             var kernelRuns: [[String: Any]] = []
             defer { if json && comm.rank == 0 { try? JSONOutput.print(["ranks": comm.size, "runs": runs, "kernels": kernelRuns]) } }
@@ -68,6 +73,8 @@ extension OwlPrune.Bench {
                 let setup = try PruneSetup(model: model, method: methodOptions, calibration: calibration, comm: comm)
                 let tokenize = Communicator.wallTime - t0
                 let out = scratch.appendingPathComponent(method)
+                // Journaled as `prune` journals, so that the breakdown's journal is the command's.
+                let journal = scratch.appendingPathComponent(method + ".journal")
                 let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID(), lock: setup.comm.rank == 0)
                 let job = try setup.makeJob()
                 let output = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
@@ -78,10 +85,14 @@ extension OwlPrune.Bench {
                                                 nsamples: nsamples, seqlen: seqlen, seed: calibration.seed,
                                                 damp: methodOptions.damp, owlM: nil, owlLambda: nil, atpBeta: nil,
                                                 calib: calib, calibTokens: nil, dsnot: nil, dass: false))
-                let (result, _) = try output.write(job)
+                let prepared = Communicator.wallTime - t0
+                let (result, _) = try output.write(job, journalDirectory: journal)
                 try output.commit()
                 let plan = result.plan
                 let total = Communicator.wallTime - t0
+                let ranks = breakdown ? try PruneBreakdown(wall: total, prepare: prepared - setup.tokenizeSeconds - setup.windowsShareSeconds,
+                                                           tokenize: setup.tokenizeSeconds, windowsShare: setup.windowsShareSeconds,
+                                                           result: result, output: output.times).gathered(comm) : nil
                 guard comm.rank == 0 else { continue }
                 let t = result.times
                 let calibrationTokens = Double(nsamples * seqlen)
@@ -96,6 +107,7 @@ extension OwlPrune.Bench {
                 if json {
                     runs[runs.count - 1]["floor_flops"] = floor
                     runs[runs.count - 1]["sgemm_flops_per_second"] = rate
+                    if let ranks { runs[runs.count - 1]["breakdown"] = PruneBreakdown.json(ranks, floorSeconds: floor / rate) }
                     continue
                 }
                 printResult(String(format: """
@@ -107,6 +119,7 @@ extension OwlPrune.Bench {
                     """, method, sparsity * 100, nsamples, seqlen, comm.size, total, tokenize, t.load, t.statistics, t.plan,
                     t.prune, t.write, calibrationTokens / (t.statistics + t.prune), plan.blockSparsities.count,
                     floor / 1e12, rate / 1e9, job.threads, floor / rate, total / (floor / rate)))
+                if let ranks { printResult(PruneBreakdown.table(ranks, floorSeconds: floor / rate)) }
             }
         }
 

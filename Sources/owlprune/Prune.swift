@@ -201,6 +201,9 @@ struct PruneSetup {
     let windows: CalibrationWindows
     /// `--atp-beta auto`: the calibration text's held-out tail (every rank; empty otherwise).
     private(set) var heldout: [Int] = []
+    /// Rank 0's tokenizer load, tokenizing and window sampling (0 elsewhere), and every rank's
+    /// wait for the windows' broadcast (`bench prune --breakdown`).
+    private(set) var tokenizeSeconds = 0.0, windowsShareSeconds = 0.0
 
     /// - Parameter memory: when given, the memory check runs before the windows are drawn.
     init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator,
@@ -241,6 +244,7 @@ struct PruneSetup {
                                           allocation: .uniform, blocks: architecture.blockCount)
         try overrides.apply(to: &probe)
         var local: CalibrationWindows? = nil
+        let tokenizeStart = Communicator.wallTime
         if comm.rank == 0 {
             if let file = calibration.calibTokens {
                 local = try CalibrationWindows.read(idsFile: URL(fileURLWithPath: file), count: calibration.nsamples,
@@ -260,7 +264,10 @@ struct PruneSetup {
                 progress("calibration: \(file) → \(stream.count) tokens, \(calibration.nsamples) windows of \(length) (seed \(calibration.seed))")
             }
         }
+        tokenizeSeconds = Communicator.wallTime - tokenizeStart
+        let shareStart = Communicator.wallTime
         windows = try CalibrationWindows.broadcast(local, comm: comm)
+        windowsShareSeconds = Communicator.wallTime - shareStart
         if method.atpAuto || holdOut > 0 { heldout = try comm.broadcast(heldout.map(Int64.init), root: 0).map(Int.init) }
         if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
         configuration = planned
