@@ -63,6 +63,8 @@ public final class PruneJob {
     public var onPlan: ((SparsityPlan) -> Void)?
     /// `--remove-by`: the block removal that made this job's (reduced) model; recorded in the plan.
     public var blockRemoval: BlockRemovalResult?
+    /// `--remove-by streamline --replacement layer`: the training settings, recorded in the plan.
+    public var streamlineTraining: StreamlineTrainingSettings?
     /// Threads that run independent calibration windows of one block at once (results do not
     /// depend on it; see `Parallel`).
     public let threads: Int
@@ -149,6 +151,7 @@ public final class PruneJob {
         plan.seed = configuration.seed
         plan.settings = PlanSettings(method: configuration.method, options: configuration.options)
         plan.blockRemoval = blockRemoval
+        plan.streamlineTraining = streamlineTraining
         plan.settings?.propagation = configuration.propagation.rawValue
         plan.settings?.calibrationWindows = windows.count
         plan.settings?.calibrationLength = windows.length

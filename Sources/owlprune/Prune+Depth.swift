@@ -23,6 +23,45 @@ extension OwlPrune.Prune {
         }
     }
 
+    /// `--remove-by streamline` with `layer` (its default): the training's validation windows are
+    /// cut from the end of `--calib`, which `--atp-beta auto` also claims for its own.
+    func validateRemoveByStreamline() throws {
+        guard !DepthOptions.isDepthMethod(method.method), depth.removeBy == .streamline,
+              depth.effectiveReplacement(method: method.method) == .layer else { return }
+        if calibration.calib == nil {
+            throw ValidationError("--replacement layer needs --calib FILE (its validation windows are cut from the end of the text); or give --replacement none|linear")
+        }
+        if method.atpAuto {
+            throw ValidationError("--atp-beta auto: not available with --remove-by streamline --replacement layer (both hold out the end of --calib); give a number, or --replacement none|linear")
+        }
+    }
+
+    /// What `--remove-by` hands the prune: the kept blocks, the removal's record, and with
+    /// streamline's `linear`/`layer` the reduced model with block b replaced and the training log.
+    struct Removal {
+        var renumbering: BlockRenumbering
+        var result: BlockRemovalResult
+        var source: ReplacedBlockSource?
+        var log: StreamlineTrainingLog?
+    }
+
+    /// `--remove-by`: the removal scored on the dense model; with `--remove-by streamline`, its
+    /// replacement made exactly as `--method streamline` makes it (the same selection, ReplaceMe
+    /// fit or training, on the same windows), so the combined run equals pruning that output.
+    func removeBeforePruning(setup: PruneSetup, training: StreamlineTrainingSettings?) throws -> Removal? {
+        guard let (kind, count) = depth.removal(method: method.method) else { return nil }
+        guard kind == .streamline, let replacement = depth.effectiveReplacement(method: method.method), replacement != .none else {
+            let (renumbering, result) = try removeBlocks(setup: setup, method: kind, count: count)
+            return Removal(renumbering: renumbering, result: result)
+        }
+        let (renumbering, result, replaced, log) = try streamline(setup: setup, count: count, replacement: replacement, training: training)
+        let base = RenumberedSource(base: setup.checkpoint, renumbering: renumbering)
+        let source = try replaced.values.first.map {
+            try ReplacedBlockSource(base: base, block: $0, input: setup.checkpoint, renumbering: renumbering)
+        }
+        return Removal(renumbering: renumbering, result: result, source: source, log: log)
+    }
+
     /// Scores the dense model's blocks on the calibration windows, shows the choice on rank 0.
     func removeBlocks(setup: PruneSetup, method: BlockRemovalMethod, count: Int) throws
         -> (renumbering: BlockRenumbering, result: BlockRemovalResult) {

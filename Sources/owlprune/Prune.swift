@@ -69,6 +69,7 @@ extension OwlPrune {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
             try depth.validate(method: method.method)
             try validateDepthOnly()
+            try validateRemoveByStreamline()
         }
 
         func run() throws { try withRecipe().execute() }
@@ -120,9 +121,14 @@ extension OwlPrune {
                     try runDepthOnly(comm: comm, staged: staged)
                     return
                 }
+                // `--remove-by streamline --replacement layer` trains on windows sampled from the
+                // text without its held-out tail, as `--method streamline` does; the prune then
+                // calibrates on the same windows.
+                let training = depth.removeBy == .streamline ? depth.training(method: method.method, seed: calibration.seed,
+                                                                                windows: calibration.nsamples) : nil
                 var setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
                                            memory: memory, threads: threads, split: split, overrides: overrides,
-                                           searchesATPBeta: true)
+                                           searchesATPBeta: true, holdOut: training?.heldoutWindows ?? 0)
                 if method.atpAuto {
                     try ATPBetaSearch(method: method, calibration: calibration, model: model.model, threads: threads, split: split,
                                       scratch: URL(fileURLWithPath: output.out + ".atp-beta-search")).resolve(&setup)
@@ -138,9 +144,10 @@ extension OwlPrune {
                     }
                 }
                 // --remove-by: blocks are removed first, scored on the dense model; the job prunes the reduced model.
-                let removal = try depth.removal(method: method.method).map { try removeBlocks(setup: setup, method: $0.0, count: $0.1) }
-                let job = try setup.makeJob(threads: threads, split: split, removal: removal?.renumbering)
+                let removal = try removeBeforePruning(setup: setup, training: training)
+                let job = try setup.makeJob(threads: threads, split: split, removal: removal?.renumbering, replaced: removal?.source)
                 job.blockRemoval = removal?.result
+                job.streamlineTraining = training
                 job.onPlan = { plan in
                     guard comm.rank == 0 else { return }
                     progress(PlanTable(plan: plan).render())
@@ -149,18 +156,29 @@ extension OwlPrune {
                 let out = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
                                           staged: staged, arguments: arguments, dtype: dtype?.storage,
                                           renumbering: removal?.renumbering,
-                                          maxShardSize: shardSizeBytes)
+                                          maxShardSize: shardSizeBytes, replacedTensors: removal?.source?.tensors ?? [:])
                 out.blockRemoval = removal?.result
+                out.streamlineTraining = removal?.log
                 let recipe = Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
                                                 threads: threads, overrides: overrides, dtype: dtype?.rawValue,
                                                 maxShardSize: maxShardSize?.text, depth: depth).utf8)
                 // Rank 0 writes them into the staging directory before the rename, beside the report.
+                let streamlinePicture = removal.flatMap { r in
+                    r.result.run == nil ? nil : StreamlinePicture(result: r.result, training: r.log,
+                                                                  title: URL(fileURLWithPath: model.model).lastPathComponent).data
+                }
                 out.extraFiles = { plan, report in
-                    [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data, Recipe.fileName: recipe]
+                    var files = [PlanPicture.fileName: PlanPicture(plan: plan, report: report).data, Recipe.fileName: recipe]
+                    files[StreamlinePicture.fileName] = streamlinePicture
+                    return files
                 }
                 // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
                 // The journal's fingerprint does not hold a block removal: a depth run journals nothing.
                 let (result, report) = try out.write(job, journalDirectory: removal == nil ? journal : nil, resume: true)
+                // The output is in place: the streamline training journal has served.
+                if training != nil && comm.rank == 0 {
+                    StreamlineJournal.remove(StreamlineJournal.directory(forOutput: URL(fileURLWithPath: output.out)))
+                }
                 let plan = result.plan
                 report.map { PruneWarnings.of(report: $0).forEach(progress) }
                 let perplexity = try evaluation.evalData.map {
@@ -291,10 +309,13 @@ struct PruneSetup {
     }
 
     /// - Parameter removal: depth pruning's kept blocks; the job then prunes the reduced model.
-    func makeJob(threads: Int? = nil, split: WorkSplit? = nil, removal: BlockRenumbering? = nil) throws -> PruneJob {
+    /// - Parameter replaced: `--remove-by streamline --replacement linear|layer`: the reduced model
+    ///   with block b replaced (over `RenumberedSource`); the job reads every weight from it.
+    func makeJob(threads: Int? = nil, split: WorkSplit? = nil, removal: BlockRenumbering? = nil,
+                 replaced: ReplacedBlockSource? = nil) throws -> PruneJob {
         let workers = try Self.workerCount(threads: threads, propagation: configuration.propagation, split: split, comm: comm)
         let split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
-        let source: any WeightSource = removal.map { RenumberedSource(base: checkpoint, renumbering: $0) } ?? checkpoint
+        let source: any WeightSource = replaced ?? removal.map { RenumberedSource(base: checkpoint, renumbering: $0) } ?? checkpoint
         return try PruneJob(comm: comm, configuration: configuration, source: source,
                             architecture: removal.map(architecture.keeping) ?? architecture,
                             windows: windows, threads: workers, split: split,
