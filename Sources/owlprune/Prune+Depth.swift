@@ -36,78 +36,9 @@ extension OwlPrune.Prune {
         }
     }
 
-    /// What `--remove-by` hands the prune: the kept blocks, the removal's record, and with
-    /// streamline's `linear`/`layer` the reduced model with block b replaced and the training log.
-    struct Removal {
-        var renumbering: BlockRenumbering
-        var result: BlockRemovalResult
-        var source: ReplacedBlockSource?
-        var log: StreamlineTrainingLog?
-    }
-
-    /// `--remove-by`: the removal scored on the dense model; with `--remove-by streamline`, its
-    /// replacement made exactly as `--method streamline` makes it (the same selection, ReplaceMe
-    /// fit or training, on the same windows), so the combined run equals pruning that output.
-    func removeBeforePruning(setup: PruneSetup, training: StreamlineTrainingSettings?) throws -> Removal? {
-        guard let (kind, count) = depth.removal(method: method.method) else { return nil }
-        guard kind == .streamline, let replacement = depth.effectiveReplacement(method: method.method), replacement != .none else {
-            let (renumbering, result) = try removeBlocks(setup: setup, method: kind, count: count)
-            return Removal(renumbering: renumbering, result: result)
-        }
-        let (renumbering, result, replaced, log) = try streamline(setup: setup, count: count, replacement: replacement, training: training)
-        let base = RenumberedSource(base: setup.checkpoint, renumbering: renumbering)
-        let source = try replaced.values.first.map {
-            try ReplacedBlockSource(base: base, block: $0, input: setup.checkpoint, renumbering: renumbering)
-        }
-        return Removal(renumbering: renumbering, result: result, source: source, log: log)
-    }
-
-    /// Scores the dense model's blocks on the calibration windows, shows the choice on rank 0.
-    func removeBlocks(setup: PruneSetup, method: BlockRemovalMethod, count: Int) throws
-        -> (renumbering: BlockRenumbering, result: BlockRemovalResult) {
-        try DepthSearch.check(count: count, method: method, blocks: setup.architecture.blockCount)
-        let workers = try PruneSetup.workerCount(threads: threads, propagation: .sequential, split: .windows, comm: setup.comm)
-        let search = DepthSearch(comm: setup.comm, architecture: setup.architecture, source: setup.checkpoint,
-                                 windows: setup.windows, threads: workers, progress: progress)
-        let result = try search.run(method: method, count: count)
-        if setup.comm.rank == 0 { progress(DepthTable(result: result).render()) }
-        return (BlockRenumbering(removing: result.removed, of: setup.architecture.blockCount), result)
-    }
-
-    /// LLM-Streamline (issue 24): the run's scores on the dense model, then its replacement.
-    func streamline(setup: PruneSetup, count: Int, replacement: StreamlineReplacement, training: StreamlineTrainingSettings?) throws
-        -> (renumbering: BlockRenumbering, result: BlockRemovalResult, replaced: [Int: DecoderBlock], log: StreamlineTrainingLog?) {
-        try DepthSearch.check(count: count, method: .streamline, blocks: setup.architecture.blockCount)
-        let workers = try PruneSetup.workerCount(threads: threads, propagation: .sequential, split: .windows, comm: setup.comm)
-        let search = DepthSearch(comm: setup.comm, architecture: setup.architecture, source: setup.checkpoint,
-                                 windows: setup.windows, threads: workers, progress: progress)
-        let validation = training.map { _ in CalibrationWindows.consecutive(setup.heldout, length: setup.windows.length) }
-        let journal = try training.map { try bindTrainingJournal(setup: setup, count: count, settings: $0, validation: validation!) }
-        let (result, block, log) = try search.streamline(count: count, replacement: replacement, training: training, validation: validation,
-                                                         journal: journal)
-        if setup.comm.rank == 0 { progress(DepthTable(result: result).render()) }
-        let renumbering = BlockRenumbering(removing: result.removed, of: setup.architecture.blockCount)
-        // Block b keeps its index: every removed block comes after it.
-        return (renumbering, result, block.map { [$0.index: $0] } ?? [:], log)
-    }
-
-    /// `--replacement layer`: the training's resume journal beside the output, bound to this
-    /// training's settings on rank 0 (`StreamlineJournal.bind`); a failure or stop keeps it only
-    /// when it holds a finished step, and says how to continue.
-    func bindTrainingJournal(setup: PruneSetup, count: Int, settings: StreamlineTrainingSettings,
-                             validation: CalibrationWindows) throws -> StreamlineJournal {
-        let directory = StreamlineJournal.directory(forOutput: URL(fileURLWithPath: output.out))
-        Runtime.onFailure { StreamlineJournal.removeIfNoState(directory) }
-        Runtime.stopHint = { StreamlineJournal.resumeHint(directory) }
-        if setup.comm.rank == 0 {
-            let fingerprint = try StreamlineJournal.fingerprint(settings: settings, count: count, windows: setup.windows,
-                                                                validation: validation, checkpoint: setup.checkpoint)
-            for line in try StreamlineJournal.bind(directory: directory, fingerprint: fingerprint, resume: output.resume,
-                                                   force: output.force) {
-                progress(line)
-            }
-        }
-        return StreamlineJournal(directory: directory)
+    /// The removal step with this command's settings (`DepthRemovalStep`).
+    var removalStep: DepthRemovalStep {
+        DepthRemovalStep(depth: depth, method: method.method, threads: threads, out: output.out, resume: output.resume, force: output.force)
     }
 
     /// Depth only: the removal, then every kept tensor copied under its new name.
@@ -123,9 +54,9 @@ extension OwlPrune.Prune {
         var replaced: [Int: DecoderBlock] = [:]
         var log: StreamlineTrainingLog?
         if kind == .streamline, let replacement = depth.effectiveReplacement(method: method.method) {
-            (renumbering, result, replaced, log) = try streamline(setup: setup, count: count, replacement: replacement, training: training)
+            (renumbering, result, replaced, log) = try removalStep.streamline(setup: setup, count: count, replacement: replacement, training: training)
         } else {
-            (renumbering, result) = try removeBlocks(setup: setup, method: kind, count: count)
+            (renumbering, result) = try removalStep.removeBlocks(setup: setup, method: kind, count: count)
         }
         let out = DepthOutput(comm: comm, input: setup.checkpoint, staged: staged, renumbering: renumbering,
                               architecture: setup.architecture, maxShardSize: shardSizeBytes, replaced: replaced)

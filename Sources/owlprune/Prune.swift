@@ -144,7 +144,7 @@ extension OwlPrune {
                     }
                 }
                 // --remove-by: blocks are removed first, scored on the dense model; the job prunes the reduced model.
-                let removal = try removeBeforePruning(setup: setup, training: training)
+                let removal = try removalStep.removeBeforePruning(setup: setup, training: training)
                 let job = try setup.makeJob(threads: threads, split: split, removal: removal?.renumbering, replaced: removal?.source)
                 job.blockRemoval = removal?.result
                 job.streamlineTraining = training
