@@ -64,6 +64,8 @@ public final class PruneJob {
     /// Phase 1's state between `makePlan` and `prune`: the run's times and the strategy, which
     /// may keep what phase 1 gathered (the dense split keeps its blocks and statistics).
     private var planned: (run: PruneRun, strategy: any PruneStrategy, plan: SparsityPlan)?
+    /// `--remove-by streamline --replacement layer`: the training settings, recorded in the plan.
+    public let streamlineTraining: StreamlineTrainingSettings?
     /// Threads that run independent calibration windows of one block at once (results do not
     /// depend on it; see `Parallel`).
     public let threads: Int
@@ -74,9 +76,11 @@ public final class PruneJob {
     public init(comm: Communicator, configuration: PruneConfiguration, source: any WeightSource,
                 architecture: Architecture, windows: CalibrationWindows, threads: Int = 1, split: WorkSplit? = nil,
                 precomputedBlockScores: [Double]? = nil, blockRemoval: BlockRemovalResult? = nil,
+                streamlineTraining: StreamlineTrainingSettings? = nil,
                 progress: @escaping (String) -> Void, meter: ((String) -> Void)? = nil) throws {
         self.precomputedBlockScores = precomputedBlockScores
         self.blockRemoval = blockRemoval
+        self.streamlineTraining = streamlineTraining
         self.split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
         self.threads = max(1, threads)
         self.comm = comm
@@ -165,6 +169,7 @@ public final class PruneJob {
         plan.seed = configuration.seed
         plan.settings = PlanSettings(method: configuration.method, options: configuration.options)
         plan.blockRemoval = blockRemoval
+        plan.streamlineTraining = streamlineTraining
         plan.settings?.propagation = configuration.propagation.rawValue
         plan.settings?.calibrationWindows = windows.count
         plan.settings?.calibrationLength = windows.length

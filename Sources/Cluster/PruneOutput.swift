@@ -3,6 +3,7 @@ import Foundation
 import MPIKit
 import Model
 import Pruning
+import Tensor
 
 /// Writes a pruning run as a Hugging Face directory (docs/design.md §3 "Output") while it runs: `begin`
 /// creates the staging directory `OUT.tmp-<runid>/` and (rank 0) every shard file at its full length, `write(block:)`
@@ -38,19 +39,24 @@ public final class PruneOutput {
     public let blockRemoval: BlockRemovalResult?
     /// The journal `finish` found in the result, removed by `commit` once the output is in place.
     private var finishedJournal: URL?
+    /// `--remove-by streamline --replacement layer`: the training's log, recorded in the report.
+    public let streamlineTraining: StreamlineTrainingLog?
 
     /// - Parameter layout: the job's rank layout (`PruneJob.layout`): rank r writes its blocks' tensors.
     /// - Parameter maxShardSize: `prune --max-shard-size` in bytes; the shards do not follow the ranks.
     public init(comm: Communicator, layout: RankLayout, input: CheckpointDirectory, staged: StagedDirectory,
                 arguments: PruneArguments, dtype: SafetensorsDType? = nil, renumbering: BlockRenumbering? = nil,
-                blockRemoval: BlockRemovalResult? = nil, maxShardSize: Int = ShardPlan.defaultMaxShardSize) throws {
+                blockRemoval: BlockRemovalResult? = nil, streamlineTraining: StreamlineTrainingLog? = nil,
+                maxShardSize: Int = ShardPlan.defaultMaxShardSize, replacedTensors: [String: Matrix] = [:]) throws {
         self.comm = comm
         self.blockRemoval = blockRemoval
+        self.streamlineTraining = streamlineTraining
         self.input = input
         self.staged = staged
         self.arguments = arguments
         output = try ShardedOutput(ranges: layout.blockRanges, input: input, dtype: dtype, renumbering: renumbering,
-                                   maxShardSize: maxShardSize, spreadsBlocks: layout.spreadsBlockWrites)
+                                   maxShardSize: maxShardSize, spreadsBlocks: layout.spreadsBlockWrites,
+                                   replacedTensors: replacedTensors)
     }
 
     /// The one sequence of a prune into its directory (issue 23 item 2): `begin`, the job's blocks
@@ -112,6 +118,7 @@ public final class PruneOutput {
                                           job: job, plan: plan)
             merged.warnings = PruneWarnings.of(plan: plan) + PruneWarnings.of(report: merged)
             merged.blockRemoval = blockRemoval
+            merged.streamlineTraining = streamlineTraining
             try PruneReport.encoder().encode(merged).write(to: staged.file(Self.reportFileName))
             report = merged
         }

@@ -30,6 +30,9 @@ public struct PruneReport: Codable, Sendable {
     public var warnings: [String]?
     /// `--remove-by` (issue 12 item 6): the blocks removed before pruning, with every block's score.
     public var blockRemoval: BlockRemovalResult?
+    /// `--remove-by streamline --replacement layer` (issue 24): the training of block b (losses,
+    /// times, the state kept), as a depth-only run's report holds it.
+    public var streamlineTraining: StreamlineTrainingLog?
     /// The BLAS library and kernel set rank 0 ran (issue 28): the numbers a report holds are
     /// reproducible on another machine only with the same kernels. Nil in older reports.
     public var blas: BLASLibrary? = .current

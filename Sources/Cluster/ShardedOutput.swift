@@ -23,11 +23,17 @@ public struct ShardedOutput: Sendable {
     public let plan: ShardPlan
     /// Every rank calls `ShardStream.write(block:)` for every block and writes its dealt linears.
     public let spreadsBlocks: Bool
+    /// `--remove-by streamline --replacement linear|layer`: output tensors whose values are not
+    /// the input's (the replacement block's, `ReplacedBlockSource.tensors`). A tensor the prune
+    /// does not change (norms, biases, q/k norms) is written from here instead of copied.
+    public let replacedTensors: [String: Matrix]
 
     public init(ranges: [Range<Int>], input: CheckpointDirectory, dtype: SafetensorsDType? = nil,
                 renumbering: BlockRenumbering? = nil,
-                maxShardSize: Int = ShardPlan.defaultMaxShardSize, spreadsBlocks: Bool = false) throws {
+                maxShardSize: Int = ShardPlan.defaultMaxShardSize, spreadsBlocks: Bool = false,
+                replacedTensors: [String: Matrix] = [:]) throws {
         self.ranges = ranges
+        self.replacedTensors = replacedTensors
         self.spreadsBlocks = spreadsBlocks
         self.input = input
         self.dtype = dtype
@@ -144,7 +150,9 @@ public struct ShardedOutput: Sendable {
         private func copy(_ name: String) throws {
             let shard = try file(for: name)
             let source = output.inputName(name)
-            if try output.outputDType(name) == output.input.info(source).dtype {
+            if let m = output.replacedTensors[name] {
+                try shard.write(name, m)
+            } else if try output.outputDType(name) == output.input.info(source).dtype {
                 try output.input.shard(containing: source).withRawBytes(source) { try shard.write(name, rawBuffer: $0) }
             } else {
                 try shard.write(name, try output.input.matrix(source))

@@ -23,6 +23,14 @@ extension SparsityPlan: Codable {
         case windowsHash = "windows_hash"
         case settings
         case blockRemoval = "block_removal"
+        case streamlineTraining = "streamline_training"
+    }
+
+    /// The training settings' keys in the plan, snake case as the plan's own.
+    private enum TrainingKeys: String, CodingKey {
+        case epochs, batch, seed
+        case learningRate = "learning_rate", minimumLearningRate = "minimum_learning_rate"
+        case weightDecay = "weight_decay", maxGradientNorm = "max_gradient_norm", heldoutWindows = "heldout_windows"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -66,6 +74,13 @@ extension SparsityPlan: Codable {
         try c.encodeIfPresent(windowsHash, forKey: .windowsHash)
         try c.encodeIfPresent(settings, forKey: .settings)
         try c.encodeIfPresent(blockRemoval, forKey: .blockRemoval)
+        if let t = streamlineTraining {
+            var n = c.nestedContainer(keyedBy: TrainingKeys.self, forKey: .streamlineTraining)
+            try n.encode(t.epochs, forKey: .epochs); try n.encode(t.batch, forKey: .batch); try n.encode(t.seed, forKey: .seed)
+            try n.encode(t.learningRate, forKey: .learningRate); try n.encode(t.minimumLearningRate, forKey: .minimumLearningRate)
+            try n.encode(t.weightDecay, forKey: .weightDecay); try n.encode(t.maxGradientNorm, forKey: .maxGradientNorm)
+            try n.encode(t.heldoutWindows, forKey: .heldoutWindows)
+        }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -103,6 +118,15 @@ extension SparsityPlan: Codable {
         windowsHash = try c.decodeIfPresent(String.self, forKey: .windowsHash)
         settings = try c.decodeIfPresent(PlanSettings.self, forKey: .settings)
         blockRemoval = try c.decodeIfPresent(BlockRemovalResult.self, forKey: .blockRemoval)
+        if c.contains(.streamlineTraining) {
+            let n = try c.nestedContainer(keyedBy: TrainingKeys.self, forKey: .streamlineTraining)
+            streamlineTraining = StreamlineTrainingSettings(
+                epochs: try n.decode(Int.self, forKey: .epochs), batch: try n.decode(Int.self, forKey: .batch),
+                learningRate: try n.decode(Double.self, forKey: .learningRate),
+                minimumLearningRate: try n.decode(Double.self, forKey: .minimumLearningRate),
+                weightDecay: try n.decode(Double.self, forKey: .weightDecay), maxGradientNorm: try n.decode(Double.self, forKey: .maxGradientNorm),
+                heldoutWindows: try n.decode(Int.self, forKey: .heldoutWindows), seed: try n.decode(UInt64.self, forKey: .seed))
+        }
     }
 
     private static func parsePattern(_ text: String, codingPath: [any CodingKey]) throws -> SparsityPattern {

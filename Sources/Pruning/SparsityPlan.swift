@@ -29,6 +29,9 @@ public struct SparsityPlan: Sendable, Equatable {
     /// `prune --remove-by` (issue 12 item 6): the blocks removed before this plan's pruning, which
     /// indexes the blocks that remain. nil (and absent from the JSON) otherwise.
     public var blockRemoval: BlockRemovalResult?
+    /// `--remove-by streamline --replacement layer` (issue 24): the training that made block b,
+    /// which decides its bits as much as the removal does. nil (and absent) otherwise.
+    public var streamlineTraining: StreamlineTrainingSettings?
 
     public init(method: PruningMethod, pattern: SparsityPattern, targetSparsity: Double, allocation: Allocation,
                 outlierRatios: [Double]?, blockSparsities: [Double], dsnot: Bool = false, dass: Bool = false,

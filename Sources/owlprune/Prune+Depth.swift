@@ -23,52 +23,22 @@ extension OwlPrune.Prune {
         }
     }
 
-    /// Scores the dense model's blocks on the calibration windows, shows the choice on rank 0.
-    func removeBlocks(setup: PruneSetup, method: BlockRemovalMethod, count: Int) throws
-        -> (renumbering: BlockRenumbering, result: BlockRemovalResult) {
-        try DepthSearch.check(count: count, method: method, blocks: setup.architecture.blockCount)
-        let workers = try PruneSetup.workerCount(threads: threads, propagation: .sequential, split: .windows, comm: setup.comm)
-        let search = DepthSearch(comm: setup.comm, architecture: setup.architecture, source: setup.checkpoint,
-                                 windows: setup.windows, threads: workers, progress: progress)
-        let result = try search.run(method: method, count: count)
-        if setup.comm.rank == 0 { progress(DepthTable(result: result).render()) }
-        return (BlockRenumbering(removing: result.removed, of: setup.architecture.blockCount), result)
-    }
-
-    /// LLM-Streamline (issue 24): the run's scores on the dense model, then its replacement.
-    func streamline(setup: PruneSetup, count: Int, replacement: StreamlineReplacement, training: StreamlineTrainingSettings?) throws
-        -> (renumbering: BlockRenumbering, result: BlockRemovalResult, replaced: [Int: DecoderBlock], log: StreamlineTrainingLog?) {
-        try DepthSearch.check(count: count, method: .streamline, blocks: setup.architecture.blockCount)
-        let workers = try PruneSetup.workerCount(threads: threads, propagation: .sequential, split: .windows, comm: setup.comm)
-        let search = DepthSearch(comm: setup.comm, architecture: setup.architecture, source: setup.checkpoint,
-                                 windows: setup.windows, threads: workers, progress: progress)
-        let validation = training.map { _ in CalibrationWindows.consecutive(setup.heldout, length: setup.windows.length) }
-        let journal = try training.map { try bindTrainingJournal(setup: setup, count: count, settings: $0, validation: validation!) }
-        let (result, block, log) = try search.streamline(count: count, replacement: replacement, training: training, validation: validation,
-                                                         journal: journal)
-        if setup.comm.rank == 0 { progress(DepthTable(result: result).render()) }
-        let renumbering = BlockRenumbering(removing: result.removed, of: setup.architecture.blockCount)
-        // Block b keeps its index: every removed block comes after it.
-        return (renumbering, result, block.map { [$0.index: $0] } ?? [:], log)
-    }
-
-    /// `--replacement layer`: the training's resume journal beside the output, bound to this
-    /// training's settings on rank 0 (`StreamlineJournal.binding`); a failure or stop keeps it only
-    /// when it holds a finished step, and says how to continue.
-    func bindTrainingJournal(setup: PruneSetup, count: Int, settings: StreamlineTrainingSettings,
-                             validation: CalibrationWindows) throws -> StreamlineJournal {
-        let directory = StreamlineJournal.directory(forOutput: URL(fileURLWithPath: output.out))
-        Runtime.onFailure { StreamlineJournal.binding.removeIfNothingFinished(directory) }
-        Runtime.stopHint = { StreamlineJournal.binding.resumeHint(directory) }
-        if setup.comm.rank == 0 {
-            let fingerprint = try StreamlineJournal.fingerprint(settings: settings, count: count, windows: setup.windows,
-                                                                validation: validation, checkpoint: setup.checkpoint)
-            for line in try StreamlineJournal.binding.bind(directory: directory, fingerprint: fingerprint, resume: output.resume,
-                                                           force: output.force) {
-                progress(line)
-            }
+    /// `--remove-by streamline` with `layer` (its default): the training's validation windows are
+    /// cut from the end of `--calib`, which `--atp-beta auto` also claims for its own.
+    func validateRemoveByStreamline() throws {
+        guard !DepthOptions.isDepthMethod(method.method), depth.removeBy == .streamline,
+              depth.effectiveReplacement(method: method.method) == .layer else { return }
+        if calibration.calib == nil {
+            throw ValidationError("--replacement layer needs --calib FILE (its validation windows are cut from the end of the text); or give --replacement none|linear")
         }
-        return StreamlineJournal(directory: directory)
+        if method.atpAuto {
+            throw ValidationError("--atp-beta auto: not available with --remove-by streamline --replacement layer (both hold out the end of --calib); give a number, or --replacement none|linear")
+        }
+    }
+
+    /// The removal step with this command's settings (`DepthRemovalStep`).
+    var removalStep: DepthRemovalStep {
+        DepthRemovalStep(depth: depth, method: method.method, threads: threads, out: output.out, resume: output.resume, force: output.force)
     }
 
     /// Depth only: the removal, then every kept tensor copied under its new name.
@@ -84,9 +54,9 @@ extension OwlPrune.Prune {
         var replaced: [Int: DecoderBlock] = [:]
         var log: StreamlineTrainingLog?
         if kind == .streamline, let replacement = depth.effectiveReplacement(method: method.method) {
-            (renumbering, result, replaced, log) = try streamline(setup: setup, count: count, replacement: replacement, training: training)
+            (renumbering, result, replaced, log) = try removalStep.streamline(setup: setup, count: count, replacement: replacement, training: training)
         } else {
-            (renumbering, result) = try removeBlocks(setup: setup, method: kind, count: count)
+            (renumbering, result) = try removalStep.removeBlocks(setup: setup, method: kind, count: count)
         }
         let out = DepthOutput(comm: comm, input: setup.checkpoint, staged: staged, renumbering: renumbering,
                               architecture: setup.architecture, maxShardSize: shardSizeBytes, replaced: replaced)

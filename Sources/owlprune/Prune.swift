@@ -69,6 +69,7 @@ extension OwlPrune {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
             try depth.validate(method: method.method)
             try validateDepthOnly()
+            try validateRemoveByStreamline()
         }
 
         func run() throws { try withRecipe().execute() }
@@ -120,9 +121,14 @@ extension OwlPrune {
                     try runDepthOnly(comm: comm, staged: staged)
                     return
                 }
+                // `--remove-by streamline --replacement layer` trains on windows sampled from the
+                // text without its held-out tail, as `--method streamline` does; the prune then
+                // calibrates on the same windows.
+                let training = depth.removeBy == .streamline ? depth.training(method: method.method, seed: calibration.seed,
+                                                                                windows: calibration.nsamples) : nil
                 var setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
                                            memory: memory, threads: threads, split: split, overrides: overrides,
-                                           searchesATPBeta: true)
+                                           searchesATPBeta: true, holdOut: training?.heldoutWindows ?? 0)
                 if method.atpAuto {
                     try ATPBetaSearch(method: method, calibration: calibration, model: model.model, threads: threads, split: split,
                                       scratch: URL(fileURLWithPath: output.out + ".atp-beta-search")).resolve(&setup)
@@ -138,8 +144,8 @@ extension OwlPrune {
                     }
                 }
                 // --remove-by: blocks are removed first, scored on the dense model; the job prunes the reduced model.
-                let removal = try depth.removal(method: method.method).map { try removeBlocks(setup: setup, method: $0.0, count: $0.1) }
-                let job = try setup.makeJob(threads: threads, split: split, removal: removal)
+                let removal = try removalStep.removeBeforePruning(setup: setup, training: training)
+                let job = try setup.makeJob(threads: threads, split: split, removal: removal, training: training)
                 let agreed = try job.makePlan()
                 if comm.rank == 0 {
                     progress(PlanTable(plan: agreed).render())
@@ -148,18 +154,29 @@ extension OwlPrune {
                 let out = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
                                           staged: staged, arguments: arguments, dtype: dtype?.storage,
                                           renumbering: removal?.renumbering, blockRemoval: removal?.result,
-                                          maxShardSize: shardSizeBytes)
+                                          streamlineTraining: removal?.log, maxShardSize: shardSizeBytes,
+                                          replacedTensors: removal?.source?.tensors ?? [:])
                 let recipe = Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
                                                 threads: threads, overrides: overrides, dtype: dtype?.rawValue,
                                                 maxShardSize: maxShardSize?.text, depth: depth).utf8)
+                let streamlinePicture = removal.flatMap { r in
+                    r.result.run == nil ? nil : StreamlinePicture(result: r.result, training: r.log,
+                                                                  title: URL(fileURLWithPath: model.model).lastPathComponent).data
+                }
                 // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
                 // The journal's fingerprint does not hold a block removal: a depth run journals nothing.
                 let (result, report) = try out.write(job, journalDirectory: removal == nil ? journal : nil, resume: true)
                 let plan = result.plan
                 // Rank 0 writes them into the staging directory before the rename, beside the report.
                 try out.commit(files: report.map {
-                    [PlanPicture.fileName: PlanPicture(plan: plan, report: $0).data, Recipe.fileName: recipe]
+                    var files = [PlanPicture.fileName: PlanPicture(plan: plan, report: $0).data, Recipe.fileName: recipe]
+                    files[StreamlinePicture.fileName] = streamlinePicture
+                    return files
                 } ?? [:])
+                // The output is in place: the streamline training journal has served.
+                if training != nil && comm.rank == 0 {
+                    StreamlineJournal.remove(StreamlineJournal.directory(forOutput: URL(fileURLWithPath: output.out)))
+                }
                 report.map { PruneWarnings.of(report: $0).forEach(progress) }
                 let perplexity = try evaluation.evalData.map {
                     try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out,
@@ -295,16 +312,19 @@ struct PruneSetup {
         return try threads ?? (takesTurns ? cores : max(1, cores / comm.ranksOnThisNode()))
     }
 
-    /// - Parameter removal: depth pruning's kept blocks; the job then prunes the reduced model.
-    func makeJob(threads: Int? = nil, split: WorkSplit? = nil,
-                 removal: (renumbering: BlockRenumbering, result: BlockRemovalResult)? = nil) throws -> PruneJob {
+    /// - Parameter removal: `--remove-by`: the kept blocks, and with `--remove-by streamline
+    ///   --replacement linear|layer` the reduced model with block b replaced (over
+    ///   `RenumberedSource`); the job then prunes the reduced model, reading every weight from it.
+    func makeJob(threads: Int? = nil, split: WorkSplit? = nil, removal: DepthRemovalStep.Removal? = nil,
+                 training: StreamlineTrainingSettings? = nil) throws -> PruneJob {
         let workers = try Self.workerCount(threads: threads, propagation: configuration.propagation, split: split, comm: comm)
         let split = split ?? WorkSplit.defaultSplit(for: configuration.propagation)
-        let source: any WeightSource = removal.map { RenumberedSource(base: checkpoint, renumbering: $0.renumbering) } ?? checkpoint
+        let source: any WeightSource = removal?.source
+            ?? removal.map { RenumberedSource(base: checkpoint, renumbering: $0.renumbering) } ?? checkpoint
         return try PruneJob(comm: comm, configuration: configuration, source: source,
                             architecture: removal.map { architecture.keeping($0.renumbering) } ?? architecture,
                             windows: windows, threads: workers, split: split, blockRemoval: removal?.result,
-                            progress: { [rank = comm.rank] in FaultInjection.point($0, rank: rank); StopSignal.checkpoint(); progress($0) },
+                            streamlineTraining: training, progress: { [rank = comm.rank] in FaultInjection.point($0, rank: rank); StopSignal.checkpoint(); progress($0) },
                             meter: ProgressMeter.show)
     }
 }

@@ -25,9 +25,11 @@ extension OwlPrune {
 
         @Option(help: "Hugging Face checkpoint directory.") var model: String
         @Option(help: "Sweep directory: sweep.json, sweep.csv, sweep.svg (and models/ with --keep-models).") var out: String
-        @Option(help: "Methods, comma-separated (magnitude, wanda, sparsegpt, ria).") var method: String?
+        @Option(help: "Methods, comma-separated (magnitude, wanda, sparsegpt, ria; shortgpt, sleb, streamline remove blocks only, one cell per --remove-blocks value).") var method: String?
         @Option(help: "Allocations, comma-separated (uniform, owl, atp, dlp, alpha).") var allocation: String?
         @Option(help: "Target sparsities, comma-separated, each in [0, 1).") var sparsity: String?
+        @Option(name: .customLong("remove-blocks"), help: "Blocks to remove first, comma-separated (each a grid axis value K); pruning methods need --prune-option=--remove-by=shortgpt|sleb|streamline.")
+        var removeBlocks: String?
         @Option(help: "A YAML grid (method, allocation, sparsity lists; options: prune flags). Flags given too override its lists.")
         var grid: String?
         @Option(parsing: .unconditionalSingleValue,
@@ -67,7 +69,11 @@ extension OwlPrune {
             if let t = threads, t < 1 { throw ValidationError("--threads \(t): must be at least 1") }
             // The grid is read once; every cell is then checked as `prune` would check it.
             let g = try resolvedGrid()
-            for cell in g.cells { _ = try g.methodOptions(for: cell) }
+            for cell in g.cells {
+                _ = try g.methodOptions(for: cell)
+                _ = try g.depthOptions(for: cell, calibrationText: calibration.calib != nil)
+            }
+            try g.checkDepthFlagsUsed(calibrationText: calibration.calib != nil)
         }
 
         func resolvedGrid() throws -> SweepGrid {
@@ -75,6 +81,7 @@ extension OwlPrune {
             if let m = method { g.methods = try SweepGrid.parseChoices(m, flag: "--method") }
             if let a = allocation { g.allocations = try SweepGrid.parseChoices(a, flag: "--allocation") }
             if let s = sparsity { g.sparsities = try SweepGrid.parseSparsities(s) }
+            if let k = removeBlocks { g.removeBlocks = try SweepGrid.parseRemoveBlocks(k) }
             g.options += pruneOption.flatMap { option -> [String] in
                 // `--owl-lambda=0.1` and `--owl-lambda 0.1` both name one flag and its value.
                 let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
@@ -83,9 +90,10 @@ extension OwlPrune {
             // Counted before the cells are built: three long lists would otherwise be multiplied
             // out in memory before anything could refuse them (issue 26 item 4).
             let (partialCount, o1) = g.methods.count.multipliedReportingOverflow(by: g.allocations.count)
-            let (count, o2) = partialCount.multipliedReportingOverflow(by: g.sparsities.count)
-            if o1 || o2 || count > maxCells {
-                throw ValidationError("sweep: the grid has \(o1 || o2 ? "more than \(Int.max)" : "\(count)") cells (\(g.methods.count) methods × \(g.allocations.count) allocations × \(g.sparsities.count) sparsities), more than --max-cells \(maxCells); raise --max-cells to run it")
+            let (withK, o3) = partialCount.multipliedReportingOverflow(by: max(1, g.removeBlocks.count))
+            let (count, o2) = withK.multipliedReportingOverflow(by: g.sparsities.count)
+            if o1 || o2 || o3 || count > maxCells {
+                throw ValidationError("sweep: the grid has \(o1 || o2 || o3 ? "more than \(Int.max)" : "\(count)") cells (\(g.methods.count) methods × \(g.allocations.count) allocations × \(g.sparsities.count) sparsities\(g.removeBlocks.isEmpty ? "" : " × \(g.removeBlocks.count) remove-blocks")), more than --max-cells \(maxCells); raise --max-cells to run it")
             }
             guard !g.cells.isEmpty else { throw ValidationError("the sweep grid has no cells") }
             try g.checkCells()
@@ -138,7 +146,9 @@ extension OwlPrune {
             let pending = cells.indices.filter { done[cells[$0].id] == nil }
             var scores: [String: [Double]] = [:]
             var statisticsSeconds: [String: Double] = [:]
-            for i in pending {
+            // A cell that removes blocks first prunes a model known only after its removal: its
+            // block scores and plan are made in the cell, on the reduced model, as `prune` does.
+            for i in pending where cells[i].removeBlocks == nil {
                 guard let key = configurations[i].blockScoreKey, scores[key] == nil else { continue }
                 t = Date()
                 progress("sweep: block scores \(key) computed once (a dense statistics pass, or the weights alone for AlphaPruning), shared by every cell that needs them")
@@ -155,7 +165,7 @@ extension OwlPrune {
             // A plan that cannot exist (an ε or λ that pushes a block to sparsity ≥ 1 at one of the
             // targets) would otherwise stop the sweep when its cell comes up, after hours of other
             // cells. With the block scores shared above, each plan is cheap: no forward runs here.
-            for i in pending {
+            for i in pending where cells[i].removeBlocks == nil {
                 let planJob = try PruneJob(comm: world, configuration: configurations[i], source: setup.checkpoint,
                                            architecture: architecture, windows: setup.windows, threads: 1,
                                            precomputedBlockScores: configurations[i].blockScoreKey.flatMap { scores[$0] },
@@ -248,14 +258,34 @@ extension OwlPrune {
             let destination = partial.modelDirectory(cell.id, kept: keepModels)
             let staged = try StagedDirectory(destination: destination, force: true,
                                              runID: try PruneSetup.runID(comm: group), lock: group.rank == 0)
-            let workers = try PruneSetup.workerCount(threads: threads, propagation: configuration.propagation, split: nil, comm: group)
-            let job = try PruneJob(comm: group, configuration: configuration, source: setup.checkpoint,
+            let arguments = try arguments(for: cell, grid: grid, out: destination.path)
+            let job: PruneJob, output: PruneOutput
+            var trainingJournal: URL?
+            if let depth = try grid.depthOptions(for: cell, calibrationText: calibration.calib != nil) {
+                // The removal on the cell's group, exactly as `prune --remove-by` runs it: the
+                // windows drawn again (with `layer`, from the text without its held-out tail).
+                let options = try grid.methodOptions(for: cell)
+                let training = depth.training(method: options.method, seed: calibration.seed, windows: calibration.nsamples)
+                let cellSetup = try PruneSetup(model: model, method: options, calibration: calibration, comm: group, threads: threads,
+                                               holdOut: training?.heldoutWindows ?? 0)
+                let step = DepthRemovalStep(depth: depth, method: options.method, threads: threads, out: destination.path,
+                                            resume: false, force: true)
+                let removal = try step.removeBeforePruning(setup: cellSetup, training: training)!
+                job = try cellSetup.makeJob(threads: threads, removal: removal, training: training)
+                output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged, arguments: arguments,
+                                         renumbering: removal.renumbering, blockRemoval: removal.result,
+                                         streamlineTraining: removal.log, replacedTensors: removal.source?.tensors ?? [:])
+                if training != nil { trainingJournal = StreamlineJournal.directory(forOutput: destination) }
+            } else {
+                let workers = try PruneSetup.workerCount(threads: threads, propagation: configuration.propagation, split: nil, comm: group)
+                job = try PruneJob(comm: group, configuration: configuration, source: setup.checkpoint,
                                    architecture: setup.architecture, windows: setup.windows, threads: workers,
                                    precomputedBlockScores: scores, progress: color == 0 ? { progress($0) } : { _ in })
-            let output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged,
-                                         arguments: try arguments(for: cell, grid: grid, out: destination.path))
+                output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged, arguments: arguments)
+            }
             let (run, report) = try output.write(job)
             try output.commit()
+            if let trainingJournal, group.rank == 0 { StreamlineJournal.remove(trainingJournal) }
             let plan = run.plan
             let pruneSeconds = Date().timeIntervalSince(t0)
             let t1 = Date()

@@ -5,19 +5,31 @@ import Foundation
 import Pruning
 import Yams
 
-/// One cell of a sweep: a method, an allocation and a target sparsity; everything else is the
-/// sweep's shared settings.
+/// One cell of a sweep: a method, an allocation and a target sparsity, and with the grid's
+/// `remove-blocks` axis the K blocks removed first; everything else is the sweep's shared settings.
+/// A depth method (shortgpt, sleb, streamline) cell only removes blocks: its allocation is
+/// `uniform` and its sparsity 0, which is what its remaining blocks get (docs/sweep.md).
 struct SweepCell: Codable, Hashable, Sendable {
     var method: MethodName
     var allocation: AllocationName
     var sparsity: Double
+    /// `remove-blocks` (issue 24): nil when the grid removes no blocks (and absent from the JSON).
+    var removeBlocks: Int? = nil
 
-    /// Stable and file-name safe: `wanda-owl-0.7`. The sparsity is written as the shortest text
-    /// that reads back as the same Double, so two different values never share an id (and with it
-    /// a result, a journal entry and a model directory); issue 26 item 3.
-    var id: String { "\(method.rawValue)-\(allocation.rawValue)-\(sparsity)" }
-    /// The line of a plot: one per method × allocation.
-    var series: String { "\(method.rawValue) \(allocation.rawValue)" }
+    var isDepthOnly: Bool { DepthOptions.isDepthMethod(method) }
+
+    /// Stable and file-name safe: `wanda-owl-0.7`, `wanda-owl-0.7-k4`, `shortgpt-k4`. The sparsity
+    /// is written as the shortest text that reads back as the same Double, so two different values
+    /// never share an id (and with it a result, a journal entry and a model directory); issue 26 item 3.
+    var id: String {
+        let k = removeBlocks.map { "-k\($0)" } ?? ""
+        return isDepthOnly ? "\(method.rawValue)\(k)" : "\(method.rawValue)-\(allocation.rawValue)-\(sparsity)\(k)"
+    }
+    /// The line of a plot: one per method × allocation (× K).
+    var series: String {
+        let k = removeBlocks.map { " K=\($0)" } ?? ""
+        return isDepthOnly ? "\(method.rawValue)\(k)" : "\(method.rawValue) \(allocation.rawValue)\(k)"
+    }
 }
 
 /// The grid of `owlprune sweep` (issue 14 item 1), from comma lists on the command line or a YAML
@@ -29,13 +41,30 @@ struct SweepGrid: Equatable {
     /// Extra `prune` flags every cell shares (`--owl-lambda 0.1`, `--pattern 2:4`, `--dsnot` ...),
     /// in the order given.
     var options: [String]
+    /// The `remove-blocks` axis (issue 24): every cell removes K blocks first, for each K; empty:
+    /// no cell removes blocks.
+    var removeBlocks: [Int] = []
 
+    /// Method-major. A depth method is one cell per K (allocation and sparsity do not apply to
+    /// it); a pruning method one per allocation × sparsity × K.
     var cells: [SweepCell] {
-        methods.flatMap { m in allocations.flatMap { a in sparsities.map { SweepCell(method: m, allocation: a, sparsity: $0) } } }
+        let ks: [Int?] = removeBlocks.isEmpty ? [nil] : removeBlocks.map { $0 }
+        return methods.flatMap { m in
+            if DepthOptions.isDepthMethod(m) { return ks.map { SweepCell(method: m, allocation: .uniform, sparsity: 0, removeBlocks: $0) } }
+            return allocations.flatMap { a in sparsities.flatMap { s in ks.map { SweepCell(method: m, allocation: a, sparsity: s, removeBlocks: $0) } } }
+        }
     }
 
     /// The keys a grid file may hold; anything else is an error naming it.
-    static let fileKeys: Set<String> = ["method", "allocation", "sparsity", "options"]
+    static let fileKeys: Set<String> = ["method", "allocation", "sparsity", "remove-blocks", "options"]
+
+    /// `--remove-blocks 4,8` or the file's list: each at least 1.
+    static func parseRemoveBlocks(_ text: String, flag: String = "--remove-blocks") throws -> [Int] {
+        try parseList(text, flag: flag).map {
+            guard let k = Int($0), k >= 1 else { throw ValidationError("\(flag) \($0): each must be a whole number of blocks, at least 1") }
+            return k
+        }
+    }
 
     static func parseList(_ text: String, flag: String) throws -> [String] {
         let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -106,12 +135,13 @@ struct SweepGrid: Equatable {
         return SweepGrid(methods: try methods.map { try MethodName.choice($0, flag: "--grid \(file): method") },
                          allocations: try allocations.map { try AllocationName.choice($0, flag: "--grid \(file): allocation") },
                          sparsities: try parseSparsities(sparsityTexts.joined(separator: ","), flag: "--grid \(file): sparsity"),
-                         options: options)
+                         options: options,
+                         removeBlocks: try strings("remove-blocks").map { try parseRemoveBlocks($0.joined(separator: ","), flag: "--grid \(file): remove-blocks") } ?? [])
     }
 
     /// The flags a cell sets itself; a shared option naming one (or its reference-script alias)
     /// would silently turn every cell into the same run under a label that lies.
-    static let axisFlags: Set<String> = ["--method", "--allocation", "--sparsity", "--sparsity_ratio", "--prune_method"]
+    static let axisFlags: Set<String> = ["--method", "--allocation", "--sparsity", "--sparsity_ratio", "--prune_method", "--remove-blocks"]
 
     /// Refuses a grid whose shared options override a cell's own axes, or whose lists name one
     /// cell twice (`--sparsity 0.5,0.50`, `--method wanda,wanda`): issue 26 item 3.
@@ -119,13 +149,16 @@ struct SweepGrid: Equatable {
         for option in options {
             let flag = option.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option
             if Self.axisFlags.contains(flag) {
-                throw ValidationError("sweep: the shared option \(printableLine(String(flag))) would override every cell's own method, allocation or sparsity; give the grid's values with --method, --allocation and --sparsity (or the grid file's lists)")
+                throw ValidationError("sweep: the shared option \(printableLine(String(flag))) would override every cell's own method, allocation, sparsity or removed blocks; give the grid's values with --method, --allocation, --sparsity and --remove-blocks (or the grid file's lists)")
             }
         }
         for (name, values) in [("--method", methods.map(\.rawValue)), ("--allocation", allocations.map(\.rawValue))] {
             if let twice = Self.firstRepeat(values) {
                 throw ValidationError("sweep: \(name) lists \(printableLine(twice)) twice; give each value once")
             }
+        }
+        if let twice = Self.firstRepeat(removeBlocks.map { "\($0)" }) {
+            throw ValidationError("sweep: --remove-blocks lists \(twice) twice; give each value once")
         }
         if let twice = Self.firstRepeat(sparsities.map { "\($0)" }) {
             throw ValidationError("sweep: --sparsity lists \(twice) twice (as written, e.g. 0.5 and 0.50, they are the same value); give each value once")
@@ -137,10 +170,38 @@ struct SweepGrid: Equatable {
         return values.first { !seen.insert($0).inserted }
     }
 
+    /// The depth flags a grid's shared options may hold (each with a value); they go to
+    /// `DepthOptions`, the rest to `MethodOptions`.
+    static let depthFlags: Set<String> = ["--remove-by", "--replacement", "--train-epochs", "--train-batch", "--train-lr",
+                                          "--train-heldout-windows"]
+
+    /// The shared options split into the depth flags and the pruning flags.
+    func splitOptions() -> (pruning: [String], depth: [String]) {
+        var pruning: [String] = [], depth: [String] = []
+        var i = 0
+        while i < options.count {
+            if Self.depthFlags.contains(options[i]) {
+                depth += options[i..<min(i + 2, options.count)]
+                i += 2
+            } else {
+                pruning.append(options[i])
+                i += 1
+            }
+        }
+        return (pruning, depth)
+    }
+
+    /// The shared depth flags as `prune` parses them.
+    func sharedDepthOptions() throws -> DepthOptions {
+        do { return try DepthOptions.parse(splitOptions().depth) } catch {
+            throw ValidationError("sweep: the shared options: \(DepthOptions.message(for: error))")
+        }
+    }
+
     /// The shared options as `prune` parses them, once for the whole grid.
     func sharedOptions() throws -> MethodOptions {
         do {
-            let shared = try MethodOptions.parse(options)
+            let shared = try MethodOptions.parse(splitOptions().pruning)
             try shared.check()
             return shared
         } catch {
@@ -152,12 +213,12 @@ struct SweepGrid: Equatable {
     /// values (no command-line text parsed again, issue 23 item 1), then every check of `prune`,
     /// so a cell equals `owlprune prune` with those flags. The shared options may not name the
     /// cell's axes (`checkCells`), so setting them here overrides nothing a user gave.
+    ///
+    /// A depth-method cell runs as the prune path's removal followed by magnitude at sparsity 0,
+    /// which changes no weight: its tensors are `prune --method D --remove-blocks K`'s.
     func methodOptions(for cell: SweepCell) throws -> MethodOptions {
-        if DepthOptions.isDepthMethod(cell.method) {
-            throw ValidationError("sweep cell \(cell.id): --method \(cell.method.rawValue) removes blocks, which sweep does not do (use prune --remove-blocks)")
-        }
         var options = try sharedOptions()
-        options.method = cell.method
+        options.method = cell.isDepthOnly ? .magnitude : cell.method
         options.allocation = cell.allocation
         options.sparsity = cell.sparsity
         do { try options.check() } catch {
@@ -168,6 +229,68 @@ struct SweepGrid: Equatable {
             throw ValidationError("sweep cell \(cell.id): --atp-beta auto runs only in `owlprune prune` (its β search is a grid of prunes); give the sweep a number")
         }
         return options
+    }
+
+    /// A cell's depth settings, as `prune` would take them (nil: the cell removes no blocks).
+    /// The depth method of a depth-only cell becomes `remove-by` beside magnitude at sparsity 0;
+    /// a pruning cell takes the shared `remove-by`. `replacement` and `train-*` apply to the
+    /// cells whose removal is streamline and are left out of the others, so one grid can hold
+    /// `method: [shortgpt, streamline]` with `replacement: linear`.
+    func depthOptions(for cell: SweepCell, calibrationText: Bool) throws -> DepthOptions? {
+        let shared = try sharedDepthOptions()
+        guard let k = cell.removeBlocks else {
+            if cell.isDepthOnly {
+                throw ValidationError("sweep cell \(cell.id): --method \(cell.method.rawValue) removes blocks; give the grid remove-blocks (e.g. --remove-blocks 4,8)")
+            }
+            if let flag = splitOptions().depth.first {
+                throw ValidationError("sweep: the shared option \(flag) needs the grid's remove-blocks (e.g. --remove-blocks 4,8)")
+            }
+            return nil
+        }
+        var d = try DepthOptions.parse([])
+        d.removeBlocks = k
+        if cell.isDepthOnly {
+            d.removeBy = BlockRemovalMethod(rawValue: cell.method.rawValue)
+        } else {
+            guard let by = shared.removeBy else {
+                throw ValidationError("sweep cell \(cell.id): remove-blocks \(k) beside --method \(cell.method.rawValue) needs remove-by (shortgpt, sleb or streamline) in the shared options")
+            }
+            d.removeBy = by
+        }
+        if d.removeBy == .streamline {
+            d.replacement = shared.replacement
+            d.trainEpochs = shared.trainEpochs; d.trainBatch = shared.trainBatch
+            d.trainLR = shared.trainLR; d.trainHeldoutWindows = shared.trainHeldoutWindows
+        }
+        do { try d.validate(method: .magnitude) } catch {
+            throw ValidationError("sweep cell \(cell.id): \(DepthOptions.message(for: error))")
+        }
+        if d.effectiveReplacement(method: .magnitude) == .layer && !calibrationText {
+            throw ValidationError("sweep cell \(cell.id): --replacement layer needs --calib FILE (its validation windows are cut from the end of the text); or give replacement none|linear")
+        }
+        return d
+    }
+
+    /// Refuses shared depth flags no cell uses (a `replacement` in a grid without streamline).
+    func checkDepthFlagsUsed(calibrationText: Bool) throws {
+        let given = splitOptions().depth.filter { $0.hasPrefix("--") }
+        guard !given.isEmpty, !removeBlocks.isEmpty else { return }
+        let cellsDepth = try cells.compactMap { try depthOptions(for: $0, calibrationText: calibrationText) }
+        for flag in given {
+            let used = cellsDepth.contains { d in
+                switch flag {
+                case "--remove-by": d.removeBy != nil
+                case "--replacement": d.replacement != nil
+                case "--train-epochs": d.trainEpochs != nil
+                case "--train-batch": d.trainBatch != nil
+                case "--train-lr": d.trainLR != nil
+                default: d.trainHeldoutWindows != nil
+                }
+            }
+            if !used || (flag == "--remove-by" && !cells.contains { !$0.isDepthOnly }) {
+                throw ValidationError("sweep: the shared option \(flag) applies to no cell of the grid (\(flag == "--remove-by" ? "every method removes blocks itself" : "no cell removes blocks by streamline"))")
+            }
+        }
     }
 }
 

@@ -61,11 +61,11 @@ struct SweepSummary: Codable, Sendable {
 
     /// One row per cell, grid order; numbers with full precision so the file can be re-plotted.
     var csv: String {
-        var lines = ["method,allocation,target_sparsity,achieved_sparsity,perplexity,prune_seconds,eval_seconds,ranks,group,mean_kld,same_top"]
+        var lines = ["method,allocation,target_sparsity,achieved_sparsity,perplexity,prune_seconds,eval_seconds,ranks,group,mean_kld,same_top,remove_blocks"]
         for r in cells {
             lines.append([r.cell.method.rawValue, r.cell.allocation.rawValue, "\(r.cell.sparsity)", "\(r.achievedSparsity)", "\(r.perplexity)",
                           String(format: "%.3f", r.pruneSeconds), String(format: "%.3f", r.evalSeconds), "\(r.ranks)", "\(r.group)",
-                          r.meanKLD.map { "\($0)" } ?? "", r.sameTop.map { "\($0)" } ?? ""]
+                          r.meanKLD.map { "\($0)" } ?? "", r.sameTop.map { "\($0)" } ?? "", r.cell.removeBlocks.map { "\($0)" } ?? ""]
                 .joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

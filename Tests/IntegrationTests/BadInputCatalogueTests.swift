@@ -266,6 +266,21 @@ import Testing
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--method", "sleb", "--remove-blocks", "1"])
         },
+        BadInput("--remove-by streamline layer with --atp-beta auto", "--atp-beta auto: not available with --remove-by streamline --replacement layer (both hold out the end of --calib); give a number, or --replacement none|linear") {
+            let (model, text) = try F.tiny(in: $0)
+            return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--method", "wanda", "--allocation", "atp", "--atp-beta", "auto",
+                                                                                "--remove-by", "streamline", "--remove-blocks", "1"])
+        },
+        BadInput("sweep depth method without remove-blocks", "sweep cell shortgpt: --method shortgpt removes blocks; give the grid remove-blocks (e.g. --remove-blocks 4,8)") {
+            let (model, text) = try F.tiny(in: $0)
+            return ["sweep", "--model", model.path, "--out", $0.appendingPathComponent("out").path, "--calib", text.path,
+                    "--eval", text.path, "--method", "shortgpt", "--allocation", "uniform", "--sparsity", "0.5"]
+        },
+        BadInput("sweep pruning cell with remove-blocks and no remove-by", "sweep cell wanda-uniform-0.5-k1: remove-blocks 1 beside --method wanda needs remove-by (shortgpt, sleb or streamline) in the shared options") {
+            let (model, text) = try F.tiny(in: $0)
+            return ["sweep", "--model", model.path, "--out", $0.appendingPathComponent("out").path, "--calib", text.path,
+                    "--eval", text.path, "--method", "wanda", "--allocation", "uniform", "--sparsity", "0.5", "--remove-blocks", "1"]
+        },
         BadInput("--max-shard-size not a size", "The value '5XB' is invalid for '--max-shard-size <size>': expected a size such as 5GB, 500MB (powers of ten), 2GiB (powers of two) or a number of bytes") {
             let (model, text) = try F.tiny(in: $0)
             return F.prune(model, text, out: $0.appendingPathComponent("out"), ["--max-shard-size", "5XB"])

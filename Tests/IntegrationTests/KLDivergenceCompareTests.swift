@@ -164,7 +164,7 @@ import Testing
         #expect(kld.count == 2 && kld[0] > 0 && kld[1] > kld[0], "mean KLD by sparsity: \(kld)")
         #expect(top.allSatisfy { $0 > 0 && $0 <= 1 } && top[1] <= top[0], "same top by sparsity: \(top)")
         let header = try String(contentsOf: sweep.appendingPathComponent("sweep.csv"), encoding: .utf8).split(separator: "\n").first ?? ""
-        #expect(header.hasSuffix(",mean_kld,same_top"), "\(header)")
+        #expect(header.hasSuffix(",mean_kld,same_top,remove_blocks"), "\(header)")
         #expect(run.stderr.contains("mean KLD"), "the screen table names the divergence: \(run.stderr)")
     }
 

@@ -248,7 +248,7 @@ import Testing
         let tokens = try depth.prune(f, out: out, ranks: 2, ["--method", "streamline", "--remove-blocks", "2"])
         #expect(tokens.status != 0 && tokens.stderr.contains("--replacement layer needs --calib FILE"), "\(tokens.stderr)")
         let shortgpt = try depth.prune(f, out: out, ranks: nil, ["--method", "shortgpt", "--remove-blocks", "2", "--train-epochs", "2"])
-        #expect(shortgpt.status != 0 && shortgpt.stderr.contains("--train-epochs: only with --method streamline --replacement layer"),
+        #expect(shortgpt.status != 0 && shortgpt.stderr.contains("--train-epochs: only with --replacement layer (--method streamline, or --remove-by streamline)"),
                 "\(shortgpt.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }

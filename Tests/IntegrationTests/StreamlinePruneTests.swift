@@ -153,8 +153,6 @@ import Testing
             (["--method", "shortgpt", "--remove-blocks", "2", "--replacement", "none"], "--replacement none: only with --method streamline"),
             (["--method", "streamline", "--remove-blocks", "6", "--replacement", "none"], "--remove-blocks 6: the model has 6 blocks"),
             (["--method", "streamline", "--remove-blocks", "2", "--replacement", "layers"], "The value 'layers' is invalid for '--replacement <replacement>'"),
-            (["--method", "wanda", "--sparsity", "0.5", "--remove-by", "streamline", "--remove-blocks", "2", "--replacement", "linear"],
-             "--replacement linear: not available with --remove-by streamline"),
         ]
         for (flags, message) in cases {
             let run = try depth.prune(f, out: out, ranks: 2, flags)

@@ -45,10 +45,11 @@ struct DepthOptions: ParsableArguments {
         trainHeldoutWindows = trainHeldoutWindows ?? r.trainHeldoutWindows
     }
 
-    /// The replacement a streamline run uses: the flag, else `layer` with `--method streamline`.
+    /// The replacement a streamline run uses: the flag, else `layer` (the authors' default) with
+    /// `--method streamline` or `--remove-by streamline`.
     func effectiveReplacement(method: MethodName) -> StreamlineReplacement? {
         if let replacement { return replacement }
-        return method == .streamline ? .layer : nil
+        return method == .streamline || (removeBy == .streamline && !Self.isDepthMethod(method)) ? .layer : nil
     }
 
     /// The training settings of `--replacement layer` (nil otherwise).
@@ -82,14 +83,10 @@ struct DepthOptions: ParsableArguments {
         if depthMethod && removeBlocks == nil { throw ValidationError("--method \(method) needs --remove-blocks K") }
         let streamline = method == .streamline || removeBy == .streamline
         if let r = replacement, !streamline { throw ValidationError("--replacement \(r): only with --method streamline (or --remove-by streamline)") }
-        if removeBy == .streamline && replacement == nil { throw ValidationError("--remove-by streamline needs --replacement none") }
-        if removeBy == .streamline, let r = replacement, r != .none {
-            throw ValidationError("--replacement \(r): not available with --remove-by streamline (only none: the remaining blocks are pruned from the checkpoint's weights)")
-        }
         let given = [("--train-epochs", trainEpochs.map(Double.init)), ("--train-batch", trainBatch.map(Double.init)),
                      ("--train-lr", trainLR), ("--train-heldout-windows", trainHeldoutWindows.map(Double.init))]
         if effectiveReplacement(method: method) != .layer, let flag = given.first(where: { $0.1 != nil })?.0 {
-            throw ValidationError("\(flag): only with --method streamline --replacement layer")
+            throw ValidationError("\(flag): only with --replacement layer (--method streamline, or --remove-by streamline)")
         }
         if let e = trainEpochs, e < 1 { throw ValidationError("--train-epochs \(e): must be at least 1") }
         if let b = trainBatch, b < 1 { throw ValidationError("--train-batch \(b): must be at least 1") }

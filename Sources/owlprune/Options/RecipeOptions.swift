@@ -73,7 +73,8 @@ extension Recipe {
         if let d = depth {
             if let k = d.removeBlocks { put("remove-blocks", "\(k)") }
             if let by = d.removeBy { put("remove-by", by.rawValue) }
-            if let r = d.replacement { put("replacement", r.rawValue) }
+            // The effective replacement (layer by default), so the recipe does not depend on a default.
+            if let r = d.effectiveReplacement(method: m.method) { put("replacement", r.rawValue) }
             if let e = d.trainEpochs { put("train-epochs", "\(e)") }
             if let b = d.trainBatch { put("train-batch", "\(b)") }
             if let lr = d.trainLR { put("train-lr", "\(lr)") }
