@@ -10,13 +10,13 @@ import Tensor
 ///
 /// Memory per rank is the sum of what `DepthSearch` holds at once: the dense model's blocks in
 /// float32 (every rank reads every block), the hidden states of the method (below), and with
-/// `--replacement layer` the training (`StreamlineTrainer`): this rank's windows' two hidden
-/// states h_b and h_{b+n} (training and validation), the layer with its float32 gradient terms
-/// (at most one per batch window it holds), AdamW's two moments, the float64 gradient sum, the
+/// `--replacement layer` the training (`StreamlineTrainer`): the two hidden states h_b and
+/// h_{b+n} of every training window and of this rank's validation windows, the layer with its
+/// float32 gradient terms (one per window of its share of a batch), AdamW's two moments, the float64 gradient sum, the
 /// best state, and one training tape per worker thread (the activations `DecoderBlock.backward`
 /// reads plus one head's attention matrix). Time: the measured forward of one block on one
 /// window times the block passes of the method, divided over the threads; with a layer, the
-/// measured forward-and-backward of one window times the batch windows a rank holds, per step.
+/// measured forward-and-backward of one window times a rank's share of a batch, per step.
 public struct DepthEstimate: Codable, Sendable {
     public struct Rank: Codable, Sendable {
         public var rank: Int
@@ -108,17 +108,18 @@ extension DepthSearch {
             var trainingBytes = 0
             var seconds = Double(passes) * Double(held) * slots[2 * r] / Double(workers)
             if let training, let steps {
-                let batchHeld = min(training.batch, held)
-                trainingBytes = 2 * (held + heldValidation) * state          // h_b and h_{b+n}
+                // Every training pair on every rank; a rank computes its share of each batch.
+                let batchHeld = windowShare(count: training.batch, ranks: comm.size, rank: r).count
+                trainingBytes = 2 * (windows.count + heldValidation) * state  // h_b and h_{b+n}
                     + layer * 4 * (1 + 2 + 1 + batchHeld)                      // layer, moments, best, gradient terms
                     + layer * 8                                                // float64 gradient sum
                     + min(threads, max(batchHeld, 1)) * tapeBytes
-                // A rank's share of a batch is about batch / ranks windows, at least one.
-                let share = Double(min(held, max(1, (training.batch + comm.size - 1) / comm.size)))
+                // A step waits for the largest share of a batch: ⌈batch / ranks⌉ windows.
+                let share = Double((training.batch + comm.size - 1) / comm.size)
                 seconds += Double(steps) * share * slots[2 * r + 1] / Double(min(threads, max(Int(share), 1)))
                     + Double(training.epochs + 1) * Double(heldValidation) * slots[2 * r] / Double(max(1, min(threads, heldValidation)))
             }
-            perRank.append(.init(rank: r, windows: held, trainingWindows: training == nil ? 0 : held, validationWindows: heldValidation,
+            perRank.append(.init(rank: r, windows: held, trainingWindows: training == nil ? 0 : windows.count, validationWindows: heldValidation,
                                  modelBytes: modelBytes, hiddenStateBytes: hidden, trainingBytes: trainingBytes,
                                  memoryBoundBytes: modelBytes + hidden + trainingBytes, seconds: seconds))
         }

@@ -78,7 +78,10 @@ extension DepthSearch {
             for b in start..<end { target = slice.blocks[b].forward(target, rope: rope) }
             return (h, target)
         }
-        let trainingPairs = Parallel.map(embedded.count, workers: threads) { pair(embedded[$0]) }
+        let myPairs = Parallel.map(embedded.count, workers: threads) { pair(embedded[$0]) }
+        // Every rank then holds every training pair (each window's owner broadcasts it), so a
+        // step's batch is split evenly over the ranks whatever windows it draws (the trainer).
+        let trainingPairs = try everyTrainingPair(myPairs, tokens: windows.length, hidden: slice.blocks[start].shape.hiddenSize)
         let myValidation = windowShare(count: validation.count, ranks: comm.size, rank: comm.rank)
         let validationEmbedded = try myValidation.map { try embed(ids: validation.window($0)) }
         let validationPairs = Parallel.map(validationEmbedded.count, workers: threads) { pair(validationEmbedded[$0]) }
@@ -90,6 +93,25 @@ extension DepthSearch {
                                         trainingWindows: windows.count, validation: validationPairs,
                                         validationWindows: validation.count, tokens: windows.length, progress: progress)
         return try trainer.train(slice.blocks[start], journal: journal)
+    }
+
+    /// Every rank's pairs on every rank, in window order: each window's owner broadcasts its h_b
+    /// and h_{b+n} (one window at a time, so no message outgrows MPI's counts on a large model).
+    func everyTrainingPair(_ mine: [(input: Matrix, target: Matrix)], tokens: Int, hidden: Int) throws
+        -> [(input: Matrix, target: Matrix)] {
+        guard comm.size > 1 else { return mine }
+        let share = windowShare(count: windows.count, ranks: comm.size, rank: comm.rank)
+        var all: [(input: Matrix, target: Matrix)] = []
+        all.reserveCapacity(windows.count)
+        for w in 0..<windows.count {
+            let owner = (0..<comm.size).first { windowShare(count: windows.count, ranks: comm.size, rank: $0).contains(w) }!
+            var input = owner == comm.rank ? mine[w - share.lowerBound].input.elements : [Float](repeating: 0, count: tokens * hidden)
+            var target = owner == comm.rank ? mine[w - share.lowerBound].target.elements : [Float](repeating: 0, count: tokens * hidden)
+            try comm.broadcast(&input, root: owner)
+            try comm.broadcast(&target, root: owner)
+            all.append((Matrix(rows: tokens, cols: hidden, elements: input), Matrix(rows: tokens, cols: hidden, elements: target)))
+        }
+        return all
     }
 
     /// Block `start` with ReplaceMe's T folded into its down projection, T estimated from every

@@ -8,31 +8,35 @@ import Tensor
 /// LLM-Streamline's replacement layer trained data-parallel over the ranks (issue 24 items 2 and
 /// 4; docs/algorithms.md "LLM-Streamline: the trained layer").
 ///
-/// Each rank holds the pairs (h_b, h_{b+n}) of its contiguous share of the training windows and
-/// of the validation windows, and the same layer. A step's batch is a fixed set of training
-/// windows (`StreamlineTrainingSettings.batchWindows`, ascending). Every rank computes, for the
-/// batch windows it holds, the float32 gradient of the step's MSE (`MeanSquaredError.gradient`
-/// against the whole batch's element count, `DecoderBlock.backward`) and the window's float64
-/// sum of squares — in parallel over threads, each window's work being the same single-threaded
-/// code wherever it runs. The terms are then folded in ascending window order into a float64
-/// `DecoderBlockGradientSum` that travels as a window-order chain (as `WindowOrderChain` does
-/// for the statistics): rank r receives the sum of the batch windows held by ranks before it,
-/// adds its own, passes it on; the last rank rounds it to float32 once and broadcasts. Because
-/// ownership is contiguous, the windows of a batch held by one rank are consecutive in that
-/// order, so the sequence of additions is the one-rank sequence. Clipping and AdamW then run on
-/// identical operands on every rank: the weights are the same bits for any rank and thread count.
+/// Every rank holds the pairs (h_b, h_{b+n}) of every training window, the pairs of its
+/// contiguous share of the validation windows, and the same layer. A step's batch is a fixed set
+/// of training windows (`StreamlineTrainingSettings.batchWindows`, ascending), and rank r takes
+/// the r-th contiguous share of that list (`windowShare` over the batch), so every rank computes
+/// ⌈batch / ranks⌉ windows or one fewer whichever windows the step drew. (Holding only its own
+/// windows, a rank computed the batch windows it happened to hold: with 4 random windows over 2
+/// ranks the busier rank had 3 in many steps, and 2 ranks trained at 60% of the two-process
+/// ceiling.) For each of its windows a rank computes the float32 gradient of the step's MSE
+/// (`MeanSquaredError.gradient` against the whole batch's element count, `DecoderBlock.backward`)
+/// and the window's float64 sum of squares — in parallel over threads, each window's work being
+/// the same single-threaded code wherever it runs. The terms are then folded in ascending batch
+/// order into a float64 `DecoderBlockGradientSum` that travels as a chain (as `WindowOrderChain`
+/// does for the statistics): rank r receives the sum of the shares before its own, adds its
+/// windows in order, passes it on; the last rank rounds it to float32 once and broadcasts. The
+/// shares are consecutive runs of the batch in rank order, so the sequence of additions is the
+/// one-rank sequence. Clipping and AdamW then run on identical operands on every rank: the
+/// weights are the same bits for any rank and thread count.
 ///
-/// Memory per rank: its pairs (2 · windows · tokens · hidden floats), the layer, AdamW's two
-/// moments (2× the layer), the float64 sum (2× the layer), one float32 gradient term per batch
-/// window it holds (kept until the chain arrives) and one tape per window being processed.
+/// Memory per rank: every training pair (2 · training windows · tokens · hidden floats) and its
+/// validation pairs, the layer, AdamW's two moments (2× the layer), the float64 sum (2× the
+/// layer), one float32 gradient term per batch window it computes (kept until the chain arrives)
+/// and one tape per window being processed.
 public struct StreamlineTrainer {
     public let comm: Communicator
     public let threads: Int
     public let rope: RoPETable
     public let settings: StreamlineTrainingSettings
-    /// This rank's training pairs, windows `myTraining` of `trainingWindows`.
+    /// Every training pair, in window order (`trainingWindows` of them).
     public let training: [(input: Matrix, target: Matrix)]
-    public let myTraining: Range<Int>
     public let trainingWindows: Int
     /// This rank's validation pairs, windows `myValidation` of `validationWindows`.
     public let validation: [(input: Matrix, target: Matrix)]
@@ -53,13 +57,12 @@ public struct StreamlineTrainer {
         self.settings = settings
         self.training = training
         self.trainingWindows = trainingWindows
-        self.myTraining = windowShare(count: trainingWindows, ranks: comm.size, rank: comm.rank)
         self.validation = validation
         self.validationWindows = validationWindows
         self.tokens = tokens
         self.myValidation = windowShare(count: validationWindows, ranks: comm.size, rank: comm.rank)
         self.progress = progress
-        precondition(training.count == myTraining.count && validation.count == myValidation.count,
+        precondition(training.count == trainingWindows && validation.count == myValidation.count,
                      "streamline training: pairs do not match this rank's windows")
     }
 
@@ -156,11 +159,13 @@ public struct StreamlineTrainer {
     func batchGradient(_ block: DecoderBlock, batch: [Int]) throws -> (gradients: [[Float]], loss: Double, seconds: Double) {
         let hidden = block.shape.hiddenSize
         let elements = batch.count * tokens * hidden
-        let mine = batch.filter(myTraining.contains)
+        // This rank's consecutive share of the batch, in the batch's ascending order.
+        let share = windowShare(count: batch.count, ranks: comm.size, rank: comm.rank)
+        let mine = Array(batch[share])
         let clock = Communicator.wallTime
-        let pairs = training, rope = rope, first = myTraining.lowerBound
+        let pairs = training, rope = rope
         let terms = Parallel.map(mine.count, workers: threads) { k -> (DecoderBlockGradients, Double) in
-            let pair = pairs[mine[k] - first]
+            let pair = pairs[mine[k]]
             let (y, tape) = block.forwardForTraining(pair.input, rope: rope)
             let squares = MeanSquaredError.sumOfSquares(prediction: y, target: pair.target)
             let dy = MeanSquaredError.gradient(prediction: y, target: pair.target, elements: elements)
@@ -170,7 +175,7 @@ public struct StreamlineTrainer {
         // The chain's state: the float64 gradient sum, then the float64 sum of squares.
         var sum = DecoderBlockGradientSum(shapedLike: block)
         var squares = 0.0
-        let before = batch.filter { $0 < myTraining.lowerBound }.count
+        let before = share.lowerBound
         if comm.rank > 0 {
             let size = sum.flattened.count + 1
             let state = try comm.recv(Double.self, count: size, from: comm.rank - 1, tag: Self.tag)
