@@ -67,11 +67,8 @@ public final class PruneOutput {
     @discardableResult
     public func write(_ job: PruneJob, journalDirectory: URL? = nil, resume: Bool = false)
         throws -> (result: PruneResult, report: PruneReport?) {
+        if stream == nil { try begin() }
         var t = Communicator.wallTime
-        try begin()
-        times.begin = Communicator.wallTime - t
-        times.writeInBegin = writeSeconds
-        t = Communicator.wallTime
         let result = try job.prune(journalDirectory: journalDirectory, resume: resume, sink: write(block:))
         times.run = Communicator.wallTime - t
         times.writeInRun = writeSeconds - times.writeInBegin
@@ -82,13 +79,19 @@ public final class PruneOutput {
         return (result, report)
     }
 
+    /// Creates the staging directory and the shards. `write` calls it if the caller has not:
+    /// `prune` calls it before `job.makePlan()`, so a run stopped during its statistics pass
+    /// already leaves the staging directory the next run reports and removes.
     public func begin() throws {
+        let t = Communicator.wallTime
         if comm.rank == 0 {
             try staged.create()
             try timed { try output.createShards(in: staged) }
         }
         try comm.barrier()
         try timed { stream = try output.openShard(rank: comm.rank, into: staged) }
+        times.begin = Communicator.wallTime - t
+        times.writeInBegin = writeSeconds
     }
 
     public func write(block: DecoderBlock) throws {

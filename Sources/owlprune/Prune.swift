@@ -146,16 +146,18 @@ extension OwlPrune {
                 // --remove-by: blocks are removed first, scored on the dense model; the job prunes the reduced model.
                 let removal = try removalStep.removeBeforePruning(setup: setup, training: training)
                 let job = try setup.makeJob(threads: threads, split: split, removal: removal, training: training)
-                let agreed = try job.makePlan()
-                if comm.rank == 0 {
-                    progress(PlanTable(plan: agreed).render())
-                    PruneWarnings.of(plan: agreed).forEach(progress)
-                }
                 let out = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
                                           staged: staged, arguments: arguments, dtype: dtype?.storage,
                                           renumbering: removal?.renumbering, blockRemoval: removal?.result,
                                           streamlineTraining: removal?.log, maxShardSize: shardSizeBytes,
                                           replacedTensors: removal?.source?.tensors ?? [:])
+                // The staging directory exists before any statistics, as it always has: a stopped run leaves it.
+                try out.begin()
+                let agreed = try job.makePlan()
+                if comm.rank == 0 {
+                    progress(PlanTable(plan: agreed).render())
+                    PruneWarnings.of(plan: agreed).forEach(progress)
+                }
                 let recipe = Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
                                                 threads: threads, overrides: overrides, dtype: dtype?.rawValue,
                                                 maxShardSize: maxShardSize?.text, depth: depth).utf8)
