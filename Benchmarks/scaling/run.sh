@@ -9,7 +9,8 @@
 #
 # Environment: OUT (default /tmp/owlprune-scaling), RANKS (2), NSAMPLES (16), SEQLEN (512),
 # EVAL_WINDOWS (40), EVAL_DENSE (1; 0 passes --eval-skip-dense: perplexity only, no mean KLD, half
-# the evaluation time), OWLPRUNE (default: the release build). Results: OUT/NAME/ (sweep.json,
+# the evaluation time), THREADS (threads per rank; default: the command's own), ATP_GRID_POINTS
+# (8, ATP's default), OWLPRUNE (default: the release build). Results: OUT/NAME/ (sweep.json,
 # sweep.csv, sweep.svg), OUT/NAME-atp-METHOD-TARGET.json (prune --json; the pruned weights are
 # deleted) and OUT/NAME.times (wall seconds of each command). Benchmarks/scaling/table.py turns
 # them into the README table and the SVG.
@@ -24,6 +25,8 @@ mkdir -p "$OUT"
 common=(--calib data/wikitext-2/wiki.valid.tokens --nsamples "$NSAMPLES" --seqlen "$SEQLEN"
         --eval data/wikitext-2/wiki.test.raw --eval-windows "$EVAL_WINDOWS")
 [ "$EVAL_DENSE" = 0 ] && common+=(--eval-skip-dense)
+[ -n "${THREADS:-}" ] && common+=(--threads "$THREADS")
+ATP_GRID_POINTS="${ATP_GRID_POINTS:-8}"
 timed() { # label command...
     local start; start=$(date +%s)
     "${@:2}"
@@ -38,7 +41,7 @@ for method in wanda sparsegpt; do
         cell="$OUT/$name-atp-$method-$target"
         timed "atp-$method-$target" env OPENBLAS_NUM_THREADS=1 timeout 6h mpiexec -n "$RANKS" "$OWLPRUNE" prune \
             --model "$model" --out "$cell" --force --method "$method" --sparsity "$target" \
-            --allocation atp --atp-beta auto "${common[@]}" --json > "$cell.json" 2> "$cell.log"
+            --allocation atp --atp-beta auto --atp-grid-points "$ATP_GRID_POINTS" "${common[@]}" --json > "$cell.json" 2> "$cell.log"
         rm -f "$cell"/*.safetensors
     done
 done

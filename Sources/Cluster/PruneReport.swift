@@ -100,6 +100,34 @@ public struct PruneArguments: Codable, Sendable {
     public var calibTokens: String?
     public var dsnot: DSnoTArguments?
     public var dass: Bool
+    // The settings below are recorded where they apply (issue 23 item 1: the report records every
+    // setting of the run request, derived from it in one place, `PruneArguments(request:)`); nil
+    // where they do not, so they are absent from the JSON and older reports still decode.
+    /// `--update admm` and its settings.
+    public var update: String? = nil
+    public var admmIterations: Int? = nil
+    public var admmMaskSteps: Int? = nil
+    public var admmRho: Double? = nil
+    public var admmDamp: Double? = nil
+    /// `--atp-beta auto`: the grid the β was chosen on (the chosen β is the plan's `atp_beta`).
+    public var atpGridPoints: Int? = nil
+    public var atpHeldoutWindows: Int? = nil
+    public var dlpAlpha: Double? = nil
+    public var alphaEpsilon: Double? = nil
+    public var alphaFit: String? = nil
+    public var dassScope: String? = nil
+    /// How the output was written and what memory the run was allowed, as typed.
+    public var dtype: String? = nil
+    public var maxShardSize: String? = nil
+    public var maxMemory: String? = nil
+    /// `--remove-by`: the blocks removed before pruning, and LLM-Streamline's replacement and training.
+    public var removeBlocks: Int? = nil
+    public var removeBy: String? = nil
+    public var replacement: String? = nil
+    public var trainEpochs: Int? = nil
+    public var trainBatch: Int? = nil
+    public var trainLR: Double? = nil
+    public var trainHeldoutWindows: Int? = nil
 
     public struct DSnoTArguments: Codable, Sendable {
         public var signConstraint: Bool

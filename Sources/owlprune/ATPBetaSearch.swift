@@ -99,8 +99,9 @@ struct ATPBetaSearch {
         let workers = try PruneSetup.workerCount(threads: threads, propagation: configuration.propagation, split: split, comm: group)
         let job = try PruneJob(comm: group, configuration: configuration, source: setup.checkpoint, architecture: setup.architecture,
                                windows: setup.windows, threads: workers, split: split, progress: { _ in })
-        var arguments = PruneArguments(method: method, calibration: calibration, model: model,
-                                       out: destination.path, split: split?.rawValue, threads: threads)
+        var arguments = try PruneArguments(request: RunRequest(model: model, method: method, calibration: calibration,
+                                                               split: split, threads: threads),
+                                           model: model, out: destination.path)
         arguments.atpBeta = configuration.allocation.atpBeta
         let output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged, arguments: arguments)
         try output.write(job)

@@ -78,13 +78,9 @@ extension OwlPrune.Bench {
                 let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID(), lock: setup.comm.rank == 0)
                 let job = try setup.makeJob()
                 let output = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
-                                             staged: staged, arguments: PruneArguments(
-                                                model: model, out: out.path, sparsity: sparsity, method: methodOptions.method.rawValue,
-                                                allocation: methodOptions.allocation.rawValue, pattern: methodOptions.pattern.description,
-                                                propagation: methodOptions.propagation.rawValue, split: nil, threads: nil,
-                                                nsamples: nsamples, seqlen: seqlen, seed: calibration.seed,
-                                                damp: methodOptions.damp, owlM: nil, owlLambda: nil, atpBeta: nil,
-                                                calib: calib, calibTokens: nil, dsnot: nil, dass: false))
+                                             staged: staged, arguments: try PruneArguments(
+                                                request: RunRequest(model: model, method: methodOptions, calibration: calibration),
+                                                model: model, out: out.path))
                 let prepared = Communicator.wallTime - t0
                 let (result, _) = try output.write(job, journalDirectory: journal)
                 try output.commit()

@@ -147,7 +147,7 @@ extension OwlPrune {
                 let removal = try removalStep.removeBeforePruning(setup: setup, training: training)
                 let job = try setup.makeJob(threads: threads, split: split, removal: removal, training: training)
                 let out = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
-                                          staged: staged, arguments: arguments, dtype: dtype?.storage,
+                                          staged: staged, arguments: try arguments, dtype: dtype?.storage,
                                           renumbering: removal?.renumbering, blockRemoval: removal?.result,
                                           streamlineTraining: removal?.log, maxShardSize: shardSizeBytes,
                                           replacedTensors: removal?.source?.tensors ?? [:])
@@ -203,9 +203,9 @@ extension OwlPrune {
                    evaluation.evalData.map { ("--eval", URL(fileURLWithPath: $0)) }].compactMap { $0 }
         }
 
-        /// The command line as typed values, for the report.
+        /// The run request as the report records it.
         private var arguments: PruneArguments {
-            PruneArguments(method: method, calibration: calibration, model: model.model, out: output.out, split: split?.rawValue, threads: threads)
+            get throws { try PruneArguments(request: request, model: model.model, out: output.out) }
         }
     }
 }

@@ -354,7 +354,8 @@ extension OwlPrune {
         /// The grid is passed in, not read again: once per cell would make set-up quadratic.
         private func arguments(for cell: SweepCell, grid: SweepGrid, out: String) throws -> PruneArguments {
             let options = try grid.methodOptions(for: cell)
-            return PruneArguments(method: options, calibration: calibration, model: model, out: out, split: nil, threads: threads)
+            return try PruneArguments(request: RunRequest(model: model, method: options, calibration: calibration, threads: threads),
+                                      model: model, out: out)
         }
     }
 }

@@ -37,8 +37,7 @@ import Testing
                                    maxShardSize: p.maxShardSize?.text)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let arguments = PruneArguments(method: p.method, calibration: p.calibration, model: p.model.model, out: p.output.out,
-                                       split: p.split?.rawValue, threads: p.threads)
+        let arguments = try PruneArguments(request: p.request, model: p.model.model, out: p.output.out)
         return recipe + String(decoding: try encoder.encode(arguments), as: UTF8.self)
     }
 

@@ -183,27 +183,39 @@ struct AnyKey: CodingKey, Sendable {
     init?(intValue: Int) { nil }
 }
 
+extension RunRequest {
+    /// The settings that option groups hold, as one request: `prune`'s flags merged with its
+    /// recipe, a sweep cell's, an ATP grid point's, `bench prune`'s. Every setting a group holds is
+    /// copied (its effective value where it has a default), so a field forgotten here shows up as a
+    /// difference (`RecipeFlagsTests.everySettingOfARecipeReachesTheRun`).
+    init(model: String?, method m: MethodOptions, calibration: CalibrationOptions, depth: DepthOptions? = nil,
+         split: WorkSplit? = nil, threads: Int? = nil, maxMemory: ByteSize? = nil, dtype: DType? = nil,
+         maxShardSize: ByteSize? = nil) {
+        self.init()
+        self.model = model
+        calib = calibration.calib; calibTokens = calibration.calibTokens
+        nsamples = calibration.nsamples; seqlen = calibration.seqlen; seed = calibration.seed
+        method = m.method; sparsity = m.sparsity; pattern = m.pattern; allocation = m.allocation
+        owlM = m.owlM; owlLambda = m.owlLambda; atpBeta = m.atpBeta
+        atpGridPoints = m.atpGridPoints; atpHeldoutWindows = m.atpHeldoutWindows; dlpAlpha = m.dlpAlpha
+        alphaEpsilon = m.alphaEpsilon; alphaFit = m.alphaFit; update = m.update
+        admmIterations = m.admmIterations; admmMaskSteps = m.admmMaskSteps; admmRho = m.admmRho; admmDamp = m.admmDamp
+        dsnot = m.dsnot; dsnotSignConstraint = m.dsnotSignConstraint; dsnotAllLayers = m.dsnotAllLayers
+        dass = m.dass; dassScope = m.dassScope; damp = m.damp; propagation = m.propagation
+        self.split = split; self.threads = threads; self.maxMemory = maxMemory; self.dtype = dtype; self.maxShardSize = maxShardSize
+        if let depth {
+            removeBlocks = depth.removeBlocks; removeBy = depth.removeBy; replacement = depth.replacement
+            trainEpochs = depth.trainEpochs; trainBatch = depth.trainBatch; trainLR = depth.trainLR
+            trainHeldoutWindows = depth.trainHeldoutWindows
+        }
+    }
+}
+
 extension OwlPrune.Prune {
     /// The settings in effect (typed, from the recipe, or the default), as one request: every
-    /// field the option groups hold, so a field `fill(from:)` forgets shows up as a difference
-    /// (`RecipeFlagsTests.everySettingOfARecipeReachesTheRun`). Unset optional settings stay nil.
+    /// field the option groups hold. Unset optional settings stay nil.
     var request: RunRequest {
-        var r = RunRequest()
-        r.model = model.givenModel
-        r.calib = calibration.calib; r.calibTokens = calibration.calibTokens
-        r.nsamples = calibration.nsamples; r.seqlen = calibration.seqlen; r.seed = calibration.seed
-        let m = method
-        r.method = m.method; r.sparsity = m.sparsity; r.pattern = m.pattern; r.allocation = m.allocation
-        r.owlM = m.owlM; r.owlLambda = m.owlLambda; r.atpBeta = m.atpBeta
-        r.atpGridPoints = m.atpGridPoints; r.atpHeldoutWindows = m.atpHeldoutWindows; r.dlpAlpha = m.dlpAlpha
-        r.alphaEpsilon = m.alphaEpsilon; r.alphaFit = m.alphaFit; r.update = m.update
-        r.admmIterations = m.admmIterations; r.admmMaskSteps = m.admmMaskSteps; r.admmRho = m.admmRho; r.admmDamp = m.admmDamp
-        r.dsnot = m.dsnot; r.dsnotSignConstraint = m.dsnotSignConstraint; r.dsnotAllLayers = m.dsnotAllLayers
-        r.dass = m.dass; r.dassScope = m.dassScope; r.damp = m.damp; r.propagation = m.propagation
-        r.split = split; r.threads = threads; r.maxMemory = memory.maxMemory; r.dtype = dtype; r.maxShardSize = maxShardSize
-        r.removeBlocks = depth.removeBlocks; r.removeBy = depth.removeBy; r.replacement = depth.replacement
-        r.trainEpochs = depth.trainEpochs; r.trainBatch = depth.trainBatch; r.trainLR = depth.trainLR
-        r.trainHeldoutWindows = depth.trainHeldoutWindows
-        return r
+        RunRequest(model: model.givenModel, method: method, calibration: calibration, depth: depth, split: split,
+                   threads: threads, maxMemory: memory.maxMemory, dtype: dtype, maxShardSize: maxShardSize)
     }
 }
