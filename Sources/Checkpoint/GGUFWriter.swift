@@ -12,7 +12,7 @@ import Darwin
 /// `gguf_writer.py` (`write_header_to_file`, `write_kv_data_to_file`, `write_ti_data_to_file`):
 /// strings are u64 length + bytes, arrays are element type + u64 count + elements, dims are
 /// written innermost first (`ne[0]` = a row's length). Tensors are written one after another
-/// from float32 into `<dest>.tmp-<pid>`, renamed onto `dest` by `finish()`; any error or
+/// from float32 into a temporary file beside `dest` (`AtomicFile`), renamed onto it by `finish()`; any error or
 /// dropping the writer before `finish()` removes the temporary file.
 public final class GGUFWriter {
     public struct Entry: Sendable, Equatable {
@@ -31,11 +31,10 @@ public final class GGUFWriter {
 
     public static let alignment = 32
     public let destination: URL
-    private let temporaryURL: URL
-    private let temporary: TemporaryFile
+    /// The temporary file, put in place by `finish()` (`AtomicFile`: the one POSIX write path).
+    private let file: AtomicFile
     private let entries: [Entry]
     private var next = 0
-    private var fd: Int32
     private var written = 0
 
     /// Writes everything before the tensor data. Only F32, F16, BF16 and Q8_0 are written; a
@@ -72,13 +71,9 @@ public final class GGUFWriter {
             offset += Self.padded(e.byteCount)
         }
         header.append(Data(count: Self.padded(header.count) - header.count))
-        temporary = try TemporaryFile.create(beside: url)
-        temporaryURL = temporary.url
-        fd = temporary.descriptor
+        self.file = try AtomicFile(beside: url)
         try guarded { try header.withUnsafeBytes { try writeAll($0) } }
     }
-
-    deinit { if fd >= 0 { discard() } }
 
     /// The next tensor, from float32 in row-major HF layout.
     public func write(_ name: String, _ matrix: Matrix) throws {
@@ -106,13 +101,7 @@ public final class GGUFWriter {
             throw CheckpointError.writerMismatch(file: destination.lastPathComponent, tensor: entries[next].name, reason: "never written")
         }
         try guarded {
-            guard fsync(fd) == 0 else { throw CheckpointError.system(call: "fsync", path: temporaryURL.path, errno: errno) }
-            close(fd)
-            fd = -1
-            guard rename(temporaryURL.path, destination.path) == 0 else {
-                throw CheckpointError.system(call: "rename", path: destination.path, errno: errno)
-            }
-            temporary.settled()
+            try file.commit()
         }
     }
 
@@ -198,7 +187,7 @@ public final class GGUFWriter {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        try FileDescriptorWrite.all(fd, bytes, path: temporaryURL.path)
+        try file.write(bytes)
         written += bytes.count
     }
 
@@ -210,10 +199,5 @@ public final class GGUFWriter {
         }
     }
 
-    private func discard() {
-        if fd >= 0 { close(fd) }
-        fd = -1
-        unlink(temporaryURL.path)
-        temporary.settled()
-    }
+    private func discard() { file.discard() }
 }

@@ -9,7 +9,7 @@ import Darwin
 
 /// Writes a safetensors file tensor by tensor, so a shard never has to be held in memory whole.
 /// The header is written first (every tensor's name, dtype and shape is known up front), then the
-/// data in the same order, into `<dest>.tmp-<pid>`; `finish()` renames it onto `dest`
+/// data in the same order, into a temporary file beside `dest` (`AtomicFile`); `finish()` renames it onto `dest`
 /// atomically. Any error, or dropping the writer before `finish()`, removes the temporary file,
 /// so a reader never sees half a shard.
 ///
@@ -32,10 +32,10 @@ public final class SafetensorsWriter {
 
     public let destination: URL
     public let temporaryURL: URL
-    private let temporary: TemporaryFile
+    /// The temporary file, put in place by `finish()` (`AtomicFile`: the one POSIX write path).
+    private let file: AtomicFile
     private let entries: [Entry]
     private var next = 0
-    private var fd: Int32
     private var fileName: String { destination.lastPathComponent }
     /// Whether `finish()` fsyncs before the rename (see `init`).
     private let durable: Bool
@@ -59,19 +59,14 @@ public final class SafetensorsWriter {
                 throw CheckpointError.writerMismatch(file: file, tensor: e.name, reason: "negative dimension in \(e.shape)")
             }
         }
-        temporary = try TemporaryFile.create(beside: url)
-        temporaryURL = temporary.url
-        fd = temporary.descriptor
+        self.file = try AtomicFile(beside: url)
+        temporaryURL = self.file.url
         var meta = metadata
         meta["format"] = meta["format"] ?? "pt"
         let header = Self.headerJSON(entries: entries, metadata: meta)
         var prefix = Data(count: 8)
         prefix.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(header.count).littleEndian, as: UInt64.self) }
         try guarded { try writeAll(prefix + header) }
-    }
-
-    deinit {
-        if fd >= 0 { discard() }
     }
 
     /// Writes the next tensor from float32, narrowing to its entry's dtype (bf16 rounds to
@@ -112,23 +107,14 @@ public final class SafetensorsWriter {
                 throw CheckpointError.writerMismatch(file: fileName, tensor: entries[next].name,
                                                      reason: "finish() called before this tensor was written")
             }
-            if durable {
-                guard fsync(fd) == 0 else { throw CheckpointError.system(call: "fsync", path: temporaryURL.path, errno: errno) }
-            }
-            let closed = close(fd)
-            fd = -1
-            guard closed == 0 else { throw CheckpointError.system(call: "close", path: temporaryURL.path, errno: errno) }
-            guard rename(temporaryURL.path, destination.path) == 0 else {
-                throw CheckpointError.system(call: "rename", path: destination.path, errno: errno)
-            }
-            temporary.settled()
+            try file.commit(durable: durable)
         }
     }
 
     private func expect(_ name: String) throws -> Entry {
         StopSignal.checkpoint()
         return try guarded {
-            guard fd >= 0 else { throw CheckpointError.writerMismatch(file: fileName, tensor: name, reason: "writer is closed") }
+            guard file.isOpen else { throw CheckpointError.writerMismatch(file: fileName, tensor: name, reason: "writer is closed") }
             guard next < entries.count, entries[next].name == name else {
                 let expected = next < entries.count ? "'\(entries[next].name)'" : "no more tensors"
                 throw CheckpointError.writerMismatch(file: fileName, tensor: name, reason: "written out of order, expected \(expected)")
@@ -145,19 +131,14 @@ public final class SafetensorsWriter {
         }
     }
 
-    private func discard() {
-        if fd >= 0 { close(fd) }
-        fd = -1
-        unlink(temporaryURL.path)
-        temporary.settled()
-    }
+    private func discard() { file.discard() }
 
     private func writeAll(_ data: Data) throws {
         try data.withUnsafeBytes { try writeAll($0) }
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        try FileDescriptorWrite.all(fd, bytes, path: temporaryURL.path)
+        try file.write(bytes)
     }
 
     static func headerJSON(entries: [Entry], metadata: [String: String]) -> Data {

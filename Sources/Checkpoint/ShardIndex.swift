@@ -51,7 +51,7 @@ public struct ShardIndex: Sendable, Equatable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let raw = IndexJSON(metadata: .init(totalSize: Double(totalSize)), weightMap: weightMap)
         do {
-            try encoder.encode(raw).write(to: url, options: .atomic)
+            try AtomicFile.write(encoder.encode(raw), to: url)
         } catch {
             throw CheckpointError.badIndex(file: url.lastPathComponent, reason: "cannot write: \(fileErrorCause(error))")
         }

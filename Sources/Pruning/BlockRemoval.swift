@@ -54,22 +54,10 @@ public enum BlockInfluence {
     /// rule applies here. The reference works in the model's fp16; here each product and norm
     /// is a float64 sum over the hidden dimension, in index order, of the float32 states.
     public static func cosineSum(input x: Matrix, output y: Matrix) -> Double {
-        precondition(x.rows == y.rows && x.cols == y.cols, "cosineSum: \(x.rows)×\(x.cols) vs \(y.rows)×\(y.cols)")
-        var total = 0.0
-        let d = x.cols
-        let xs = x.elements, ys = y.elements
-        for t in 0..<x.rows {
-            var dot = 0.0, xx = 0.0, yy = 0.0
-            for k in (t * d)..<((t + 1) * d) {
-                let a = Double(xs[k]), b = Double(ys[k])
-                dot += a * b
-                xx += a * a
-                yy += b * b
-            }
-            let cosine = dot / (xx.squareRoot() * yy.squareRoot())
-            total += cosine.isNaN ? 0.5 : cosine
+        RowCosine.sum(x, y) { dot, normX, normY in
+            let cosine = dot / (normX * normY)
+            return cosine.isNaN ? 0.5 : cosine
         }
-        return total
     }
 
     /// BI = 1 − (Σ cosines) / tokens (the "1 − mean cosine"). The reference sums 1 − cos

@@ -71,25 +71,9 @@ public struct StreamlineScores: Sendable, Equatable, Codable {
 
     /// Σ over rows t of 0.5 + 0.5·cos(a_t, b_t), in row order, float64.
     public static func similaritySum(_ a: Matrix, _ b: Matrix) -> Double {
-        precondition(a.rows == b.rows && a.cols == b.cols, "streamline: \(a.rows)×\(a.cols) vs \(b.rows)×\(b.cols)")
-        let d = a.cols
-        var total = 0.0
-        a.withUnsafeElements { x in
-            b.withUnsafeElements { y in
-                for t in 0..<a.rows {
-                    var dot = 0.0, xx = 0.0, yy = 0.0
-                    for k in (t * d)..<((t + 1) * d) {
-                        let u = Double(x[k]), v = Double(y[k])
-                        dot += u * v
-                        xx += u * u
-                        yy += v * v
-                    }
-                    let denominator = xx.squareRoot() * yy.squareRoot()
-                    let cosine = denominator > 0 ? dot / denominator : 0
-                    total += 0.5 + 0.5 * cosine
-                }
-            }
+        RowCosine.sum(a, b) { dot, normA, normB in
+            let denominator = normA * normB
+            return 0.5 + 0.5 * (denominator > 0 ? dot / denominator : 0)
         }
-        return total
     }
 }

@@ -89,9 +89,9 @@ extension OwlPrune {
         private func write(_ source: GGUFCheckpoint, into dir: StagedDirectory) throws {
             var config = source.config
             config.torchDtype = weightDType.torchName
-            try config.jsonData().write(to: dir.file("config.json"))
+            try AtomicFile.write(config.jsonData(), to: dir.file("config.json"))
             try tokenizerFiles(source.file, into: dir)
-            try generationConfig(config).write(to: dir.file("generation_config.json"))
+            try AtomicFile.write(generationConfig(config), to: dir.file("generation_config.json"))
 
             let type = weightDType.storage
             // HF shapes are GGUF's dims reversed (ne[0] is the innermost, i.e. the column count).
@@ -119,8 +119,8 @@ extension OwlPrune {
                 addBOS: file.bool(GGUFKey.addBosToken) ?? (model == "llama"),
                 addEOS: file.bool(GGUFKey.addEosToken) ?? false,
                 chatTemplate: file.metadata[GGUFKey.chatTemplate] == nil ? nil : try file.string(GGUFKey.chatTemplate))
-            try json.write(to: dir.file("tokenizer.json"))
-            try config.write(to: dir.file("tokenizer_config.json"))
+            try AtomicFile.write(json, to: dir.file("tokenizer.json"))
+            try AtomicFile.write(config, to: dir.file("tokenizer_config.json"))
         }
 
         private func generationConfig(_ config: ModelConfig) -> Data {

@@ -67,11 +67,11 @@ extension OwlPrune {
             let planJSON = try result.plan.canonicalJSON()
             if let out {
                 let url = URL(fileURLWithPath: out)
-                try planJSON.write(to: url, options: .atomic)
+                try AtomicFile.write(planJSON, to: url)
                 // The picture beside the plan file (no --out, no file: stdout holds only the JSON).
                 let picture = url.deletingLastPathComponent().appendingPathComponent(PlanPicture.fileName)
-                try PlanPicture(plan: result.plan, achieved: nil, title: URL(fileURLWithPath: model.model).lastPathComponent).data
-                    .write(to: picture, options: .atomic)
+                try AtomicFile.write(PlanPicture(plan: result.plan, achieved: nil,
+                                                 title: URL(fileURLWithPath: model.model).lastPathComponent).data, to: picture)
                 progress("plan picture: \(picture.path)")
             }
             if json {

@@ -233,9 +233,9 @@ extension OwlPrune {
                 resumedCells: cells.filter { done[$0.id] != nil }.map(\.id))
             try staged.create()
             let json = try SweepSummary.encoder().encode(summary)
-            try json.write(to: staged.file("sweep.json"))
-            try Data(summary.csv.utf8).write(to: staged.file("sweep.csv"))
-            try Data(SweepPicture(summary: summary).svg.utf8).write(to: staged.file("sweep.svg"))
+            try AtomicFile.write(json, to: staged.file("sweep.json"))
+            try AtomicFile.write(Data(summary.csv.utf8), to: staged.file("sweep.csv"))
+            try AtomicFile.write(Data(SweepPicture(summary: summary).svg.utf8), to: staged.file("sweep.svg"))
             if keepModels { try partial.moveModels(into: staged.file("models")) }
             try staged.commit()
             partial.remove()

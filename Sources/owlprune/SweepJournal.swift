@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import Foundation
 
 /// `OUT.partial/` of a sweep: what survives a killed sweep (issue 14 item 3). Each finished
@@ -35,7 +36,7 @@ struct SweepJournal {
         for sub in [cells, directory.appendingPathComponent("models"), directory.appendingPathComponent("scratch")] {
             try fm.createDirectory(at: sub, withIntermediateDirectories: true)
         }
-        try Data(settings.utf8).write(to: marker, options: .atomic)
+        try AtomicFile.write(Data(settings.utf8), to: marker)
     }
 
     func modelDirectory(_ id: String, kept: Bool) -> URL {
@@ -43,7 +44,7 @@ struct SweepJournal {
     }
 
     func record(_ result: SweepCellResult) throws {
-        try SweepSummary.encoder().encode(result).write(to: cells.appendingPathComponent(result.cell.id + ".json"), options: .atomic)
+        try AtomicFile.write(SweepSummary.encoder().encode(result), to: cells.appendingPathComponent(result.cell.id + ".json"))
     }
 
     /// Finished cells recorded under the same settings, by cell id.

@@ -30,7 +30,7 @@ extension OwlPrune {
             var bytes = Data(capacity: ids.count * 4)
             for id in ids { withUnsafeBytes(of: id.littleEndian) { bytes.append(contentsOf: $0) } }
             let dest = URL(fileURLWithPath: out)
-            try bytes.write(to: dest, options: .atomic)
+            try AtomicFile.write(bytes, to: dest)
             printResult(String(format: "%d tokens → %@ (%.2f s, %.0f bytes/s)", ids.count, out, seconds,
                                Double(content.utf8.count) / max(seconds, 1e-9)))
         }

@@ -128,7 +128,7 @@ import Tensor
             temporary = writer.temporaryURL
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
-        // `<name>.tmp-` and 16 random hex digits (TemporaryFile): never a guessable name.
+        // `<name>.tmp-` and 16 random hex digits (AtomicFile): never a guessable name.
         let suffix = temporary?.lastPathComponent.dropFirst("d.safetensors.tmp-".count) ?? ""
         #expect(temporary?.lastPathComponent.hasPrefix("d.safetensors.tmp-") == true && suffix.count == 16
                 && suffix.allSatisfy(\.isHexDigit), "\(String(describing: temporary))")
