@@ -53,14 +53,19 @@ let package = Package(
         .target(name: "Pruning", dependencies: ["Tensor"], swiftSettings: swiftSettings),
 
         // MARK: - Distribution, evaluation, CLI
-        .target(name: "Cluster", dependencies: ["MPIKit", "Model", "Pruning", "Checkpoint", "Tensor", "Diagnostics"],
+        // Distribution: how work and data are laid over ranks (rank layout, the blocks pipeline and
+        // window stream, model slices, calibration windows and their broadcast, progress relay,
+        // fault injection), with no knowledge of pruning. Cluster: the prune engine on top of it
+        // (strategies, statistics chain, journal, output, report).
+        .target(name: "Distribution", dependencies: ["MPIKit", "Model", "Tensor", "Diagnostics"], swiftSettings: swiftSettings),
+        .target(name: "Cluster", dependencies: ["Distribution", "MPIKit", "Model", "Pruning", "Checkpoint", "Tensor", "Diagnostics"],
                 swiftSettings: swiftSettings),
-        .target(name: "Evaluation", dependencies: ["Model", "Cluster", "MPIKit", "Tensor", "Checkpoint", "Tokenizer"],
+        .target(name: "Evaluation", dependencies: ["Model", "Distribution", "Cluster", "MPIKit", "Tensor", "Checkpoint", "Tokenizer"],
                 swiftSettings: swiftSettings),
         .executableTarget(
             name: "owlprune",
             dependencies: [
-                "MPIKit", "Tensor", "Checkpoint", "Tokenizer", "Model", "Pruning", "Cluster", "Evaluation", "Diagnostics",
+                "MPIKit", "Tensor", "Checkpoint", "Tokenizer", "Model", "Pruning", "Distribution", "Cluster", "Evaluation", "Diagnostics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -75,10 +80,10 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ClusterTests", dependencies: ["Distribution", "Cluster", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"], swiftSettings: swiftSettings),
         // The command line layer (issue 23 item 6): recipes and flags, rendering, shared types.
-        .testTarget(name: "OwlPruneCLITests", dependencies: ["owlprune", "TestSupport", "Checkpoint", "Cluster", "Pruning"],
+        .testTarget(name: "OwlPruneCLITests", dependencies: ["owlprune", "TestSupport", "Checkpoint", "Distribution", "Cluster", "Model", "Pruning"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Checkpoint", "Diagnostics"], swiftSettings: swiftSettings),
     ]

@@ -75,17 +75,11 @@ public final class AtomicFile {
     /// temporary file is removed and `destination` is left as it was.
     public func commit(durable: Bool = true) throws {
         guard fd >= 0 else { throw CheckpointError.system(call: "rename", path: destination.path, errno: EBADF) }
-        if durable && fsync(fd) != 0 {
-            let code = errno
-            discard()
-            throw CheckpointError.system(call: "fsync", path: url.path, errno: code)
-        }
-        let closed = close(fd)
+        let descriptor = fd
         fd = -1
-        guard closed == 0 else {
-            let code = errno
+        do { try FileDescriptorWrite.syncAndClose(descriptor, durable: durable, path: url.path) } catch {
             discard()
-            throw CheckpointError.system(call: "close", path: url.path, errno: code)
+            throw error
         }
         guard rename(url.path, destination.path) == 0 else {
             let code = errno

@@ -32,6 +32,18 @@ enum FileDescriptorWrite {
             done += n
         }
     }
+
+    /// Flushes the file to disk (when `durable`) and closes the descriptor: the end of every
+    /// written file, put in place by `AtomicFile` or filled in place by `SafetensorsShardFile`.
+    /// The descriptor is closed even when the flush fails.
+    static func syncAndClose(_ fd: Int32, durable: Bool = true, path: String) throws {
+        if durable && fsync(fd) != 0 {
+            let code = errno
+            close(fd)
+            throw CheckpointError.system(call: "fsync", path: path, errno: code)
+        }
+        guard close(fd) == 0 else { throw CheckpointError.system(call: "close", path: path, errno: errno) }
+    }
 }
 
 extension SafetensorsWriter {

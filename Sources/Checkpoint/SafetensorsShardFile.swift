@@ -25,7 +25,7 @@ public final class SafetensorsShardFile {
         let entries = plan.files[file].entries
         let header = SafetensorsWriter.headerJSON(entries: entries, metadata: plan.metadata)
         let length = 8 + header.count + entries.reduce(0) { $0 + $1.byteCount }
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CheckpointError.system(call: "open", path: url.path, errno: errno) }
         defer { close(fd) }
         var prefix = Data(count: 8)
@@ -39,7 +39,7 @@ public final class SafetensorsShardFile {
         self.url = url
         self.plan = plan
         self.file = file
-        fd = open(url.path, O_WRONLY)
+        fd = open(url.path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw CheckpointError.system(call: "open", path: url.path, errno: errno) }
     }
 
@@ -74,10 +74,9 @@ public final class SafetensorsShardFile {
         if let missing = expected.first(where: { !written.contains($0) }) {
             throw CheckpointError.writerMismatch(file: url.lastPathComponent, tensor: missing, reason: "never written")
         }
-        guard fsync(fd) == 0 else { throw CheckpointError.system(call: "fsync", path: url.path, errno: errno) }
-        let closed = close(fd)
+        let descriptor = fd
         fd = -1
-        guard closed == 0 else { throw CheckpointError.system(call: "close", path: url.path, errno: errno) }
+        try FileDescriptorWrite.syncAndClose(descriptor, path: url.path)
     }
 
     private func placement(_ name: String) throws -> ShardPlan.Placement {

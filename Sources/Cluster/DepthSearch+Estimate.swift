@@ -1,4 +1,5 @@
 import Checkpoint
+import Distribution
 import Foundation
 import MPIKit
 import Model

@@ -1,3 +1,4 @@
+import Distribution
 import Foundation
 import Model
 import Pruning
@@ -19,7 +20,7 @@ import Pruning
 public struct LinearAssignment: Sendable {
     private let ranks: [BlockLinear: Int]
 
-    static func cost(rows: Int, cols: Int, method: PruningMethod) -> Double {
+    public static func cost(rows: Int, cols: Int, method: PruningMethod) -> Double {
         let r = Double(rows), c = Double(cols)
         switch method {
         case .sparsegpt: return c * c * c + r * c * c

@@ -1,3 +1,4 @@
+import Distribution
 import Foundation
 import MPIKit
 import Model

@@ -1,3 +1,4 @@
+import Distribution
 import MPIKit
 import Model
 import Pruning

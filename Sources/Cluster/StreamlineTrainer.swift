@@ -1,4 +1,5 @@
 import Diagnostics
+import Distribution
 import Foundation
 import MPIKit
 import Model

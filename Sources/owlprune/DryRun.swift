@@ -1,5 +1,6 @@
 import Checkpoint
 import Cluster
+import Distribution
 import Foundation
 import MPIKit
 import Model

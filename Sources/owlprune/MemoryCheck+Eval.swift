@@ -1,4 +1,5 @@
 import Cluster
+import Distribution
 import Foundation
 import MPIKit
 import Model

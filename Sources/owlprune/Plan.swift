@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Cluster
+import Distribution
 import Foundation
 import Pruning
 import Tensor

@@ -1,4 +1,5 @@
 import Diagnostics
+import Distribution
 import Foundation
 
 /// Rank 0's running job meter (`JobProgress` lines). On a terminal each line replaces the last one

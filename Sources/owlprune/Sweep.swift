@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Cluster
 import Diagnostics
+import Distribution
 import Evaluation
 import Foundation
 import MPIKit

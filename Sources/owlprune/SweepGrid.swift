@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Diagnostics
+import Distribution
 import Foundation
 import Pruning
 import Yams

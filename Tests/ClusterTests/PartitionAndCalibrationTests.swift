@@ -1,4 +1,5 @@
 import Cluster
+@testable import Distribution
 import Testing
 
 @Suite struct PartitionTests {

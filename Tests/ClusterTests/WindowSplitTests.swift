@@ -1,4 +1,5 @@
 import Cluster
+@testable import Distribution
 import Model
 import Pruning
 import Tensor

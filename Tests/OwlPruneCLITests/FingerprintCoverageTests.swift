@@ -1,5 +1,6 @@
 import Checkpoint
 import Cluster
+@testable import Distribution
 import Foundation
 import Pruning
 import TestSupport

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Cluster
+@testable import Distribution
 import Foundation
 import Testing
 @testable import owlprune

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Cluster
 import Diagnostics
+import Distribution
 import Pruning
 
 // Every flag whose value is one of a fixed set is a type here (issue 13 item 6): ArgumentParser

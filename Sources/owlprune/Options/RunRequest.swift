@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Cluster
 import Diagnostics
+import Distribution
 import Pruning
 
 /// What a run was asked to do (issue 23 item 1): every setting a `prune` or `plan` flag sets and a

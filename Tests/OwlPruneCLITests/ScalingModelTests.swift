@@ -1,4 +1,4 @@
-import Cluster
+@testable import owlprune
 import Model
 import Pruning
 import Testing

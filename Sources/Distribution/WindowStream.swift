@@ -7,15 +7,15 @@ import Tensor
 /// guaranteed minimum upper bound for tags (32767).
 public enum MessageTag {
     /// Windows per channel before tags repeat.
-    static let span = 10_000
+    public static let span = 10_000
     /// The window-order statistics chain (`WindowOrderChain`).
-    static let statisticsChain = 31_000
+    public static let statisticsChain = 31_000
     /// Block-progress notes to rank 0 (`ProgressRelay`).
-    static let progress = 31_001
+    public static let progress = 31_001
     /// The window-order chain of ReplaceMe's float64 sums (`DepthSearch.streamline`).
-    static let replaceMeChain = 31_002
+    public static let replaceMeChain = 31_002
     /// The window-order chain of a streamline training step's gradient sum (`StreamlineTrainer`).
-    static let streamlineChain = 31_003
+    public static let streamlineChain = 31_003
 }
 
 /// Which stream of windows a message belongs to. A job may run two streams one after the other

@@ -6,22 +6,22 @@ import MPIKit
 /// pass each visit every block), not just the units of the rank that prints. Units are counted as
 /// they finish, in any order: in the blocks split they are reported by the ranks that own them
 /// (`ProgressRelay`).
-final class JobProgress {
-    let phase: String
+public final class JobProgress {
+    public let phase: String
     /// What is counted ("block", "window") and how many there are per pass.
-    let unit: String
-    let units: Int
-    let windows: Int
+    public let unit: String
+    public let units: Int
+    public let windows: Int
     /// Tokens processed per finished unit (0: pruning work, no tokens/s shown).
-    let tokensPerUnit: Int
+    public let tokensPerUnit: Int
     /// Passes over the units in the whole job and how many came before this one.
-    let passes: Int
-    let pass: Int
-    let report: (String) -> Void
-    let started: Double
+    public let passes: Int
+    public let pass: Int
+    public let report: (String) -> Void
+    public let started: Double
     private(set) var done = 0
 
-    init(phase: String, unit: String = "block", units: Int, windows: Int, tokensPerUnit: Int, passes: Int = 1, pass: Int = 0,
+    public init(phase: String, unit: String = "block", units: Int, windows: Int, tokensPerUnit: Int, passes: Int = 1, pass: Int = 0,
          started: Double, report: @escaping (String) -> Void) {
         self.phase = phase
         self.unit = unit
@@ -35,14 +35,14 @@ final class JobProgress {
     }
 
     /// Unit `index` (0-based) finished.
-    func finished(_ index: Int) {
+    public func finished(_ index: Int) {
         done += 1
         report(line(index: index, elapsed: Communicator.wallTime - started))
     }
 
     /// "prune: block 14/30 (pass 2/2), 128 windows, 5120 tokens/s, elapsed 61.0 s, ETA 70.4 s";
     /// "(last 12)" follows the count when the unit that finished is not the count's own.
-    func line(index: Int, elapsed: Double) -> String {
+    public func line(index: Int, elapsed: Double) -> String {
         let overall = pass * units + done, total = passes * units
         let eta = elapsed / Double(max(overall, 1)) * Double(total - overall)
         let passText = passes > 1 ? " (pass \(pass + 1)/\(passes))" : ""

@@ -12,19 +12,19 @@ import MPIKit
 /// nothing: rank 0 would wait at the plan agreement or the report gather anyway. Notes of one pass
 /// all arrive before the next pass starts (rank 0 counts them), and messages between two ranks do
 /// not overtake, so a note can never be counted in the wrong pass.
-final class ProgressRelay {
-    let comm: Communicator
-    let meter: JobProgress
+public final class ProgressRelay {
+    public let comm: Communicator
+    public let meter: JobProgress
     private var notes: [Request<Int64>] = []
 
-    init(comm: Communicator, meter: JobProgress) {
+    public init(comm: Communicator, meter: JobProgress) {
         self.comm = comm
         self.meter = meter
     }
 
     /// This rank finished `unit`. It is also the fault suite's kill point for the phases
     /// (`statistics: block 3`, 1-based, on the rank that finished it; see `FaultInjection`).
-    func finished(_ unit: Int) throws {
+    public func finished(_ unit: Int) throws {
         FaultInjection.point("\(meter.phase): \(meter.unit) \(unit + 1)", rank: comm.rank)
         if comm.rank == 0 {
             meter.finished(unit)
@@ -35,7 +35,7 @@ final class ProgressRelay {
     }
 
     /// Rank 0: shows the notes that have arrived.
-    func poll() throws {
+    public func poll() throws {
         guard comm.rank == 0 else { return }
         while let source = try comm.probe(tag: MessageTag.progress) {
             let note = try comm.recv(Int64.self, count: 2, from: source, tag: MessageTag.progress)
@@ -45,7 +45,7 @@ final class ProgressRelay {
     }
 
     /// End of the pass: rank 0 waits for all `units`, the others for their notes to leave.
-    func finish() throws {
+    public func finish() throws {
         if comm.rank == 0 {
             while meter.done < meter.units {
                 try poll()
