@@ -185,8 +185,19 @@ extension OwlPrune {
             let color = world.rank / ranksPerCell
             let group = try world.split(color: color, key: world.rank)
             let dsnot = try grid.sharedOptions().dsnot
-            let costs = cells.map { SweepDealer.cost(of: $0, dsnot: dsnot, calibrationTokens: setup.windows.tokens.count,
-                                                     evalTokens: min(tokens.count, (evalWindows ?? Int.max / length) * length)) }
+            let costs = try cells.map { cell in
+                let depth = try grid.depthOptions(for: cell, calibrationText: calibration.calib != nil)
+                let removal = depth.flatMap { d in
+                    d.removeBy.map { by in
+                        SweepDealer.Removal(method: by, trainingEpochs: d.training(method: cell.isDepthOnly ? .magnitude : cell.method,
+                                                                                   seed: calibration.seed,
+                                                                                   windows: calibration.nsamples)?.epochs)
+                    }
+                }
+                return SweepDealer.cost(of: cell, dsnot: dsnot, calibrationTokens: setup.windows.tokens.count,
+                                        evalTokens: min(tokens.count, (evalWindows ?? Int.max / length) * length),
+                                        removal: removal, blocks: setup.architecture.blockCount)
+            }
             let mine = SweepDealer.deal(costs: pending.map { costs[$0] }, groups: groups)[color].map { pending[$0] }
             if world.rank == 0 {
                 progress("sweep: \(cells.count) cells (\(done.count) kept from an interrupted sweep), \(groups) group(s) of \(ranksPerCell) rank(s)")

@@ -35,4 +35,23 @@ import Testing
             #expect("\(error)" == "sweep cell wanda-atp-0.5: --allocation atp needs --atp-beta")
         }
     }
+
+    /// The dealing prices a cell by what it runs: SLEB's greedy rounds far above ShortGPT's one
+    /// scoring pass, a `--remove-by` cell its removal on top of its method, LLM-Streamline's
+    /// training by its epochs. Control: a depth-only cell without its removal costs evaluation only.
+    @Test func depthCellsArePricedByTheirRemoval() {
+        func cost(_ method: MethodName, _ k: Int?, _ removal: SweepDealer.Removal?) -> Double {
+            SweepDealer.cost(of: SweepCell(method: method, allocation: .uniform, sparsity: 0.5, removeBlocks: k), dsnot: false,
+                             calibrationTokens: 1000, evalTokens: 1000, removal: removal, blocks: 30)
+        }
+        let wanda = cost(.wanda, nil, nil)
+        let shortgpt = cost(.shortgpt, 4, .init(method: .shortgpt))
+        let sleb = cost(.sleb, 4, .init(method: .sleb))
+        #expect(wanda == 2 && shortgpt == 2 && sleb == 61)
+        #expect(cost(.wanda, 4, .init(method: .shortgpt)) == wanda + 1)
+        #expect(cost(.streamline, 4, .init(method: .streamline, trainingEpochs: 20)) == 1 + 2 + 2)
+        #expect(cost(.streamline, 4, .init(method: .streamline, trainingEpochs: 20))
+                > cost(.streamline, 4, .init(method: .streamline, trainingEpochs: nil)))
+        #expect(cost(.sleb, 4, nil) == 1)
+    }
 }
