@@ -10,7 +10,8 @@
 # Environment: OUT (default /tmp/owlprune-scaling), RANKS (2), NSAMPLES (16), SEQLEN (512),
 # EVAL_WINDOWS (40), EVAL_DENSE (1; 0 passes --eval-skip-dense: perplexity only, no mean KLD, half
 # the evaluation time), THREADS (threads per rank; default: the command's own), ATP_GRID_POINTS
-# (8, ATP's default), OWLPRUNE (default: the release build). Results: OUT/NAME/ (sweep.json,
+# (8, ATP's default), PARTS ("sweep atp", the default, or either alone), OWLPRUNE (default: the
+# release build). Results: OUT/NAME/ (sweep.json,
 # sweep.csv, sweep.svg), OUT/NAME-atp-METHOD-TARGET.json (prune --json; the pruned weights are
 # deleted) and OUT/NAME.times (wall seconds of each command). Benchmarks/scaling/table.py turns
 # them into the README table and the SVG.
@@ -22,8 +23,10 @@ SEQLEN="${SEQLEN:-512}"; EVAL_WINDOWS="${EVAL_WINDOWS:-40}"; EVAL_DENSE="${EVAL_
 OWLPRUNE="${OWLPRUNE:-$(swift build -c release --show-bin-path)/owlprune}"
 [ -f "$model/config.json" ] || { echo "run.sh: $model/config.json missing: deploy/fetch-models first" >&2; exit 1; }
 mkdir -p "$OUT"
+# --eval-seqlen explicitly: `sweep` evaluates at the calibration --seqlen by default, `prune --eval`
+# at min(2048, max_position_embeddings); the ATP prunes must score the sweep cells' windows.
 common=(--calib data/wikitext-2/wiki.valid.tokens --nsamples "$NSAMPLES" --seqlen "$SEQLEN"
-        --eval data/wikitext-2/wiki.test.raw --eval-windows "$EVAL_WINDOWS")
+        --eval data/wikitext-2/wiki.test.raw --eval-seqlen "$SEQLEN" --eval-windows "$EVAL_WINDOWS")
 [ "$EVAL_DENSE" = 0 ] && common+=(--eval-skip-dense)
 [ -n "${THREADS:-}" ] && common+=(--threads "$THREADS")
 ATP_GRID_POINTS="${ATP_GRID_POINTS:-8}"
@@ -32,10 +35,14 @@ timed() { # label command...
     "${@:2}"
     echo "$1 $RANKS $(( $(date +%s) - start ))" >> "$OUT/$name.times"
 }
+PARTS="${PARTS:-sweep atp}"
+if [[ " $PARTS " == *" sweep "* ]]; then
 : > "$OUT/$name.times"
 timed sweep env OPENBLAS_NUM_THREADS=1 timeout 12h mpiexec -n "$RANKS" "$OWLPRUNE" sweep \
     --grid recipes/sweeps/scaling-allocations.yaml --model "$model" --out "$OUT/$name" --force "${common[@]}" \
     > "$OUT/$name.sweep.log" 2>&1
+fi
+[[ " $PARTS " == *" atp "* ]] || exit 0
 for method in wanda sparsegpt; do
     for target in 0.5 0.7; do
         cell="$OUT/$name-atp-$method-$target"
