@@ -10,8 +10,8 @@
 # Environment: OUT (default /tmp/owlprune-scaling), RANKS (2), NSAMPLES (16), SEQLEN (512),
 # EVAL_WINDOWS (40), EVAL_DENSE (1; 0 passes --eval-skip-dense: perplexity only, no mean KLD, half
 # the evaluation time), THREADS (threads per rank; default: the command's own), ATP_GRID_POINTS
-# (8, ATP's default), PARTS ("sweep atp", the default, or either alone), OWLPRUNE (default: the
-# release build). Results: OUT/NAME/ (sweep.json,
+# (8, ATP's default), PARTS ("sweep atp", the default, or either alone), METHODS (the ATP prunes'
+# methods, "wanda sparsegpt"), OWLPRUNE (default: the release build). Results: OUT/NAME/ (sweep.json,
 # sweep.csv, sweep.svg), OUT/NAME-atp-METHOD-TARGET.json (prune --json; the pruned weights are
 # deleted) and OUT/NAME.times (wall seconds of each command). Benchmarks/scaling/table.py turns
 # them into the README table and the SVG.
@@ -43,7 +43,7 @@ timed sweep env OPENBLAS_NUM_THREADS=1 timeout 12h mpiexec -n "$RANKS" "$OWLPRUN
     > "$OUT/$name.sweep.log" 2>&1
 fi
 [[ " $PARTS " == *" atp "* ]] || exit 0
-for method in wanda sparsegpt; do
+for method in ${METHODS:-wanda sparsegpt}; do
     for target in 0.5 0.7; do
         cell="$OUT/$name-atp-$method-$target"
         timed "atp-$method-$target" env OPENBLAS_NUM_THREADS=1 timeout 6h mpiexec -n "$RANKS" "$OWLPRUNE" prune \
