@@ -11,7 +11,7 @@
 # EVAL_WINDOWS (40), EVAL_DENSE (1; 0 passes --eval-skip-dense: perplexity only, no mean KLD, half
 # the evaluation time), THREADS (threads per rank; default: the command's own), ATP_GRID_POINTS
 # (8, ATP's default), PARTS ("sweep atp", the default, or either alone), METHODS (the ATP prunes'
-# methods, "wanda sparsegpt"), OWLPRUNE (default: the release build). Results: OUT/NAME/ (sweep.json,
+# methods, "wanda sparsegpt") and TARGETS ("0.5 0.7"), OWLPRUNE (default: the release build). Results: OUT/NAME/ (sweep.json,
 # sweep.csv, sweep.svg), OUT/NAME-atp-METHOD-TARGET.json (prune --json; the pruned weights are
 # deleted) and OUT/NAME.times (wall seconds of each command). Benchmarks/scaling/table.py turns
 # them into the README table and the SVG.
@@ -44,7 +44,7 @@ timed sweep env OPENBLAS_NUM_THREADS=1 timeout 12h mpiexec -n "$RANKS" "$OWLPRUN
 fi
 [[ " $PARTS " == *" atp "* ]] || exit 0
 for method in ${METHODS:-wanda sparsegpt}; do
-    for target in 0.5 0.7; do
+    for target in ${TARGETS:-0.5 0.7}; do
         cell="$OUT/$name-atp-$method-$target"
         timed "atp-$method-$target" env OPENBLAS_NUM_THREADS=1 timeout 6h mpiexec -n "$RANKS" "$OWLPRUNE" prune \
             --model "$model" --out "$cell" --force --method "$method" --sparsity "$target" \
