@@ -67,7 +67,9 @@ def main():
     for name, label, _, _, times in models:
         total = sum(int(t[2]) for t in times)
         parts = ", ".join(f"{t[0]} {int(t[2]) / 60:.1f} min" for t in times)
-        print(f"- {label}: {total / 60:.0f} min on {times[0][1] if times else '?'} ranks ({parts})")
+        count = times[0][1] if times else "?"
+        plural = "" if count == "1" else "s"
+        print(f"- {label}: {total / 60:.0f} min on {count} rank{plural} ({parts})")
     write_svg(svg_path, models)
 
 
