@@ -62,9 +62,22 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .target(name: "Evaluation", dependencies: ["Model", "Distribution", "Cluster", "MPIKit", "Tensor", "Checkpoint", "Tokenizer"],
                 swiftSettings: swiftSettings),
+        // The application (issue 23 item 2): a run end to end — the run request and recipes, set-up,
+        // memory check, calibration, ATP's β search, depth removal, the job, output and journal,
+        // evaluation after pruning, sweeps — as llama.cpp's tools sit on libllama and common. The
+        // executable parses arguments and renders; a test calls the library directly.
+        .target(
+            name: "OwlPruneKit",
+            dependencies: [
+                "MPIKit", "Tensor", "Checkpoint", "Tokenizer", "Model", "Pruning", "Distribution", "Cluster", "Evaluation", "Diagnostics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "owlprune",
             dependencies: [
+                "OwlPruneKit",
                 "MPIKit", "Tensor", "Checkpoint", "Tokenizer", "Model", "Pruning", "Distribution", "Cluster", "Evaluation", "Diagnostics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -83,7 +96,7 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Distribution", "Cluster", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"], swiftSettings: swiftSettings),
         // The command line layer (issue 23 item 6): recipes and flags, rendering, shared types.
-        .testTarget(name: "OwlPruneCLITests", dependencies: ["owlprune", "TestSupport", "Checkpoint", "Distribution", "Cluster", "Model", "Pruning"],
+        .testTarget(name: "OwlPruneCLITests", dependencies: ["owlprune", "OwlPruneKit", "TestSupport", "Checkpoint", "Distribution", "Cluster", "Model", "Pruning"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Checkpoint", "Diagnostics"], swiftSettings: swiftSettings),
     ]

@@ -1,3 +1,4 @@
+import OwlPruneKit
 import Cluster
 import Foundation
 import MPIKit

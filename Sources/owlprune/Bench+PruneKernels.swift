@@ -1,3 +1,4 @@
+import OwlPruneKit
 import Foundation
 import MPIKit
 import Pruning

@@ -1,3 +1,4 @@
+import OwlPruneKit
 import ArgumentParser
 import Checkpoint
 import Foundation

@@ -1,3 +1,4 @@
+import OwlPruneKit
 import ArgumentParser
 import Checkpoint
 import Cluster
@@ -39,7 +40,8 @@ extension OwlPrune.Prune {
 
     /// The removal step with this command's settings (`DepthRemovalStep`).
     var removalStep: DepthRemovalStep {
-        DepthRemovalStep(depth: depth, method: method.method, threads: threads, out: output.out, resume: output.resume, force: output.force)
+        DepthRemovalStep(depth: depth, method: method.method, threads: threads, out: output.out, resume: output.resume, force: output.force,
+                         events: CommandLineEvents.show)
     }
 
     /// Depth only: the removal, then every kept tensor copied under its new name.

@@ -1,3 +1,4 @@
+import OwlPruneKit
 import ArgumentParser
 import Checkpoint
 import Cluster
@@ -281,7 +282,7 @@ extension OwlPrune {
                 let cellSetup = try PruneSetup(model: model, method: options, calibration: calibration, comm: group, threads: threads,
                                                holdOut: training?.heldoutWindows ?? 0)
                 let step = DepthRemovalStep(depth: depth, method: options.method, threads: threads, out: destination.path,
-                                            resume: false, force: true)
+                                            resume: false, force: true, events: CommandLineEvents.show)
                 let removal = try step.removeBeforePruning(setup: cellSetup, training: training)!
                 job = try cellSetup.makeJob(threads: threads, removal: removal, training: training)
                 output = try PruneOutput(comm: group, layout: job.layout, input: setup.checkpoint, staged: staged, arguments: arguments,

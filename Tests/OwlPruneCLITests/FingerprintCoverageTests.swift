@@ -5,6 +5,7 @@ import Foundation
 import Pruning
 import TestSupport
 import Testing
+@testable import OwlPruneKit
 @testable import owlprune
 
 /// Issue 23 item 1: an option that changes the bits of the pruned blocks must change the resume

@@ -4,6 +4,7 @@ import Foundation
 import Pruning
 import TestSupport
 import Testing
+@testable import OwlPruneKit
 @testable import owlprune
 
 /// Issue 23 item 6: the command line layer tested without running a prune. A recipe and the same

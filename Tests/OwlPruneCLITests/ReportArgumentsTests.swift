@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import Pruning
 import Testing
+@testable import OwlPruneKit
 @testable import owlprune
 
 /// Issue 23 item 1: the report's `arguments` are derived from the run request, so every setting a

@@ -1,3 +1,4 @@
+@testable import OwlPruneKit
 @testable import owlprune
 import Model
 import Pruning

@@ -4,6 +4,7 @@ import Cluster
 @testable import Distribution
 import Foundation
 import Testing
+@testable import OwlPruneKit
 @testable import owlprune
 
 /// Issue 23 item 4: the small shared types the command line is built from.

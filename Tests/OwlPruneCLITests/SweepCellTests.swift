@@ -1,6 +1,7 @@
 import Foundation
 import Pruning
 import Testing
+@testable import OwlPruneKit
 @testable import owlprune
 
 /// Issue 23 item 1: a sweep cell is the grid's shared options with three typed values set, not

@@ -1,0 +1,20 @@
+import Cluster
+import Pruning
+
+/// What a run tells its caller while it goes (issue 23 item 2): the library decides what happened
+/// and when (on rank 0 only, so a caller never filters by rank); the caller decides how it looks.
+/// The command line renders each event to stderr (`CommandLineEvents`); a test or another program
+/// records them.
+package enum RunEvent {
+    /// A one-line progress or status message, already worded for a person.
+    case progress(String)
+    /// The layerwise plan every rank agreed on, before any weight is pruned.
+    case plan(SparsityPlan)
+    /// Depth removal chose its blocks (ShortGPT, SLEB, LLM-Streamline), before the reduced model is made.
+    case blocksChosen(BlockRemovalResult)
+    /// Something the user should look at; the run goes on.
+    case warning(String)
+}
+
+/// Where a run's events go.
+package typealias RunEvents = (RunEvent) -> Void
