@@ -38,77 +38,26 @@ extension OwlPrune.Prune {
         }
     }
 
-    /// The removal step with this command's settings (`DepthRemovalStep`).
-    var removalStep: DepthRemovalStep {
-        DepthRemovalStep(depth: depth, method: method.method, threads: threads, out: output.out, resume: output.resume, force: output.force,
-                         events: CommandLineEvents.show)
-    }
-
-    /// Depth only: the removal, then every kept tensor copied under its new name.
-    func runDepthOnly(comm: Communicator, staged: StagedDirectory) throws {
-        let started = Date()
-        var calibrationMethod = method
-        calibrationMethod.method = .magnitude  // only the checkpoint and windows are used
-        let training = depth.training(method: method.method, seed: calibration.seed, windows: calibration.nsamples)
-        let setup = try PruneSetup(model: model.model, method: calibrationMethod, calibration: calibration, comm: comm,
-                                   threads: threads, split: .windows, holdOut: training?.heldoutWindows ?? 0)
-        let (kind, count) = depth.removal(method: method.method)!
-        var renumbering: BlockRenumbering, result: BlockRemovalResult
-        var replaced: [Int: DecoderBlock] = [:]
-        var log: StreamlineTrainingLog?
-        if kind == .streamline, let replacement = depth.effectiveReplacement(method: method.method) {
-            (renumbering, result, replaced, log) = try removalStep.streamline(setup: setup, count: count, replacement: replacement, training: training)
-        } else {
-            (renumbering, result) = try removalStep.removeBlocks(setup: setup, method: kind, count: count)
-        }
-        let out = DepthOutput(comm: comm, input: setup.checkpoint, staged: staged, renumbering: renumbering,
-                              architecture: setup.architecture, maxShardSize: shardSizeBytes, replaced: replaced)
-        var report: DepthReport?
-        try out.write { layout in
-            let plan = DepthPlan(method: kind.rawValue, removeBlocks: count, blockRemoval: result,
-                                 modelId: URL(fileURLWithPath: model.model).standardizedFileURL.lastPathComponent,
-                                 seed: calibration.calib == nil ? nil : calibration.seed, windowsHash: setup.windows.hash, training: training,
-                                 heldoutHash: training.map { _ in CalibrationWindows.consecutive(setup.heldout, length: setup.windows.length).hash })
-            let made = DepthReport(
-                started: started, finished: Date(), method: kind.rawValue, removeBlocks: count,
-                arguments: .init(model: model.model, out: output.out, method: kind.rawValue, removeBlocks: count,
-                                 nsamples: calibration.nsamples, seqlen: calibration.seqlen, seed: calibration.seed,
-                                 calib: calibration.calib, calibTokens: calibration.calibTokens, threads: threads),
-                ranks: comm.size, windows: setup.windows, blockRemoval: result, blocksPerRank: layout.blockRanges.map(Array.init),
-                streamlineTraining: log)
-            report = made
-            var files = [PruneOutput.planFileName: try plan.json(),
-                         PruneOutput.reportFileName: try PruneReport.encoder().encode(made)]
-            if kind == .streamline {
-                files[StreamlinePicture.fileName] = StreamlinePicture(result: result, training: log,
-                                                                      title: URL(fileURLWithPath: model.model).lastPathComponent).data
-            }
-            return files
-        }
-        // The output is in place: the training journal has served.
-        if training != nil && comm.rank == 0 {
-            StreamlineJournal.remove(StreamlineJournal.directory(forOutput: URL(fileURLWithPath: output.out)))
-        }
-        let perplexity = try evaluation.evalData.map {
-            try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out, options: evaluation).run(data: $0)
-        }
-        guard comm.rank == 0, let report else { return }
+    /// The end of a depth-only run (rank 0): its report and evaluation as one JSON object, or the lines.
+    func render(_ outcome: DepthOutcome) throws {
+        let report = outcome.report
         if json {
             let encoder = PruneReport.encoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             struct Summary: Encodable { var report: DepthReport; var eval: PruneEvaluation.Result? }
-            printResult(String(decoding: try encoder.encode(Summary(report: report, eval: perplexity)), as: UTF8.self))
-        } else {
-            if let p = perplexity {
-                let dense = p.dense.map { String(format: "dense %.4f → ", $0.perplexity) } ?? ""
-                let divergence = p.divergence.map { String(format: "; mean KLD %.6f, same top %.2f%%", $0.kld.value, 100 * $0.sameTop.value) } ?? ""
-                printResult(String(format: "perplexity on %@: %@depth-pruned %.4f (%d windows × %d)%@", (p.data as NSString).lastPathComponent,
-                                   dense, p.pruned.perplexity, p.pruned.windows, p.pruned.seqlen, divergence))
-            }
-            printResult("removed \(count) of \(renumbering.originalCount) blocks from \(model.model) → \(output.out) (\(kind.rawValue)): "
-                        + "blocks \(result.removed.map(String.init).joined(separator: ", ")); \(comm.size) ranks, "
-                        + String(format: "%.1f s", report.wallSeconds))
+            printResult(String(decoding: try encoder.encode(Summary(report: report, eval: outcome.perplexity)), as: UTF8.self))
+            return
         }
+        if let p = outcome.perplexity {
+            let dense = p.dense.map { String(format: "dense %.4f → ", $0.perplexity) } ?? ""
+            let divergence = p.divergence.map { String(format: "; mean KLD %.6f, same top %.2f%%", $0.kld.value, 100 * $0.sameTop.value) } ?? ""
+            printResult(String(format: "perplexity on %@: %@depth-pruned %.4f (%d windows × %d)%@", (p.data as NSString).lastPathComponent,
+                               dense, p.pruned.perplexity, p.pruned.windows, p.pruned.seqlen, divergence))
+        }
+        let removed = report.blockRemoval.removed
+        printResult("removed \(removed.count) of \(outcome.originalBlocks) blocks from \(model.model) → \(output.out) (\(outcome.method.rawValue)): "
+                    + "blocks \(removed.map(String.init).joined(separator: ", ")); \(report.ranks) ranks, "
+                    + String(format: "%.1f s", report.wallSeconds))
     }
 }
 

@@ -80,10 +80,9 @@ extension OwlPrune {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
             let overrides = try recipe.overrides()
-            // The evaluation text is read after the prune; a bad one (not UTF-8, a FIFO, missing)
-            // must fail before the work, not after it (issue 26 item 4).
-            if let eval = evaluation.evalData { _ = try readTextFile(URL(fileURLWithPath: eval)) }
             if dryRun {
+                // A bad evaluation text fails a dry run too, as it would fail the run (`PruneRun`).
+                if let eval = evaluation.evalData { _ = try readTextFile(URL(fileURLWithPath: eval)) }
                 // Depth pruning (issue 24 item 4): the depth pass's estimate; with --remove-by,
                 // then the pruning's, on every block of the input (an upper bound: the reduced
                 // model's blocks are chosen by the scoring the dry run does not run).
@@ -110,104 +109,18 @@ extension OwlPrune {
                 }
                 return
             }
-            // The output is checked and locked before any file is read, so a bad --out costs nothing.
-            let staged = try StagedDirectory(destination: URL(fileURLWithPath: output.out), force: output.force,
-                                             runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)
-            let journal = BlockJournal.directory(forOutput: URL(fileURLWithPath: output.out))
-            // Registered now, not when an error is caught: a signal stops the run from a safe point
-            // deep inside the job (`StopSignal`), and the same cleanup must run then.
-            Runtime.onFailure { staged.discard(); BlockJournal.binding.removeIfNothingFinished(journal) }
-            Runtime.stopHint = { BlockJournal.binding.resumeHint(journal) }
-            do {
-                if DepthOptions.isDepthMethod(method.method) {
-                    try runDepthOnly(comm: comm, staged: staged)
-                    return
-                }
-                // `--remove-by streamline --replacement layer` trains on windows sampled from the
-                // text without its held-out tail, as `--method streamline` does; the prune then
-                // calibrates on the same windows.
-                let training = depth.removeBy == .streamline ? depth.training(method: method.method, seed: calibration.seed,
-                                                                                windows: calibration.nsamples) : nil
-                var setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
-                                           memory: memory, threads: threads, split: split, overrides: overrides,
-                                           searchesATPBeta: true, holdOut: training?.heldoutWindows ?? 0)
-                if method.atpAuto {
-                    try ATPBetaSearch(method: method, calibration: calibration, model: model.model, threads: threads, split: split,
-                                      scratch: URL(fileURLWithPath: output.out + ".atp-beta-search")).resolve(&setup)
-                }
-                if comm.rank == 0 {
-                    // Issue 10 item 4: the journal is bound to this run's settings and input before any work.
-                    for line in staged.removeStaleStaging() { progress(line) }
-                    let fingerprint = try RunFingerprint(configuration: setup.configuration, windows: setup.windows,
-                                                         checkpoint: setup.checkpoint)
-                    for line in try BlockJournal.binding.bind(directory: journal, fingerprint: fingerprint, resume: output.resume,
-                                                              force: output.force) {
-                        progress(line)
-                    }
-                }
-                // --remove-by: blocks are removed first, scored on the dense model; the job prunes the reduced model.
-                let removal = try removalStep.removeBeforePruning(setup: setup, training: training)
-                let job = try setup.makeJob(threads: threads, split: split, removal: removal, training: training)
-                let out = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
-                                          staged: staged, arguments: try arguments, dtype: dtype?.storage,
-                                          renumbering: removal?.renumbering, blockRemoval: removal?.result,
-                                          streamlineTraining: removal?.log, maxShardSize: shardSizeBytes,
-                                          replacedTensors: removal?.source?.tensors ?? [:])
-                // The staging directory exists before any statistics, as it always has: a stopped run leaves it.
-                try out.begin()
-                let agreed = try job.makePlan()
-                if comm.rank == 0 {
-                    progress(PlanTable(plan: agreed).render())
-                    PruneWarnings.of(plan: agreed).forEach(progress)
-                }
-                let recipe = Data(Recipe.render(model: model.model, method: method, calibration: calibration, split: split?.rawValue,
-                                                threads: threads, overrides: overrides, dtype: dtype?.rawValue,
-                                                maxShardSize: maxShardSize?.text, depth: depth).utf8)
-                let streamlinePicture = removal.flatMap { r in
-                    r.result.run == nil ? nil : StreamlinePicture(result: r.result, training: r.log,
-                                                                  title: URL(fileURLWithPath: model.model).lastPathComponent).data
-                }
-                // After `bind` the journal holds only this configuration's blocks: always open it for reuse.
-                // The journal's fingerprint does not hold a block removal: a depth run journals nothing.
-                let (result, report) = try out.write(job, journalDirectory: removal == nil ? journal : nil, resume: true)
-                let plan = result.plan
-                // Rank 0 writes them into the staging directory before the rename, beside the report.
-                try out.commit(files: report.map {
-                    var files = [PlanPicture.fileName: PlanPicture(plan: plan, report: $0).data, Recipe.fileName: recipe]
-                    files[StreamlinePicture.fileName] = streamlinePicture
-                    return files
-                } ?? [:])
-                // The output is in place: the streamline training journal has served.
-                if training != nil && comm.rank == 0 {
-                    StreamlineJournal.remove(StreamlineJournal.directory(forOutput: URL(fileURLWithPath: output.out)))
-                }
-                report.map { PruneWarnings.of(report: $0).forEach(progress) }
-                let perplexity = try evaluation.evalData.map {
-                    try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out,
-                                        options: evaluation).run(data: $0)
-                }
-                if let report {
-                    try PruneSummary(model: model.model, out: output.out, allocation: method.allocation.rawValue, plan: plan,
-                                     report: report, perplexity: perplexity, ranks: comm.size).print(json: json)
-                }
+            switch try pruneRun(overrides: overrides).run(comm: comm, events: CommandLineEvents.show) {
+            case .pruned(let summary): try summary.print(json: json)
+            case .depthOnly(let outcome): try render(outcome)
+            case nil: break
             }
         }
 
-        /// `--max-shard-size` in bytes.
-        var shardSizeBytes: Int { maxShardSize?.bytes ?? ShardPlan.defaultMaxShardSize }
-
-
-        /// What the run reads, for the `--out` overlap checks.
-        private var inputs: [(flag: String, url: URL)] {
-            [("--model", URL(fileURLWithPath: model.model))]
-                + [calibration.calib.map { ("--calib", URL(fileURLWithPath: $0)) },
-                   calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) },
-                   evaluation.evalData.map { ("--eval", URL(fileURLWithPath: $0)) }].compactMap { $0 }
-        }
-
-        /// The run request as the report records it.
-        private var arguments: PruneArguments {
-            get throws { try PruneArguments(request: request, model: model.model, out: output.out) }
+        /// The run these flags ask for (`OwlPruneKit`): the command line only parses and renders.
+        func pruneRun(overrides: SparsityOverrides) -> PruneRun {
+            PruneRun(model: model.model, output: output, method: method, calibration: calibration, depth: depth, memory: memory,
+                     evaluation: evaluation, overrides: overrides, threads: threads, split: split, dtype: dtype,
+                     maxShardSize: maxShardSize)
         }
     }
 }
