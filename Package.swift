@@ -86,7 +86,7 @@ let package = Package(
 
         // MARK: - Test support and unit test bundles
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint", "Diagnostics"], swiftSettings: swiftSettings),
-        .testTarget(name: "MPIKitTests", dependencies: ["MPIKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "MPIKitTests", dependencies: ["MPIKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Diagnostics", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Checkpoint", "Diagnostics", "TestSupport"],
@@ -97,6 +97,9 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"], swiftSettings: swiftSettings),
         // The command line layer (issue 23 item 6): recipes and flags, rendering, shared types.
         .testTarget(name: "OwlPruneCLITests", dependencies: ["owlprune", "OwlPruneKit", "TestSupport", "Checkpoint", "Distribution", "Cluster", "Model", "Pruning"],
+                    swiftSettings: swiftSettings),
+        // The application library called directly (issue 23 item 2): runs as values, events, outcomes.
+        .testTarget(name: "OwlPruneKitTests", dependencies: ["OwlPruneKit", "TestSupport", "MPIKit", "Checkpoint", "Evaluation", "Pruning"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Checkpoint", "Diagnostics"], swiftSettings: swiftSettings),
     ]

@@ -2,7 +2,7 @@ import Cluster
 import Pruning
 
 /// What a run tells its caller while it goes (issue 23 item 2): the library decides what happened
-/// and when (on rank 0 only, so a caller never filters by rank); the caller decides how it looks.
+/// and when (on rank 0 only, so a caller never filters by rank; `groupProgress` is the exception); the caller decides how it looks.
 /// The command line renders each event to stderr (`CommandLineEvents`); a test or another program
 /// records them.
 package enum RunEvent {
@@ -14,6 +14,9 @@ package enum RunEvent {
     case blocksChosen(BlockRemovalResult)
     /// Something the user should look at; the run goes on.
     case warning(String)
+    /// A line from the first rank of a group of ranks (a sweep cell's group): the one event not
+    /// confined to rank 0, shown by whichever rank sends it, so every group reports its cells.
+    case groupProgress(String)
 }
 
 /// Where a run's events go.

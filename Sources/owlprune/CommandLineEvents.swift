@@ -1,3 +1,4 @@
+import Diagnostics
 import OwlPruneKit
 
 /// How the command line shows a run's events (issue 23 item 2): each as lines on stderr, through
@@ -9,6 +10,7 @@ enum CommandLineEvents {
         case .plan(let plan): progress(PlanTable(plan: plan).render())
         case .blocksChosen(let result): progress(DepthTable(result: result).render())
         case .warning(let line): progress(line)
+        case .groupProgress(let line): Console.error(line + "\n")
         }
     }
 }

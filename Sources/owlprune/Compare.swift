@@ -25,11 +25,7 @@ extension OwlPrune {
         var llamaCppScoring = false
         @Flag(help: "Print one JSON object on stdout.") var json = false
 
-        struct Side: Codable {
-            var path: String
-            var summary: SparsitySummary
-            var perplexity: PerplexityResult?
-        }
+        typealias Side = CompareRun.Side
 
         func validate() throws {
             if let s = seqlen, s < 2 { throw ValidationError("--seqlen \(s): a window needs at least 2 tokens") }
@@ -40,28 +36,10 @@ extension OwlPrune {
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
-            let checkpoints = try [first, second].map { try CheckpointDirectory(url: URL(fileURLWithPath: $0)) }
-            var sides = try zip([first, second], checkpoints).map { path, checkpoint in
-                Side(path: path, summary: comm.rank == 0 ? try SparsitySummary(directory: checkpoint) : SparsitySummary(tensors: []))
-            }
-            var divergence: DistributedDivergence.Result? = nil
-            if let data {
-                let architectures = try checkpoints.map { try Architecture(config: $0.config) }
-                // The pair first (the more useful line when both are wrong), then each model's tensors.
-                guard architectures[0].vocabularySize == architectures[1].vocabularySize else {
-                    throw ValidationError("\(first) has a vocabulary of \(architectures[0].vocabularySize) tokens, \(second) of "
-                                          + "\(architectures[1].vocabularySize): comparing their next-token distributions needs one vocabulary")
-                }
-                for (architecture, checkpoint) in zip(architectures, checkpoints) { try architecture.validateModelTensors(in: checkpoint) }
-                let tokens = try PerplexityRun.tokenize(file: data, tokenizerOf: checkpoints[0].url, comm: comm)
-                let result = try PerplexityRun(comm: comm, tokens: tokens, dataName: data, seqlen: seqlen, maxWindows: maxWindows)
-                    .compare(base: checkpoints[0], other: checkpoints[1], scoring: llamaCppScoring ? .secondHalf : .allButFirst,
-                             progress: progress)
-                sides[0].perplexity = result.base
-                sides[1].perplexity = result.other
-                divergence = result
-            }
-            guard comm.rank == 0 else { return }
+            let run = CompareRun(first: first, second: second, data: data, seqlen: seqlen, maxWindows: maxWindows,
+                                 llamaCppScoring: llamaCppScoring)
+            guard let outcome = try run.run(comm: comm, events: CommandLineEvents.show) else { return }
+            let (sides, divergence) = (outcome.sides, outcome.divergence)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]

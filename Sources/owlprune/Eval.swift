@@ -48,23 +48,8 @@ extension OwlPrune {
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
-            let checkpoint = try CheckpointDirectory(url: URL(fileURLWithPath: model))
-            let architecture = try Architecture(config: checkpoint.config)
-            try architecture.validateModelTensors(in: checkpoint)
-            let length = seqlen ?? PerplexityRun.defaultLength([architecture])
-            if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
-            let textBytes = (try? FileManager.default.attributesOfItem(atPath: data)[.size] as? Int) ?? 0
-            try MemoryCheck.checkEval(architecture: architecture, comm: comm, seqlen: length, textBytes: textBytes,
-                                      maxMemory: memory.maxMemoryBytes)
-            let t0 = Date()
-            let tokens = try PerplexityRun.tokenize(file: data, tokenizerOf: checkpoint.url, comm: comm)
-            if comm.rank == 0 {
-                progress(String(format: "eval: %@ → %d tokens in %.1f s", (data as NSString).lastPathComponent,
-                                tokens.count, Date().timeIntervalSince(t0)))
-            }
-            let result = try PerplexityRun(comm: comm, tokens: tokens, dataName: data, seqlen: length, maxWindows: maxWindows)
-                .perplexity(of: checkpoint, progress: progress)
-            guard comm.rank == 0 else { return }
+            let run = EvalRun(model: model, data: data, seqlen: seqlen, maxWindows: maxWindows, memory: memory)
+            guard let result = try run.run(comm: comm, events: CommandLineEvents.show) else { return }
             if json {
                 printResult(try Self.json(result, model: model, data: data))
             } else {

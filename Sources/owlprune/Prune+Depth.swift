@@ -62,25 +62,6 @@ extension OwlPrune.Prune {
 }
 
 extension OwlPrune.Prune {
-    /// `--dry-run` with `--remove-blocks` (issue 24 item 4): the depth pass's time and memory per
-    /// rank (`DepthEstimate`), measured on one window per rank; nothing is written. Rank 0
-    /// returns it.
-    func depthDryRun(comm: Communicator) throws -> DepthEstimate? {
-        var calibrationMethod = method
-        calibrationMethod.method = .magnitude  // only the checkpoint and windows are used
-        let (kind, count) = depth.removal(method: method.method)!
-        let replacement = kind == .streamline ? depth.effectiveReplacement(method: method.method) ?? StreamlineReplacement.none : nil
-        let training = depth.training(method: method.method, seed: calibration.seed, windows: calibration.nsamples)
-        let setup = try PruneSetup(model: model.model, method: calibrationMethod, calibration: calibration, comm: comm,
-                                   threads: threads, split: .windows, holdOut: training?.heldoutWindows ?? 0)
-        let workers = try PruneSetup.workerCount(threads: threads, propagation: .sequential, split: .windows, comm: comm)
-        let search = DepthSearch(comm: comm, architecture: setup.architecture, source: setup.checkpoint,
-                                 windows: setup.windows, threads: workers, progress: progress)
-        let estimate = try search.estimate(method: kind, count: count, replacement: replacement, training: training,
-                                           validationWindows: training?.heldoutWindows ?? 0)
-        return comm.rank == 0 ? estimate : nil
-    }
-
     static func render(_ e: DepthEstimate) -> String {
         let what = e.method + (e.replacement.map { " (replacement \($0))" } ?? "")
         var lines = [String(format: "depth estimate for %d rank%@ (%d threads/rank), %d windows × %d tokens: %@, remove %d blocks",

@@ -88,7 +88,7 @@ extension OwlPrune {
                 // model's blocks are chosen by the scoring the dry run does not run).
                 var depthEstimate: DepthEstimate?
                 if depth.removal(method: method.method) != nil {
-                    depthEstimate = try depthDryRun(comm: comm)
+                    depthEstimate = try pruneRun(overrides: overrides).depthEstimate(comm: comm)
                     if DepthOptions.isDepthMethod(method.method) {
                         if let e = depthEstimate { printResult(json ? try Self.json(e) : Self.render(e)) }
                         return

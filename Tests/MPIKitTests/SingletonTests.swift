@@ -1,11 +1,17 @@
 import MPIKit
+import TestSupport
 import Testing
 
-/// The one test in the suite that initialises MPI inside the test runner (docs/platform.md: MPI can be
-/// initialised once per process, and a plain process is rank 0 of 1). Everything multi-rank is
-/// tested through mpiexec in IntegrationTests.
+/// MPI inside the test runner, on one rank (docs/platform.md: MPI can be initialised once per
+/// process, and a plain process is rank 0 of 1). The application library's tests (OwlPruneKitTests)
+/// use the same world; both hold `MPITestLock`. Everything multi-rank is tested through mpiexec in
+/// IntegrationTests.
 @Suite struct SingletonTests {
     @Test func collectivesAndSelfMessagesOnOneRank() throws {
+        try MPITestLock.run { try collectivesAndSelfMessages() }
+    }
+
+    private func collectivesAndSelfMessages() throws {
         let world = try Communicator.initializeWorld()
         #expect(world.rank == 0 && world.size == 1)
         #expect(try world.allreduceSum([1.5, -2]) == [1.5, -2])
