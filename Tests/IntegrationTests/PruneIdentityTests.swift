@@ -6,30 +6,32 @@ import Testing
 /// count, thread count and `--split`, in both propagation modes. Small calibration (4 windows of 128) keeps each run to seconds;
 /// OWL + Wanda exercises the dense statistics pass, the all-reduce and sequential streaming.
 @Suite(.serialized) struct PruneIdentityTests {
-    func prune(ranks: Int?, mode: String, out: URL, extra: [String] = []) throws -> MPIRun.Outcome {
+    func prune(ranks: Int?, mode: String, out: URL, extra: [String] = [], sparsity: String = "0.7") throws -> MPIRun.Outcome {
         let model = try RepoPaths.require(RepoPaths.smolHF).path
         let calib = RepoPaths.wikitext.appendingPathComponent("wiki.valid.tokens").path
-        return try MPIRun.run(["prune", "--model", model, "--out", out.path, "--sparsity", "0.7", "--method", "wanda",
+        return try MPIRun.run(["prune", "--model", model, "--out", out.path, "--sparsity", sparsity, "--method", "wanda",
                                "--allocation", "owl", "--calib", calib, "--nsamples", "4", "--seqlen", "128",
                                "--propagation", mode] + extra, ranks: ranks, timeout: 600)
     }
 
-    /// Each rank count runs with both `--split` values (the default for the mode and the other
-    /// one); two ranks also run two window threads each: results must not depend on threads either.
+    /// On the real model, a few rank counts, both splits and two window threads per rank must
+    /// give the one-rank bytes. The full matrix (1–4 ranks × both splits, both propagations,
+    /// every statistic kind) runs on a tiny model in `WindowSplitIdentityTests`, in a fraction of
+    /// the time (issue 23 item 6: this test re-ran that matrix on SmolLM2); here 2 and 3 ranks
+    /// keep the real model's shapes, OWL's outlier all-reduce and the thread count covered.
+    /// Control: the same run at another sparsity differs in tensors and plan, so the comparison
+    /// can fail.
     @Test(arguments: ["sequential", "dense"])
-    func outputIsByteIdenticalForOneToFourRanks(mode: String) throws {
+    func outputIsByteIdenticalForOneToThreeRanks(mode: String) throws {
         let scratch = try scratchDirectory("identity-\(mode)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let reference = scratch.appendingPathComponent("plain")
         let first = try prune(ranks: nil, mode: mode, out: reference, extra: ["--threads", "1", "--split", "blocks"])
         #expect(first.status == 0, "plain run failed: \(first.stderr)")
         let plan = try Data(contentsOf: reference.appendingPathComponent("owlprune-plan.json"))
-        // Sequential: every rank count in both splits. Dense: its default split at every rank
-        // count and the windows split once (WindowSplitIdentityTests covers it further, faster).
         let runs: [(Int?, String, [String])] = mode == "sequential"
-            ? [(nil, "windows", ["--threads", "1"]), (2, "windows", ["--threads", "2"]), (3, "windows", []), (4, "windows", []),
-               (2, "blocks", ["--threads", "2"]), (3, "blocks", []), (4, "blocks", [])]
-            : [(2, "blocks", ["--threads", "2"]), (3, "blocks", []), (4, "blocks", []), (3, "windows", [])]
+            ? [(2, "windows", ["--threads", "2"]), (3, "blocks", [])]
+            : [(2, "blocks", ["--threads", "2"]), (3, "windows", [])]
         for (r, split, extra) in runs {
             let out = scratch.appendingPathComponent("r\(r ?? 1)-\(split)")
             let run = try prune(ranks: r, mode: mode, out: out, extra: extra + ["--split", split])
@@ -42,6 +44,11 @@ import Testing
             #expect(shards == ["model.safetensors"], "one model.safetensors expected, found \(shards)")
             #expect(!FileManager.default.fileExists(atPath: out.path + ".tmp"), "staging left behind")
         }
+        let other = scratch.appendingPathComponent("other-sparsity")
+        let control = try prune(ranks: 2, mode: mode, out: other, sparsity: "0.6")
+        #expect(control.status == 0, "control failed: \(control.stderr)")
+        #expect(try !differingTensors(reference, other).isEmpty, "sparsity 0.6 and 0.7 gave the same tensors")
+        #expect(try Data(contentsOf: other.appendingPathComponent("owlprune-plan.json")) != plan, "sparsity 0.6 and 0.7 gave the same plan")
     }
 
     /// The output loads with the Python `safetensors` package too, with the same values.

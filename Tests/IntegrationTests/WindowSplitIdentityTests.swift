@@ -2,8 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Issue 9 item 2: SparseGPT (running-mean Hessian), DSnoT (window means and variances) and
-/// DSnoT over SparseGPT write byte-identical tensors and plan for R = 1…4 in both splits. A tiny
+/// Issue 9 item 2: SparseGPT (running-mean Hessian), DSnoT (window means and variances),
+/// DSnoT over SparseGPT and Wanda (both propagations), all with OWL's allocation, write
+/// byte-identical tensors and plan for R = 1…4 in both splits; this is the rank-identity matrix
+/// (PruneIdentityTests checks a few rank counts on SmolLM2). A tiny
 /// synthetic model (6 blocks of hidden 128) and 7 windows of 64 tokens keep each run under a
 /// second; 7 windows over 2, 3 and 4 ranks give uneven shares, and with 4 ranks one rank owns
 /// blocks without being first or last in the chain.
@@ -28,7 +30,7 @@ import Testing
     }
 
     @Test(arguments: [["--method", "sparsegpt"], ["--method", "wanda", "--dsnot"], ["--method", "sparsegpt", "--dsnot"],
-                      ["--method", "sparsegpt", "--propagation", "dense"]])
+                      ["--method", "sparsegpt", "--propagation", "dense"], ["--method", "wanda"], ["--method", "wanda", "--propagation", "dense"]])
     func sequentialOutputIsByteIdenticalForEveryRankCountAndSplit(method: [String]) throws {
         let scratch = try scratchDirectory("split-identity")
         defer { try? FileManager.default.removeItem(at: scratch) }
