@@ -45,6 +45,25 @@ package struct PruneRun {
         self.maxShardSize = maxShardSize
     }
 
+    /// The run a `RunRequest` asks for (flags and a recipe merged, or a recipe alone, or built by
+    /// a program): the request's settings fill the same option groups the command line parses
+    /// into, so a request and the equivalent flags are one run. The output and evaluation choices
+    /// are not settings of the model a recipe describes, so they come beside it.
+    package init(request r: RunRequest, output: OutputOptions, evaluation: EvalAfterPruneOptions,
+                 overrides: SparsityOverrides = SparsityOverrides()) throws {
+        var method = try MethodOptions.parse([])
+        method.fill(from: r)
+        var calibration = try CalibrationOptions.parse([])
+        calibration.fill(from: r)
+        var depth = try DepthOptions.parse([])
+        depth.fill(from: r)
+        var memory = try MemoryOptions.parse([])
+        memory.maxMemory = r.maxMemory
+        self.init(model: r.model ?? "", output: output, method: method, calibration: calibration, depth: depth, memory: memory,
+                  evaluation: evaluation, overrides: overrides, threads: r.threads, split: r.split, dtype: r.dtype,
+                  maxShardSize: r.maxShardSize)
+    }
+
     /// What a finished run hands its caller on rank 0 (nil on the other ranks).
     package enum Outcome {
         /// A prune (with or without `--remove-by`): the summary line's or `--json`'s content.

@@ -116,11 +116,10 @@ extension OwlPrune {
             }
         }
 
-        /// The run these flags ask for (`OwlPruneKit`): the command line only parses and renders.
-        func pruneRun(overrides: SparsityOverrides) -> PruneRun {
-            PruneRun(model: model.model, output: output, method: method, calibration: calibration, depth: depth, memory: memory,
-                     evaluation: evaluation, overrides: overrides, threads: threads, split: split, dtype: dtype,
-                     maxShardSize: maxShardSize)
+        /// The run these flags (merged with the recipe) ask for: the command's `RunRequest`, the
+        /// output and evaluation choices beside it (`OwlPruneKit`); the command only parses and renders.
+        func pruneRun(overrides: SparsityOverrides) throws -> PruneRun {
+            try PruneRun(request: request, output: output, evaluation: evaluation, overrides: overrides)
         }
     }
 }

@@ -79,7 +79,7 @@ import Testing
         let fromFlags = try Self.prune(Self.flags)
         #expect(try Self.describe(fromRecipe) == Self.describe(fromFlags))
         #expect(fromRecipe.memory.maxMemoryBytes == 3_000_000_000 && fromFlags.memory.maxMemoryBytes == 3_000_000_000)
-        #expect(fromRecipe.pruneRun(overrides: SparsityOverrides()).shardSizeBytes == 2 << 30)
+        #expect(try fromRecipe.pruneRun(overrides: SparsityOverrides()).shardSizeBytes == 2 << 30)
         // Control: one value changed is seen.
         let other = try Self.prune(Self.flags + ["--owl-lambda", "0.12"])
         #expect(try Self.describe(other) != Self.describe(fromFlags))

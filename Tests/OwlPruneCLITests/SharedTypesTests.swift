@@ -13,9 +13,9 @@ import Testing
     /// Both size flags read sizes as transformers does, through one parser.
     @Test func bothSizeFlagsShareTransformersConvention() throws {
         let p = try RecipeFlagsTests.prune(["--calib", "t.txt", "--max-memory", "5GB", "--max-shard-size", "5GB"])
-        #expect(p.memory.maxMemoryBytes == 5_000_000_000 && p.pruneRun(overrides: SparsityOverrides()).shardSizeBytes == 5_000_000_000)
+        #expect(try p.memory.maxMemoryBytes == 5_000_000_000 && (p.pruneRun(overrides: SparsityOverrides())).shardSizeBytes == 5_000_000_000)
         let q = try RecipeFlagsTests.prune(["--calib", "t.txt", "--max-memory", "5GiB", "--max-shard-size", "5GiB"])
-        #expect(q.memory.maxMemoryBytes == 5 << 30 && q.pruneRun(overrides: SparsityOverrides()).shardSizeBytes == 5 << 30)
+        #expect(try q.memory.maxMemoryBytes == 5 << 30 && (q.pruneRun(overrides: SparsityOverrides())).shardSizeBytes == 5 << 30)
         for flag in ["--max-memory", "--max-shard-size"] {
             #expect(throws: (any Error).self) { try RecipeFlagsTests.prune(["--calib", "t.txt", flag, "48G"]) }
             do { _ = try RecipeFlagsTests.prune(["--calib", "t.txt", flag, "48G"]) } catch {

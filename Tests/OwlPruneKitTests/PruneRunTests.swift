@@ -84,4 +84,40 @@ import Testing
             #expect(config?["num_hidden_layers"] as? Int == 3)
         }
     }
+
+    /// A recipe decoded into a `RunRequest` and the same settings as flags are one run: the
+    /// written tensors and plan are the same bytes. Control: the recipe at another sparsity
+    /// writes other tensors.
+    @Test func aRecipeRequestAndTheSameFlagsAreOneRun() throws {
+        try MPITestLock.run {
+            let comm = try Communicator.initializeWorld()
+            let (dir, model, text) = try scratch()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let byFlags = dir.appendingPathComponent("flags")
+            _ = try run(model: model, text: text, out: byFlags, method: ["--method", "wanda", "--sparsity", "0.5", "--allocation", "owl"])
+                .run(comm: comm, events: { _ in })
+            func byRecipe(sparsity: String, out: URL) throws {
+                let yaml = """
+                    model: "\(model.path)"
+                    calib: "\(text.path)"
+                    nsamples: 2
+                    seqlen: 16
+                    method: wanda
+                    sparsity: \(sparsity)
+                    allocation: owl
+                    threads: 1
+                    """
+                let request = try Recipe.parse(yaml, file: "test.yaml").request
+                _ = try PruneRun(request: request, output: try OutputOptions.parse(["--out", out.path]),
+                                 evaluation: try EvalAfterPruneOptions.parse([])).run(comm: comm, events: { _ in })
+            }
+            let same = dir.appendingPathComponent("recipe"), other = dir.appendingPathComponent("recipe-0.6")
+            try byRecipe(sparsity: "0.5", out: same)
+            try byRecipe(sparsity: "0.6", out: other)
+            let bytes = { (d: URL, f: String) in try Data(contentsOf: d.appendingPathComponent(f)) }
+            #expect(try bytes(byFlags, "model.safetensors") == bytes(same, "model.safetensors"))
+            #expect(try bytes(byFlags, "owlprune-plan.json") == bytes(same, "owlprune-plan.json"))
+            #expect(try bytes(byFlags, "model.safetensors") != bytes(other, "model.safetensors"))
+        }
+    }
 }
