@@ -27,7 +27,12 @@ package struct ATPBetaSearch {
     /// Sibling of `--out` (`OUT.atp-beta-search/`), removed when the search ends.
     package let scratch: URL
 
-    package init(method: MethodOptions, calibration: CalibrationOptions, model: String, threads: Int?, split: WorkSplit?, scratch: URL) {
+    /// The search's lines: rank 0's as `.progress`, each group's result as `.groupProgress` from its first rank.
+    package let events: RunEvents
+
+    package init(method: MethodOptions, calibration: CalibrationOptions, model: String, threads: Int?, split: WorkSplit?, scratch: URL,
+                 events: @escaping RunEvents) {
+        self.events = events
         self.method = method
         self.calibration = calibration
         self.model = model
@@ -67,9 +72,9 @@ package struct ATPBetaSearch {
         let mine = SweepDealer.deal(costs: [Double](repeating: 1, count: betas.count), groups: groups)[color]
         if world.rank == 0 {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-            progress(String(format: "atp: β auto — %d grid points over (0, %.6g], %d held-out windows of %d tokens, %d group(s) of %d rank(s)",
+            events(.progress(String(format: "atp: β auto — %d grid points over (0, %.6g], %d held-out windows of %d tokens, %d group(s) of %d rank(s)",
                             betas.count, ATPBetaGrid.maxBeta(blocks: setup.architecture.blockCount, target: base.sparsity),
-                            method.atpHeldoutWindows, setup.windows.length, groups, perGroup))
+                            method.atpHeldoutWindows, setup.windows.length, groups, perGroup)))
         }
         try world.barrier()
         // Each point's numbers are filled by its group's first rank, zeros elsewhere: the sums are exact.
@@ -82,8 +87,8 @@ package struct ATPBetaSearch {
             if group.rank == 0 {
                 nll[i] = result.nllSum
                 perplexity[i] = result.perplexity
-                Console.error(String(format: "atp: group %d β %.6g → held-out perplexity %.4f\n",
-                                     color, betas[i], result.perplexity))
+                events(.groupProgress(String(format: "atp: group %d β %.6g → held-out perplexity %.4f",
+                                             color, betas[i], result.perplexity)))
             }
         }
         try group.free()
@@ -94,7 +99,7 @@ package struct ATPBetaSearch {
         let grid = try ATPBetaGrid(heldoutTokens: setup.heldout.count, heldoutWindows: method.atpHeldoutWindows,
                                    requestedPoints: method.atpGridPoints,
                                    points: betas.indices.map { .init(beta: betas[$0], nllSum: nll[$0], perplexity: perplexity[$0]) })
-        if world.rank == 0 { progress(String(format: "atp: chose β = %.6g (lowest held-out NLL)", grid.chosen)) }
+        if world.rank == 0 { events(.progress(String(format: "atp: chose β = %.6g (lowest held-out NLL)", grid.chosen))) }
         setup.configuration.allocation = .atp(beta: grid.chosen)
         setup.configuration.atpBetaGrid = grid
     }

@@ -100,7 +100,7 @@ package struct DepthRemovalStep {
                                                                 validation: validation, checkpoint: setup.checkpoint)
             for line in try StreamlineJournal.binding.bind(directory: directory, fingerprint: fingerprint, resume: resume,
                                                    force: force) {
-                progress(line)
+                events(.progress(line))
             }
         }
         return StreamlineJournal(directory: directory)

@@ -135,8 +135,8 @@ package struct DryRun {
         warnings = PruneWarnings.of(plan: plan) + warnings
         estimate.warnings = warnings
         guard comm.rank == 0 else { return nil }
-        progress(PlanTable(plan: plan).render())
-        warnings.forEach(progress)
+        setup.events(.plan(plan))
+        warnings.forEach { setup.events(.warning($0)) }
         return Output(plan: plan, estimate: estimate)
     }
 

@@ -17,7 +17,12 @@ package struct PruneEvaluation {
     package let prunedDirectory: String
     package let options: EvalAfterPruneOptions
 
-    package init(comm: Communicator, dense: CheckpointDirectory, prunedDirectory: String, options: EvalAfterPruneOptions) {
+    /// Progress lines (rank 0 only).
+    package let events: RunEvents
+
+    package init(comm: Communicator, dense: CheckpointDirectory, prunedDirectory: String, options: EvalAfterPruneOptions,
+                 events: @escaping RunEvents) {
+        self.events = comm.rank == 0 ? events : { _ in }
         self.comm = comm
         self.dense = dense
         self.prunedDirectory = prunedDirectory
@@ -36,15 +41,15 @@ package struct PruneEvaluation {
         // The window length is the dense model's default (a depth-pruned model keeps its positions).
         let length = try options.evalSeqlen ?? PerplexityRun.defaultLength([Architecture(config: dense.config)])
         let tokens = try PerplexityRun.tokenize(file: data, tokenizerOf: dense.url, comm: comm)
-        if comm.rank == 0 { progress("eval: \((data as NSString).lastPathComponent) → \(tokens.count) tokens") }
+        events(.progress("eval: \((data as NSString).lastPathComponent) → \(tokens.count) tokens"))
         // A depth-pruned model (--remove-blocks) has fewer blocks than the dense one: its own config decides.
         let pruned = try CheckpointDirectory(url: URL(fileURLWithPath: prunedDirectory))
         let run = PerplexityRun(comm: comm, tokens: tokens, dataName: data, seqlen: length, maxWindows: options.evalWindows)
         if options.skipDense {
-            let prunedResult = try run.perplexity(of: pruned, progress: { progress("pruned " + $0) })
+            let prunedResult = try run.perplexity(of: pruned, progress: { events(.progress("pruned " + $0)) })
             return Result(data: data, dense: nil, pruned: prunedResult, divergence: nil)
         }
-        let both = try run.compare(base: dense, other: pruned, progress: { progress("dense and pruned " + $0) })
+        let both = try run.compare(base: dense, other: pruned, progress: { events(.progress("dense and pruned " + $0)) })
         return Result(data: data, dense: both.base, pruned: both.other, divergence: both.statistics)
     }
 }

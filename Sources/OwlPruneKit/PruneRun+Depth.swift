@@ -23,7 +23,7 @@ extension PruneRun {
         calibrationMethod.method = .magnitude  // only the checkpoint and windows are used
         let training = depth.training(method: method.method, seed: calibration.seed, windows: calibration.nsamples)
         let setup = try PruneSetup(model: model, method: calibrationMethod, calibration: calibration, comm: comm,
-                                   threads: threads, split: .windows, holdOut: training?.heldoutWindows ?? 0)
+                                   threads: threads, split: .windows, holdOut: training?.heldoutWindows ?? 0, events: events)
         let (kind, count) = depth.removal(method: method.method)!
         var renumbering: BlockRenumbering, result: BlockRemovalResult
         var replaced: [Int: DecoderBlock] = [:]
@@ -63,7 +63,7 @@ extension PruneRun {
             StreamlineJournal.remove(StreamlineJournal.directory(forOutput: URL(fileURLWithPath: output.out)))
         }
         let perplexity = try evaluation.evalData.map {
-            try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out, options: evaluation).run(data: $0)
+            try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out, options: evaluation, events: events).run(data: $0)
         }
         guard comm.rank == 0, let report else { return nil }
         return DepthOutcome(report: report, perplexity: perplexity, originalBlocks: renumbering.originalCount, method: kind)
@@ -72,17 +72,17 @@ extension PruneRun {
     /// `--dry-run` with `--remove-blocks` (issue 24 item 4): the depth pass's time and memory per
     /// rank (`DepthEstimate`), measured on one window per rank; nothing is written. Rank 0
     /// returns it.
-    package func depthEstimate(comm: Communicator) throws -> DepthEstimate? {
+    package func depthEstimate(comm: Communicator, events: @escaping RunEvents) throws -> DepthEstimate? {
         var calibrationMethod = method
         calibrationMethod.method = .magnitude  // only the checkpoint and windows are used
         let (kind, count) = depth.removal(method: method.method)!
         let replacement = kind == .streamline ? depth.effectiveReplacement(method: method.method) ?? StreamlineReplacement.none : nil
         let training = depth.training(method: method.method, seed: calibration.seed, windows: calibration.nsamples)
         let setup = try PruneSetup(model: model, method: calibrationMethod, calibration: calibration, comm: comm,
-                                   threads: threads, split: .windows, holdOut: training?.heldoutWindows ?? 0)
+                                   threads: threads, split: .windows, holdOut: training?.heldoutWindows ?? 0, events: events)
         let workers = try PruneSetup.workerCount(threads: threads, propagation: .sequential, split: .windows, comm: comm)
         let search = DepthSearch(comm: comm, architecture: setup.architecture, source: setup.checkpoint,
-                                 windows: setup.windows, threads: workers, progress: comm.rank == 0 ? { progress($0) } : { _ in })
+                                 windows: setup.windows, threads: workers, progress: { setup.events(.progress($0)) })
         let estimate = try search.estimate(method: kind, count: count, replacement: replacement, training: training,
                                            validationWindows: training?.heldoutWindows ?? 0)
         return comm.rank == 0 ? estimate : nil

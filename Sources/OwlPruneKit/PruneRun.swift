@@ -119,10 +119,10 @@ package struct PruneRun {
                                                                         windows: calibration.nsamples) : nil
         var setup = try PruneSetup(model: model, method: method, calibration: calibration, comm: comm,
                                    memory: memory, threads: threads, split: split, overrides: overrides,
-                                   searchesATPBeta: true, holdOut: training?.heldoutWindows ?? 0)
+                                   searchesATPBeta: true, holdOut: training?.heldoutWindows ?? 0, events: say)
         if method.atpAuto {
             try ATPBetaSearch(method: method, calibration: calibration, model: model, threads: threads, split: split,
-                              scratch: URL(fileURLWithPath: output.out + ".atp-beta-search")).resolve(&setup)
+                              scratch: URL(fileURLWithPath: output.out + ".atp-beta-search"), events: events).resolve(&setup)
         }
         if comm.rank == 0 {
             // Issue 10 item 4: the journal is bound to this run's settings and input before any work.
@@ -171,7 +171,7 @@ package struct PruneRun {
         report.map { PruneWarnings.of(report: $0).forEach { say(.warning($0)) } }
         let perplexity = try evaluation.evalData.map {
             try PruneEvaluation(comm: comm, dense: setup.checkpoint, prunedDirectory: output.out,
-                                options: evaluation).run(data: $0)
+                                options: evaluation, events: say).run(data: $0)
         }
         return report.map {
             .pruned(PruneSummary(model: model, out: output.out, allocation: method.allocation.rawValue, plan: plan,

@@ -23,12 +23,18 @@ package struct PruneSetup {
     /// Rank 0's tokenizer load, tokenizing and window sampling (0 elsewhere), and every rank's
     /// wait for the windows' broadcast (`bench prune --breakdown`).
     package private(set) var tokenizeSeconds = 0.0, windowsShareSeconds = 0.0
+    /// Where the set-up and the jobs it makes report (rank 0 of `comm` only; a caller on a
+    /// sub-communicator passes events that are already quiet outside its first group).
+    package let events: RunEvents
 
     /// - Parameter memory: when given, the memory check runs before the windows are drawn.
     package init(model: String, method: MethodOptions, calibration: CalibrationOptions, comm: Communicator,
          memory: MemoryOptions? = nil, threads: Int? = nil, split: WorkSplit? = nil,
-         overrides: SparsityOverrides = SparsityOverrides(), searchesATPBeta: Bool = false, holdOut: Int = 0) throws {
+         overrides: SparsityOverrides = SparsityOverrides(), searchesATPBeta: Bool = false, holdOut: Int = 0,
+         events: @escaping RunEvents) throws {
         self.comm = comm
+        let say: RunEvents = comm.rank == 0 ? events : { _ in }
+        self.events = say
         if method.atpAuto {
             guard searchesATPBeta else { throw ValidationError("--atp-beta auto: only `owlprune prune` runs the β search; give a number here") }
             guard calibration.calib != nil else { throw ValidationError("--atp-beta auto needs --calib FILE (its held-out tail is cut from the text)") }
@@ -80,7 +86,7 @@ package struct PruneSetup {
                 }
                 local = try CalibrationWindows.sample(stream: stream, count: calibration.nsamples, length: length,
                                                       seed: calibration.seed, file: file)
-                progress("calibration: \(file) → \(stream.count) tokens, \(calibration.nsamples) windows of \(length) (seed \(calibration.seed))")
+                say(.progress("calibration: \(file) → \(stream.count) tokens, \(calibration.nsamples) windows of \(length) (seed \(calibration.seed))"))
             }
         }
         tokenizeSeconds = Communicator.wallTime - tokenizeStart
@@ -88,7 +94,7 @@ package struct PruneSetup {
         windows = try CalibrationWindows.broadcast(local, comm: comm)
         windowsShareSeconds = Communicator.wallTime - shareStart
         if method.atpAuto || holdOut > 0 { heldout = try comm.broadcast(heldout.map(Int64.init), root: 0).map(Int.init) }
-        if comm.rank == 0, let note = architecture.slidingWindowNote(sequenceLength: length) { progress("note: \(note)") }
+        if let note = architecture.slidingWindowNote(sequenceLength: length) { say(.progress("note: \(note)")) }
         configuration = planned
     }
 
@@ -126,7 +132,10 @@ package struct PruneSetup {
         return try PruneJob(comm: comm, configuration: configuration, source: source,
                             architecture: removal.map { architecture.keeping($0.renumbering) } ?? architecture,
                             windows: windows, threads: workers, split: split, blockRemoval: removal?.result,
-                            streamlineTraining: training, progress: { [rank = comm.rank] in FaultInjection.point($0, rank: rank); StopSignal.checkpoint(); progress($0) },
-                            meter: ProgressMeter.show)
+                            streamlineTraining: training, progress: { [rank = comm.rank, events] in
+                                FaultInjection.point($0, rank: rank); StopSignal.checkpoint(); events(.progress($0))
+                            },
+                            // Every finished unit of work is a safe point for a signal, on every rank.
+                            meter: { [events] in StopSignal.checkpoint(); events(.meter($0)) })
     }
 }

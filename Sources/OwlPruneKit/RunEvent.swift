@@ -14,6 +14,9 @@ package enum RunEvent {
     case blocksChosen(BlockRemovalResult)
     /// Something the user should look at; the run goes on.
     case warning(String)
+    /// The running count of a long pass (blocks done, rate, ETA): on a terminal each one replaces
+    /// the last, so a 30-block prune reads as one line that counts up.
+    case meter(String)
     /// A line from the first rank of a group of ranks (a sweep cell's group): the one event not
     /// confined to rank 0, shown by whichever rank sends it, so every group reports its cells.
     case groupProgress(String)

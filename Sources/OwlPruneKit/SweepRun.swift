@@ -88,7 +88,7 @@ package struct SweepRun {
         var t = Date()
         let template = try grid.methodOptions(for: cells[0])
         let setup = try PruneSetup(model: model, method: template, calibration: calibration, comm: world, memory: memory,
-                                   threads: threads)
+                                   threads: threads, events: say)
         let calibrationSeconds = Date().timeIntervalSince(t)
         let architecture = setup.architecture
         let length = evalSeqlen ?? setup.windows.length
@@ -232,7 +232,8 @@ package struct SweepRun {
             let options = try grid.methodOptions(for: cell)
             let training = depth.training(method: options.method, seed: calibration.seed, windows: calibration.nsamples)
             let cellSetup = try PruneSetup(model: model, method: options, calibration: calibration, comm: group, threads: threads,
-                                           holdOut: training?.heldoutWindows ?? 0)
+                                           holdOut: training?.heldoutWindows ?? 0,
+                                           events: color == 0 ? events : { _ in })
             let step = DepthRemovalStep(depth: depth, method: options.method, threads: threads, out: destination.path,
                                         resume: false, force: true, events: color == 0 ? events : { _ in })
             let removal = try step.removeBeforePruning(setup: cellSetup, training: training)!

@@ -71,7 +71,8 @@ extension OwlPrune.Bench {
                 let calibration = try CalibrationOptions.parse(["--calib", calib, "--nsamples", String(nsamples),
                                                                 "--seqlen", String(seqlen)])
                 try calibration.check()
-                let setup = try PruneSetup(model: model, method: methodOptions, calibration: calibration, comm: comm)
+                let setup = try PruneSetup(model: model, method: methodOptions, calibration: calibration, comm: comm,
+                                           events: CommandLineEvents.show)
                 let tokenize = Communicator.wallTime - t0
                 let out = scratch.appendingPathComponent(method)
                 // Journaled as `prune` journals, so that the breakdown's journal is the command's.

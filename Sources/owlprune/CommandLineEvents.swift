@@ -10,6 +10,7 @@ enum CommandLineEvents {
         case .plan(let plan): progress(PlanTable(plan: plan).render())
         case .blocksChosen(let result): progress(DepthTable(result: result).render())
         case .warning(let line): progress(line)
+        case .meter(let line): ProgressMeter.show(line)
         case .groupProgress(let line): Console.error(line + "\n")
         }
     }

@@ -63,7 +63,8 @@ extension OwlPrune {
                        calibration.calibTokens.map { ("--calib-tokens", URL(fileURLWithPath: $0)) }].compactMap { $0 })
             }
             let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
-                                       threads: threads, split: split, overrides: try recipe.overrides())
+                                       threads: threads, split: split, overrides: try recipe.overrides(),
+                                       events: CommandLineEvents.show)
             guard let result = try DryRun(setup: setup, threads: threads, split: split).run(memory: memory) else { return }
             progress(DryRun.render(result.estimate))
             let planJSON = try result.plan.canonicalJSON()

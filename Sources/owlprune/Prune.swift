@@ -88,7 +88,7 @@ extension OwlPrune {
                 // model's blocks are chosen by the scoring the dry run does not run).
                 var depthEstimate: DepthEstimate?
                 if depth.removal(method: method.method) != nil {
-                    depthEstimate = try pruneRun(overrides: overrides).depthEstimate(comm: comm)
+                    depthEstimate = try pruneRun(overrides: overrides).depthEstimate(comm: comm, events: CommandLineEvents.show)
                     if DepthOptions.isDepthMethod(method.method) {
                         if let e = depthEstimate { printResult(json ? try Self.json(e) : Self.render(e)) }
                         return
@@ -96,7 +96,7 @@ extension OwlPrune {
                 }
                 // Memory is reported, not refused: finding that out is what a dry run is for.
                 let setup = try PruneSetup(model: model.model, method: method, calibration: calibration, comm: comm,
-                                           threads: threads, split: split, overrides: overrides)
+                                           threads: threads, split: split, overrides: overrides, events: CommandLineEvents.show)
                 if let result = try DryRun(setup: setup, threads: threads, split: split).run(memory: memory) {
                     if let e = depthEstimate {
                         struct Both: Encodable { var depth: DepthEstimate; var plan: SparsityPlan; var estimate: DryRun.Estimate }
