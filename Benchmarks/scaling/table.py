@@ -66,18 +66,27 @@ def main():
     print()
     for name, label, _, _, times in models:
         total = sum(int(t[2]) for t in times)
-        parts = ", ".join(f"{t[0]} {int(t[2]) / 60:.1f} min" for t in times)
-        count = times[0][1] if times else "?"
-        plural = "" if count == "1" else "s"
-        print(f"- {label}: {total / 60:.0f} min on {count} rank{plural} ({parts})")
+        counts = {t[1] for t in times}
+        if len(counts) == 1:
+            count = counts.pop()
+            parts = ", ".join(f"{t[0]} {int(t[2]) / 60:.1f} min" for t in times)
+            print(f"- {label}: {total / 60:.0f} min on {count} rank{'' if count == '1' else 's'} ({parts})")
+        else:
+            parts = ", ".join(f"{t[0]} {int(t[2]) / 60:.1f} min on {t[1]} rank{'' if t[1] == '1' else 's'}" for t in times)
+            print(f"- {label}: {total / 60:.0f} min ({parts})")
     write_svg(svg_path, models)
+
+
+def short(params):
+    """The x axis' label of a model: its parameter count (135M, 0.5B, 1.5B)."""
+    return f"{params / 1e6:.0f}M" if params < 3e8 else f"{params / 1e9:.1f}B"
 
 
 def write_svg(path, models):
     width, height, pad = 300, 220, 50
     xs = [math.log10(m[2]) for m in models]
     lo, hi = min(xs), max(xs)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width + 160}" height="{2 * height + 40}" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width + 200}" height="{2 * height + 40}" '
              'font-family="sans-serif" font-size="11">',
              '<rect width="100%" height="100%" fill="white"/>']
     for index, (method, target) in enumerate(PANELS):
@@ -93,7 +102,7 @@ def write_svg(path, models):
         for rank in range(1, len(ALLOCATIONS) + 1):
             parts.append(f'<text x="{left - 6}" y="{y_of(rank) + 4}" text-anchor="end">{rank}</text>')
         for (_, label, params, _, _), value in zip(models, xs):
-            parts.append(f'<text x="{x_of(value)}" y="{bottom + 14}" text-anchor="middle">{label}</text>')
+            parts.append(f'<text x="{x_of(value)}" y="{bottom + 14}" text-anchor="middle">{short(params)}</text>')
         for allocation in ALLOCATIONS:
             points = []
             for (_, _, _, cells, _), value in zip(models, xs):
@@ -110,6 +119,20 @@ def write_svg(path, models):
         y = 40 + 18 * index
         parts.append(f'<rect x="{2 * width + 10}" y="{y - 9}" width="12" height="12" fill="{COLORS[allocation]}"/>')
         parts.append(f'<text x="{2 * width + 28}" y="{y + 1}">{NAMES[allocation]}</text>')
+    for index, (_, label, params, _, _) in enumerate(models):
+        y = 40 + 18 * (len(ALLOCATIONS) + 1 + index)
+        parts.append(f'<text x="{2 * width + 10}" y="{y + 1}">{short(params)}: {label}</text>')
+    # Models whose grid is not complete: their ranks are among the allocations that ran.
+    notes = []
+    for _, label, _, cells, _ in models:
+        missing = [f"{method} {float(target):.0%}: {len(cells.get((method, target), {}))} of {len(ALLOCATIONS)}"
+                   for method, target in PANELS if len(cells.get((method, target), {})) < len(ALLOCATIONS)]
+        if missing:
+            notes.append(f"{label}: allocations run — " + "; ".join(missing) + " (ranks among those)")
+    for index, note in enumerate(notes):
+        parts.append(f'<text x="10" y="{2 * height + 30 + 14 * index}" font-size="10">{note}</text>')
+    if notes:
+        parts[0] = parts[0].replace(f'height="{2 * height + 40}"', f'height="{2 * height + 40 + 14 * len(notes)}"')
     parts.append("</svg>")
     open(path, "w").write("\n".join(parts) + "\n")
 
