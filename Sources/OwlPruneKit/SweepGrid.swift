@@ -6,33 +6,6 @@ import Foundation
 import Pruning
 import Yams
 
-/// One cell of a sweep: a method, an allocation and a target sparsity, and with the grid's
-/// `remove-blocks` axis the K blocks removed first; everything else is the sweep's shared settings.
-/// A depth method (shortgpt, sleb, streamline) cell only removes blocks: its allocation is
-/// `uniform` and its sparsity 0, which is what its remaining blocks get (docs/sweep.md).
-package struct SweepCell: Codable, Hashable, Sendable {
-    package var method: MethodName
-    package var allocation: AllocationName
-    package var sparsity: Double
-    /// `remove-blocks` (issue 24): nil when the grid removes no blocks (and absent from the JSON).
-    package var removeBlocks: Int? = nil
-
-    package var isDepthOnly: Bool { DepthOptions.isDepthMethod(method) }
-
-    /// Stable and file-name safe: `wanda-owl-0.7`, `wanda-owl-0.7-k4`, `shortgpt-k4`. The sparsity
-    /// is written as the shortest text that reads back as the same Double, so two different values
-    /// never share an id (and with it a result, a journal entry and a model directory); issue 26 item 3.
-    package var id: String {
-        let k = removeBlocks.map { "-k\($0)" } ?? ""
-        return isDepthOnly ? "\(method.rawValue)\(k)" : "\(method.rawValue)-\(allocation.rawValue)-\(sparsity)\(k)"
-    }
-    /// The line of a plot: one per method × allocation (× K).
-    package var series: String {
-        let k = removeBlocks.map { " K=\($0)" } ?? ""
-        return isDepthOnly ? "\(method.rawValue)\(k)" : "\(method.rawValue) \(allocation.rawValue)\(k)"
-    }
-}
-
 /// The grid of `owlprune sweep` (issue 14 item 1), from comma lists on the command line or a YAML
 /// file (docs/sweep.md). Cells run in method-major order; the dealing over groups is by cost.
 package struct SweepGrid: Equatable {
@@ -303,48 +276,3 @@ package struct SweepGrid: Equatable {
     }
 }
 
-/// How cells are dealt to rank groups: longest expected time first, each to the least-loaded
-/// group (ties to the lower index), the same on every rank. The cost is a relative estimate in
-/// units of one dense forward over the calibration tokens: propagation costs one pass per cell
-/// (none for magnitude), SparseGPT's solver about one and a half more, DSnoT half, evaluation its
-/// share of tokens. A cell that removes K blocks adds its removal: ShortGPT one scoring pass;
-/// SLEB K greedy rounds, each scoring every remaining block's removal by a forward from that block
-/// on (half the model on average); LLM-Streamline its similarity pass and the replacement's fit,
-/// plus, with `--replacement layer`, the training's epochs of one block's forward and backward
-/// (about three block forwards each). A depth-only cell prunes nothing after its removal.
-package enum SweepDealer {
-    /// The removal a cell makes, for its cost: method, the training's epochs (`layer` only).
-    package struct Removal {
-        package var method: BlockRemovalMethod
-        package var trainingEpochs: Int?
-
-        package init(method: BlockRemovalMethod, trainingEpochs: Int? = nil) {
-            self.method = method
-            self.trainingEpochs = trainingEpochs
-        }
-    }
-
-    package static func cost(of cell: SweepCell, dsnot: Bool, calibrationTokens: Int, evalTokens: Int,
-                     removal: Removal? = nil, blocks: Int = 1) -> Double {
-        var passes: Double = switch cell.method {
-        case .magnitude: 0.1
-        case .sparsegpt: 2.5
-        default: 1
-        }
-        if cell.isDepthOnly { passes = 0 }
-        if dsnot && !cell.isDepthOnly { passes += 0.5 }
-        if let k = cell.removeBlocks, let removal {
-            let b = Double(max(1, blocks))
-            let removing: Double = switch removal.method {
-            case .shortgpt: 1
-            case .sleb: Double(k) * b / 2
-            case .streamline: 2 + 3 * Double(removal.trainingEpochs ?? 0) / b
-            }
-            passes += removing
-        }
-        return passes + Double(evalTokens) / Double(max(1, calibrationTokens))
-    }
-
-    /// The cells of every group, in grid order within a group.
-    package static func deal(costs: [Double], groups: Int) -> [[Int]] { LongestFirst.bins(costs: costs, bins: groups) }
-}

@@ -44,14 +44,15 @@ public struct MPIRun {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
-        // Drain both pipes concurrently so neither can fill up and block the child.
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
+        return try SubprocessTimes.measure {
+            try process.run()
+            // Drain both pipes concurrently so neither can fill up and block the child.
+            nonisolated(unsafe) var errData = Data()
+            let group = DispatchGroup()
+            group.enter()
+            DispatchQueue.global().async {
+                errData = err.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
         }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
@@ -59,5 +60,6 @@ public struct MPIRun {
         let status = process.terminationStatus
         return Outcome(status: status, stdout: String(decoding: outData, as: UTF8.self),
                        stderr: String(decoding: errData, as: UTF8.self), timedOut: status == 124 || status == 137)
+        }
     }
 }
