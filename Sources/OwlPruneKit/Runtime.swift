@@ -136,6 +136,13 @@ package func progress(_ line: String) {
     Console.error(line + "\n")
 }
 
+/// What the job as a whole prints once (help, version): by rank 0 alone, every rank having parsed
+/// the same arguments.
+package func printJobResult(_ text: String) {
+    guard Runtime.rank == 0 else { return }
+    printResult(text)
+}
+
 package func printResult(_ text: String) {
     ProgressMeter.close()
     if let code = Console.output(text + "\n") {

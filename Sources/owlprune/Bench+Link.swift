@@ -4,10 +4,8 @@ import Foundation
 import MPIKit
 
 extension OwlPrune.Bench {
-    /// Broadcast bandwidth between the ranks of this job (`mpiexec -n 2 owlprune bench link`):
-    /// the link rate `bench cluster` feeds its scaling model, measured rather than assumed. Time
-    /// inside the collectives of a prune also contains waiting for slower ranks, so it cannot
-    /// stand in for the link.
+    /// Broadcast bandwidth between the ranks of this job (`mpiexec -n 2 owlprune bench link`),
+    /// measured by `LinkBench`.
     struct Link: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Broadcast bandwidth between the ranks (GB/s).")
 
@@ -17,20 +15,14 @@ extension OwlPrune.Bench {
 
         func run() throws {
             let comm = try Runtime.communicator()
-            var buffer = [Float](repeating: Float(comm.rank), count: megabytes * 1_000_000 / 4)
-            try comm.broadcast(&buffer, root: 0)
-            try comm.barrier()
-            let t0 = Communicator.wallTime
-            for i in 0..<repetitions { try comm.broadcast(&buffer, root: i % comm.size) }
-            try comm.barrier()
-            let seconds = (Communicator.wallTime - t0) / Double(max(repetitions, 1))
-            guard comm.rank == 0 else { return }
+            guard let seconds = try LinkBench.secondsPerBroadcast(comm: comm, megabytes: megabytes, repetitions: repetitions) else { return }
+            let bytes = Double(megabytes * 1_000_000 / 4 * 4)
             if json {
                 try JSONOutput.print(["megabytes": megabytes, "ranks": comm.size, "repetitions": repetitions,
-                                      "seconds_per_broadcast": seconds, "gb_per_second": Double(buffer.count * 4) / seconds / 1e9])
+                                      "seconds_per_broadcast": seconds, "gb_per_second": bytes / seconds / 1e9])
             } else {
                 printResult(String(format: "link: broadcast of %d MB over %d ranks: %.4f s, %.3f GB/s", megabytes, comm.size, seconds,
-                                   Double(buffer.count * 4) / seconds / 1e9))
+                                   bytes / seconds / 1e9))
             }
         }
     }

@@ -49,63 +49,23 @@ extension OwlPrune.Bench {
         func run() throws {
             let comm = try Runtime.communicator()
             setBLASThreads(1)
-            // One scratch directory for all ranks (rank 0's process id): they stage one output.
-            let pid = try comm.broadcast(value: Int64(getpid()), root: 0)
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("owlprune-bench-\(pid)")
-            defer { if comm.rank == 0 { try? FileManager.default.removeItem(at: scratch) } }
-            if comm.rank == 0 { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) }
-            try comm.barrier()
+            let bench = PruneBench(model: model, calib: calib, nsamples: nsamples, seqlen: seqlen, sparsity: sparsity,
+                                   methods: try methodList().map(\.rawValue), breakdown: breakdown)
+            guard let measurements = try bench.run(comm: comm, events: CommandLineEvents.show) else { return }
             var runs: [[String: Any]] = []
-            var kernelRuns: [[String: Any]] = []
-            defer { if json && comm.rank == 0 { try? JSONOutput.print(["ranks": comm.size, "runs": runs, "kernels": kernelRuns]) } }
-            if kernels && comm.rank == 0 {
-                let widths = try widthList()
-                kernelRuns = try PruneKernelBench(widths: widths, tokens: seqlen, rows: kernelRows, repeats: 3).run(json: json)
-            }
-            for method in try methodList().map(\.rawValue) where method != "none" {
-                let t0 = Communicator.wallTime
-                // owl-wanda: Wanda with OWL's allocation at its defaults (M 5, λ 0.08).
-                let methodArguments = method == "owl-wanda" ? ["--method", "wanda", "--allocation", "owl"] : ["--method", method]
-                let methodOptions = try MethodOptions.parse(methodArguments + ["--sparsity", String(sparsity)])
-                try methodOptions.check()
-                let calibration = try CalibrationOptions.parse(["--calib", calib, "--nsamples", String(nsamples),
-                                                                "--seqlen", String(seqlen)])
-                try calibration.check()
-                let setup = try PruneSetup(model: model, method: methodOptions, calibration: calibration, comm: comm,
-                                           events: CommandLineEvents.show)
-                let tokenize = Communicator.wallTime - t0
-                let out = scratch.appendingPathComponent(method)
-                // Journaled as `prune` journals, so that the breakdown's journal is the command's.
-                let journal = scratch.appendingPathComponent(method + ".journal")
-                let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID(), lock: setup.comm.rank == 0)
-                let job = try setup.makeJob()
-                let output = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
-                                             staged: staged, arguments: try PruneArguments(
-                                                request: RunRequest(model: model, method: methodOptions, calibration: calibration),
-                                                model: model, out: out.path))
-                let prepared = Communicator.wallTime - t0
-                let (result, _) = try output.write(job, journalDirectory: journal)
-                try output.commit()
-                let plan = result.plan
-                let total = Communicator.wallTime - t0
-                let ranks = breakdown ? try PruneBreakdown(wall: total, prepare: prepared - setup.tokenizeSeconds - setup.windowsShareSeconds,
-                                                           tokenize: setup.tokenizeSeconds, windowsShare: setup.windowsShareSeconds,
-                                                           result: result, output: output.times).gathered(comm) : nil
-                guard comm.rank == 0 else { continue }
-                let t = result.times
+            for m in measurements {
+                let t = m.times
                 let calibrationTokens = Double(nsamples * seqlen)
-                do {
-                    runs.append(["method": method, "sparsity": sparsity, "nsamples": nsamples, "seqlen": seqlen,
-                                 "total_seconds": total, "tokenize_seconds": tokenize, "load_seconds": t.load,
-                                 "statistics_seconds": t.statistics, "plan_seconds": t.plan, "prune_seconds": t.prune,
-                                 "write_seconds": t.write, "calibration_tokens_per_second": calibrationTokens / (t.statistics + t.prune)])
-                }
-                let floor = Self.flopFloor(job, owl: methodOptions.allocation == .owl, options: methodOptions)
-                let rate = Self.sgemmRate(threads: job.threads, rows: seqlen, shape: job.architecture.shape)
+                runs.append(["method": m.method, "sparsity": sparsity, "nsamples": nsamples, "seqlen": seqlen,
+                             "total_seconds": m.total, "tokenize_seconds": m.tokenize, "load_seconds": t.load,
+                             "statistics_seconds": t.statistics, "plan_seconds": t.plan, "prune_seconds": t.prune,
+                             "write_seconds": t.write, "calibration_tokens_per_second": calibrationTokens / (t.statistics + t.prune)])
+                let floor = Self.flopFloor(m.job, owl: m.options.allocation == .owl, options: m.options)
+                let rate = Self.sgemmRate(threads: m.job.threads, rows: seqlen, shape: m.job.architecture.shape)
                 if json {
                     runs[runs.count - 1]["floor_flops"] = floor
                     runs[runs.count - 1]["sgemm_flops_per_second"] = rate
-                    if let ranks { runs[runs.count - 1]["breakdown"] = PruneBreakdown.json(ranks, floorSeconds: floor / rate) }
+                    if let ranks = m.ranks { runs[runs.count - 1]["breakdown"] = PruneBreakdown.json(ranks, floorSeconds: floor / rate) }
                     continue
                 }
                 printResult(String(format: """
@@ -114,11 +74,15 @@ extension OwlPrune.Bench {
                       calibration throughput %.0f tokens/s through all %d blocks (two block passes per token: dense statistics, pruned propagation)
                       FLOP floor: %.2f TFLOP of forwards and statistic terms; at sgemm's rate measured now (%.0f GFLOP/s over %d thread(s)) \
                     that is %.1f s, so this whole command took %.2f× the floor
-                    """, method, sparsity * 100, nsamples, seqlen, comm.size, total, tokenize, t.load, t.statistics, t.plan,
-                    t.prune, t.write, calibrationTokens / (t.statistics + t.prune), plan.blockSparsities.count,
-                    floor / 1e12, rate / 1e9, job.threads, floor / rate, total / (floor / rate)))
-                if let ranks { printResult(PruneBreakdown.table(ranks, floorSeconds: floor / rate)) }
+                    """, m.method, sparsity * 100, nsamples, seqlen, comm.size, m.total, m.tokenize, t.load, t.statistics, t.plan,
+                    t.prune, t.write, calibrationTokens / (t.statistics + t.prune), m.blocks,
+                    floor / 1e12, rate / 1e9, m.job.threads, floor / rate, m.total / (floor / rate)))
+                if let ranks = m.ranks { printResult(PruneBreakdown.table(ranks, floorSeconds: floor / rate)) }
             }
+            // The kernels are timed on rank 0 after the whole runs (they need no other rank).
+            let kernelRuns = kernels
+                ? try PruneKernelBench(widths: try widthList(), tokens: seqlen, rows: kernelRows, repeats: 3).run(json: json) : []
+            if json { try JSONOutput.print(["ranks": comm.size, "runs": runs, "kernels": kernelRuns]) }
         }
 
         /// The FLOPs no implementation of the reference's protocol can skip: every block's forward

@@ -30,7 +30,7 @@ enum Main {
         let command: ParsableCommand
         do {
             let (arguments, notes) = ArgumentAliases.rewrite(Array(CommandLine.arguments.dropFirst()))
-            if Runtime.rank == 0 { for note in notes { Console.error(note + "\n") } }
+            notes.forEach(progress)
             command = try OwlPrune.parseAsRoot(arguments)
         } catch {
             // Help and version requests are not errors: print them and leave normally.
@@ -51,7 +51,7 @@ enum Main {
 }
 
 private func showHelp(_ error: Error) -> Never {
-    if Runtime.rank == 0 { printResult(OwlPrune.fullMessage(for: error)) }
+    printJobResult(OwlPrune.fullMessage(for: error))
     Runtime.finish()
     exit(0)
 }

@@ -1,4 +1,3 @@
-import OwlPruneKit
 import Cluster
 import Foundation
 import MPIKit
@@ -18,20 +17,20 @@ import MPIKit
 /// - journal: the resume journal's records (waits for other ranks' parts are `share`);
 /// - write: output shards, index and auxiliary files;
 /// - finish: the report's gather, the closing barriers and the rename.
-struct PruneBreakdown {
-    static let phases = ["startup", "read", "tokenize", "compute", "select", "share", "journal", "write", "finish"]
-    static let labels = ["start-up", "read + dequantize", "tokenize", "forwards + terms", "selection + solver",
+package struct PruneBreakdown {
+    package static let phases = ["startup", "read", "tokenize", "compute", "select", "share", "journal", "write", "finish"]
+    package static let labels = ["start-up", "read + dequantize", "tokenize", "forwards + terms", "selection + solver",
                          "sharing + waits", "journal", "write", "finish"]
 
     /// Seconds per phase, in `phases` order.
-    var seconds: [Double]
+    package var seconds: [Double]
     /// The rank's wall time of the whole command, measured on its own.
-    var wall: Double
+    package var wall: Double
 
-    var accounted: Double { seconds.reduce(0, +) }
-    var unaccounted: Double { wall - accounted }
+    package var accounted: Double { seconds.reduce(0, +) }
+    package var unaccounted: Double { wall - accounted }
 
-    init(seconds: [Double], wall: Double) {
+    package init(seconds: [Double], wall: Double) {
         precondition(seconds.count == Self.phases.count, "PruneBreakdown: \(seconds.count) phases")
         self.seconds = seconds
         self.wall = wall
@@ -40,7 +39,7 @@ struct PruneBreakdown {
     /// - Parameters:
     ///   - prepare: seconds from the command's start to the job's run that are neither
     ///     tokenizing nor the windows' broadcast nor the output's `begin`.
-    init(wall: Double, prepare: Double, tokenize: Double, windowsShare: Double,
+    package init(wall: Double, prepare: Double, tokenize: Double, windowsShare: Double,
          result: PruneResult, output: PruneOutput.OutputTimes) {
         let t = result.timings, p = result.times
         self.init(seconds: [
@@ -57,13 +56,13 @@ struct PruneBreakdown {
     }
 
     /// Every rank's breakdown on rank 0 (nil elsewhere), in rank order.
-    func gathered(_ comm: Communicator) throws -> [PruneBreakdown]? {
+    package func gathered(_ comm: Communicator) throws -> [PruneBreakdown]? {
         let all = try comm.gather(seconds + [wall], root: 0)
         guard comm.rank == 0 else { return nil }
         return all.map { PruneBreakdown(seconds: Array($0.dropLast()), wall: $0.last!) }
     }
 
-    static func json(_ ranks: [PruneBreakdown], floorSeconds: Double) -> [[String: Any]] {
+    package static func json(_ ranks: [PruneBreakdown], floorSeconds: Double) -> [[String: Any]] {
         ranks.enumerated().map { r, b in
             var byPhase: [String: Any] = [:]
             for (name, s) in zip(phases, b.seconds) { byPhase[name] = ["seconds": s, "share": s / b.wall] }
@@ -73,7 +72,7 @@ struct PruneBreakdown {
     }
 
     /// The text table: one row per phase, one column per rank (seconds and share of that rank's wall).
-    static func table(_ ranks: [PruneBreakdown], floorSeconds: Double) -> String {
+    package static func table(_ ranks: [PruneBreakdown], floorSeconds: Double) -> String {
         var lines = [String(format: "  breakdown per rank (seconds, share of the rank's wall); FLOP floor %.2f s beside it:", floorSeconds)]
         let header = "    " + "phase".padding(toLength: 20, withPad: " ", startingAt: 0)
             + ranks.indices.map { "rank \($0)".padding(toLength: 18, withPad: " ", startingAt: 0) }.joined()
