@@ -11,7 +11,8 @@
 # EVAL_WINDOWS (40), EVAL_DENSE (1; 0 passes --eval-skip-dense: perplexity only, no mean KLD, half
 # the evaluation time), THREADS (threads per rank; default: the command's own), ATP_GRID_POINTS
 # (8, ATP's default), PARTS ("sweep atp", the default, or either alone), METHODS (the ATP prunes'
-# methods, "wanda sparsegpt") and TARGETS ("0.5 0.7"), OWLPRUNE (default: the release build). Results: OUT/NAME/ (sweep.json,
+# methods, "wanda sparsegpt") and TARGETS ("0.5 0.7"), SWEEP_METHODS (the sweep's methods, default the
+# grid's), RESUME (1: continue an interrupted sweep), OWLPRUNE (default: the release build). Results: OUT/NAME/ (sweep.json,
 # sweep.csv, sweep.svg), OUT/NAME-atp-METHOD-TARGET.json (prune --json; the pruned weights are
 # deleted) and OUT/NAME.times (wall seconds of each command). Benchmarks/scaling/table.py turns
 # them into the README table and the SVG.
@@ -37,9 +38,13 @@ timed() { # label command...
 }
 PARTS="${PARTS:-sweep atp}"
 if [[ " $PARTS " == *" sweep "* ]]; then
-: > "$OUT/$name.times"
+[ "${RESUME:-0}" = 1 ] || : > "$OUT/$name.times"
+# SWEEP_METHODS narrows the grid's methods (e.g. sparsegpt: one half of a large model's grid);
+# RESUME=1 keeps the cells an interrupted sweep finished (OUT/NAME.partial) instead of --force.
+sweep_flags=(--force); [ "${RESUME:-0}" = 1 ] && sweep_flags=(--resume)
+[ -n "${SWEEP_METHODS:-}" ] && sweep_flags+=(--method "$SWEEP_METHODS")
 timed sweep env OPENBLAS_NUM_THREADS=1 timeout 12h mpiexec -n "$RANKS" "$OWLPRUNE" sweep \
-    --grid recipes/sweeps/scaling-allocations.yaml --model "$model" --out "$OUT/$name" --force "${common[@]}" \
+    --grid recipes/sweeps/scaling-allocations.yaml --model "$model" --out "$OUT/$name" "${sweep_flags[@]}" "${common[@]}" \
     > "$OUT/$name.sweep.log" 2>&1
 fi
 [[ " $PARTS " == *" atp "* ]] || exit 0
