@@ -38,6 +38,8 @@ extension OwlPrune.Bench {
         @Flag(help: "Print one JSON object on stdout (the lines go to stderr).") var json = false
 
         func validate() throws {
+
+            guard !ParseOnly.active else { return }
             guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1 (got \(repeats))") }
             _ = try rankCounts()
             _ = try splitList()

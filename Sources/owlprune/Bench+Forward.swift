@@ -28,6 +28,8 @@ extension OwlPrune.Bench {
         @Flag(help: "Print one JSON object on stdout (pair lines go to stderr).") var json = false
 
         func validate() throws {
+
+            guard !ParseOnly.active else { return }
             guard seqlen > 0, windows > 0, repeats > 0 else { throw ValidationError("--seqlen, --windows and --repeats must be positive") }
             if let b = blocks, b <= 0 { throw ValidationError("--blocks \(b): must be positive") }
         }

@@ -26,6 +26,8 @@ extension OwlPrune.Bench {
         }
 
         func validate() throws {
+
+            guard !ParseOnly.active else { return }
             _ = try methodList()
             _ = try widthList()
         }

@@ -28,6 +28,8 @@ extension OwlPrune {
         typealias Side = CompareRun.Side
 
         func validate() throws {
+
+            guard !ParseOnly.active else { return }
             if let s = seqlen, s < 2 { throw ValidationError("--seqlen \(s): a window needs at least 2 tokens") }
             if let k = maxWindows, k < 1 { throw ValidationError("--max-windows \(k): must be at least 1") }
             if llamaCppScoring && data == nil { throw ValidationError("--llama-cpp-scoring needs --data") }

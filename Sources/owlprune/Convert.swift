@@ -53,6 +53,8 @@ extension OwlPrune {
         var weightDType: DType { (dtype ?? .f32).weight ?? .f32 }
 
         func validate() throws {
+
+            guard !ParseOnly.active else { return }
             if !toGGUF, let dtype, dtype.weight == nil {
                 throw ValidationError("--dtype \(dtype.rawValue): only with --to gguf; a Hugging Face directory holds f32, bf16 or f16")
             }

@@ -40,6 +40,8 @@ extension OwlPrune {
         }
 
         func validate() throws {
+
+            guard !ParseOnly.active else { return }
             try modelOptions.check()
             if let s = seqlen, s < 2 { throw ValidationError("--seqlen \(s): a window needs at least 2 tokens") }
             if let k = maxWindows, k < 1 { throw ValidationError("--max-windows \(k): must be at least 1") }

@@ -31,7 +31,7 @@ enum Main {
         do {
             let (arguments, notes) = ArgumentAliases.rewrite(Array(CommandLine.arguments.dropFirst()))
             notes.forEach(progress)
-            command = try OwlPrune.parseAsRoot(arguments)
+            command = try OwlPrune.parse(arguments)
         } catch {
             // Help and version requests are not errors: print them and leave normally.
             if OwlPrune.exitCode(for: error) == .success { showHelp(error) }
@@ -71,3 +71,22 @@ struct UsageError: Error, LocalizedError {
         return head + " " + items.map { String($0.dropFirst(2)) }.joined(separator: ", ")
     }
 }
+
+extension OwlPrune {
+    /// `parseAsRoot`, except that an argument nobody recognizes is reported before a failed check:
+    /// swift-argument-parser runs `validate()` first, so `prune --modle m` said "Missing expected
+    /// argument '--model <dir>'" instead of naming the typo. When the first parse fails, a second
+    /// one with every check off (`ParseOnly`) decides: if it fails too, its error is the one about
+    /// the arguments themselves (an unknown flag, a bad value) and is reported; if it succeeds,
+    /// the check's error stands.
+    static func parse(_ arguments: [String]) throws -> ParsableCommand {
+        do {
+            return try parseAsRoot(arguments)
+        } catch {
+            guard exitCode(for: error) != .success else { throw error }
+            try ParseOnly.$active.withValue(true) { _ = try parseAsRoot(arguments) }
+            throw error
+        }
+    }
+}
+

@@ -40,7 +40,11 @@ extension OwlPrune {
             return p
         }
 
-        func validate() throws { try withRecipe().check() }
+        func validate() throws {
+
+            guard !ParseOnly.active else { return }
+            try withRecipe().check()
+        }
 
         func check() throws {
             try model.check()

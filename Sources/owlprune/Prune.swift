@@ -62,7 +62,10 @@ extension OwlPrune {
         }
 
         /// ArgumentParser's check runs on the flags and the recipe merged (`check`).
-        func validate() throws { try withRecipe().check() }
+        func validate() throws {
+            guard !ParseOnly.active else { return }
+            try withRecipe().check()
+        }
 
         func check() throws {
             try model.check()

@@ -60,6 +60,8 @@ extension OwlPrune {
         @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
+
+            guard !ParseOnly.active else { return }
             try calibration.check()
             if grid == nil, method == nil || allocation == nil || sparsity == nil {
                 throw ValidationError("give --method, --allocation and --sparsity lists, or --grid FILE.yaml")

@@ -69,6 +69,8 @@ extension OwlPrune {
         ]
 
         func validate() throws {
+
+            guard !ParseOnly.active else { return }
             if shape == .custom {
                 guard let h = hidden, let i = intermediate, let l = layers, let n = heads, h > 0, i > 0, l > 0, n > 0,
                       h % n == 0, n % (kvHeads ?? n) == 0 else {

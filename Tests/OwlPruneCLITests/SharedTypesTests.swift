@@ -63,3 +63,22 @@ import Testing
         #expect(UsageError.oneLine(message) == "The value 'x' is invalid for '--to <to>'. Please provide one of: hf, gguf")
     }
 }
+
+/// A mistyped flag is reported as itself, not as the check it made fail (swift-argument-parser
+/// validates before it reports unrecognized arguments). Controls: without the typo the check's
+/// own message stands, and a valid command line still parses.
+@Suite struct UnrecognizedFirstTests {
+    private func message(_ arguments: [String]) -> String? {
+        do { _ = try OwlPrune.parse(arguments); return nil } catch { return OwlPrune.message(for: error) }
+    }
+
+    @Test func aTypoIsNamedBeforeTheCheckItBreaks() throws {
+        let typo = message(["prune", "--modle", "m", "--out", "o", "--calib", "c.txt"])
+        #expect(typo?.contains("Unknown option '--modle'") == true, "\(typo ?? "parsed")")
+        let missing = message(["prune", "--out", "o", "--calib", "c.txt"])
+        #expect(missing == "Missing expected argument '--model <dir>'", "\(missing ?? "parsed")")
+        let sweep = message(["sweep", "--model", "m", "--out", "o", "--calib", "c.txt", "--evl", "t.txt"])
+        #expect(sweep?.contains("Unknown option '--evl'") == true, "\(sweep ?? "parsed")")
+        #expect(!ParseOnly.active)
+    }
+}

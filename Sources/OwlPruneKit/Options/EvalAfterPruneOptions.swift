@@ -19,6 +19,8 @@ package struct EvalAfterPruneOptions: ParsableArguments {
     package var skipDense = false
 
     package func validate() throws {
+
+        guard !ParseOnly.active else { return }
         if let s = evalSeqlen, s < 2 { throw ValidationError("--eval-seqlen \(s): a window needs at least 2 tokens") }
         if let k = evalWindows, k < 1 { throw ValidationError("--eval-windows \(k): must be at least 1") }
         if evalData == nil, evalSeqlen != nil || evalWindows != nil || skipDense {
