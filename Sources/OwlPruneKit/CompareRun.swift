@@ -40,7 +40,7 @@ package struct CompareRun {
 
     /// Runs on every rank of `comm`; rank 0 returns the outcome, the others nil.
     package func run(comm: Communicator, events: @escaping RunEvents) throws -> Outcome? {
-        let say: RunEvents = comm.rank == 0 ? events : { _ in }
+        let say = reportingRank(of: comm, events)
         let checkpoints = try [first, second].map { try CheckpointDirectory(url: URL(fileURLWithPath: $0)) }
         var sides = try zip([first, second], checkpoints).map { path, checkpoint in
             Side(path: path, summary: comm.rank == 0 ? try SparsitySummary(directory: checkpoint) : SparsitySummary(tensors: []))

@@ -26,7 +26,7 @@ package struct EvalRun {
 
     /// Runs on every rank of `comm`; rank 0 returns the result, the others nil.
     package func run(comm: Communicator, events: @escaping RunEvents) throws -> PerplexityResult? {
-        let say: RunEvents = comm.rank == 0 ? events : { _ in }
+        let say = reportingRank(of: comm, events)
         let checkpoint = try CheckpointDirectory(url: URL(fileURLWithPath: model))
         let architecture = try Architecture(config: checkpoint.config)
         try architecture.validateModelTensors(in: checkpoint)

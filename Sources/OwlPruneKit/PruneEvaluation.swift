@@ -22,7 +22,7 @@ package struct PruneEvaluation {
 
     package init(comm: Communicator, dense: CheckpointDirectory, prunedDirectory: String, options: EvalAfterPruneOptions,
                  events: @escaping RunEvents) {
-        self.events = comm.rank == 0 ? events : { _ in }
+        self.events = reportingRank(of: comm, events)
         self.comm = comm
         self.dense = dense
         self.prunedDirectory = prunedDirectory

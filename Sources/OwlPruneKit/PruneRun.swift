@@ -100,7 +100,7 @@ package struct PruneRun {
         // The evaluation text is read after the prune; a bad one (not UTF-8, a FIFO, missing)
         // must fail before the work, not after it (issue 26 item 4).
         if let eval = evaluation.evalData { _ = try readTextFile(URL(fileURLWithPath: eval)) }
-        let say: RunEvents = comm.rank == 0 ? events : { _ in }
+        let say = reportingRank(of: comm, events)
         // The output is checked and locked before any file is read, so a bad --out costs nothing.
         let staged = try StagedDirectory(destination: URL(fileURLWithPath: output.out), force: output.force,
                                          runID: try PruneSetup.runID(comm: comm), inputs: inputs, lock: comm.rank == 0)

@@ -33,7 +33,7 @@ package struct PruneSetup {
          overrides: SparsityOverrides = SparsityOverrides(), searchesATPBeta: Bool = false, holdOut: Int = 0,
          events: @escaping RunEvents) throws {
         self.comm = comm
-        let say: RunEvents = comm.rank == 0 ? events : { _ in }
+        let say = reportingRank(of: comm, events)
         self.events = say
         if method.atpAuto {
             guard searchesATPBeta else { throw ValidationError("--atp-beta auto: only `owlprune prune` runs the β search; give a number here") }

@@ -1,4 +1,5 @@
 import Cluster
+import MPIKit
 import Pruning
 
 /// What a run tells its caller while it goes (issue 23 item 2): the library decides what happened
@@ -24,3 +25,9 @@ package enum RunEvent {
 
 /// Where a run's events go.
 package typealias RunEvents = (RunEvent) -> Void
+
+/// `events` on rank 0 of `comm`, nothing elsewhere: the one place the library decides which rank
+/// reports.
+package func reportingRank(of comm: Communicator, _ events: @escaping RunEvents) -> RunEvents {
+    comm.rank == 0 ? events : { _ in }
+}

@@ -65,7 +65,7 @@ package struct SweepRun {
     /// sweep.csv and sweep.svg), the other ranks nil. Events come from rank 0, except
     /// `.groupProgress`, which each group's first rank sends.
     package func run(world: Communicator, events: @escaping RunEvents) throws -> SweepSummary? {
-        let say: RunEvents = world.rank == 0 ? events : { _ in }
+        let say = reportingRank(of: world, events)
         let started = Date()
         let cells = grid.cells
         guard world.size % ranksPerCell == 0 else {

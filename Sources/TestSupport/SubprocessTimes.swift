@@ -24,7 +24,7 @@ public enum SubprocessTimes {
             ([test.id.moduleName] + test.id.nameComponents.dropLast()).joined(separator: ".")
         } ?? "?"
         let line = Array("\(suite)\t\(String(format: "%.3f", seconds))\n".utf8)
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
