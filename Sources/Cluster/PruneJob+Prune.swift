@@ -62,21 +62,19 @@ extension PruneRun {
     }
 
     /// Returns the linears whose pruned weight only zeroes entries of the dense one (journaled as bits).
+    /// The seven linears are solved over the job's threads (`BlockSolve`).
     private func solve(_ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws -> Set<BlockLinear> {
+        let linears = BlockLinear.allCases
+        let solved = try BlockSolve(configuration: configuration, threads: threads)
+            .prune(linears, of: block, statistics: statistics, plan: plan, checkZeroing: journal != nil)
         var zeroing: Set<BlockLinear> = []
-        let down = statistics.statistics(for: .down).wanda
-        for linear in BlockLinear.allCases {
+        for (linear, result) in zip(linears, solved) {
             let weight = block.weight(linear)
-            let sparsity = plan.sparsity(block: block.index, kind: linear.kind)
-            let result = try pruneLinear(weight: weight, id: LinearID(block: block.index, kind: linear.kind),
-                                         statistics: statistics.statistics(for: linear), intermediate: down,
-                                         method: configuration.method, sparsity: sparsity,
-                                         pattern: plan.pattern(block: block.index, kind: linear.kind),
-                                         options: configuration.options)
-            if journal != nil && result.mask.isZeroing(of: weight, giving: result.weight) { zeroing.insert(linear) }
-            block.weights[linear] = result.weight
-            outcomes.append(LinearOutcome(name: linear.weightName(block: block.index), plannedSparsity: sparsity,
-                                          prunedCount: result.prunedCount, rows: weight.rows, cols: weight.cols))
+            if result.zeroing { zeroing.insert(linear) }
+            block.weights[linear] = result.pruned.weight
+            outcomes.append(LinearOutcome(name: linear.weightName(block: block.index),
+                                          plannedSparsity: plan.sparsity(block: block.index, kind: linear.kind),
+                                          prunedCount: result.pruned.prunedCount, rows: weight.rows, cols: weight.cols))
         }
         return zeroing
     }

@@ -237,25 +237,22 @@ struct WindowsSplitStrategy: PruneStrategy {
     private func pruneWholeLinears(_ run: PruneRun, _ block: inout DecoderBlock, statistics: BlockStatistics,
                                    plan: SparsityPlan) throws -> ([Int64], Set<BlockLinear>) {
         let assignment = LinearAssignment(shape: block.shape, method: run.configuration.method, ranks: run.comm.size)
-        let down = statistics.statistics(for: .down).wanda
         let linears = BlockLinear.allCases
         var counts = [Int64](repeating: 0, count: linears.count)
         var maskOnly = [Int64](repeating: 0, count: linears.count)
         var masks: [BlockLinear: PruningMask] = [:]
         let solveStart = Communicator.wallTime
-        for (i, linear) in linears.enumerated() where assignment.rank(of: linear) == run.comm.rank {
-            let sparsity = plan.sparsity(block: block.index, kind: linear.kind)
-            let result = try pruneLinear(weight: block.weight(linear), id: LinearID(block: block.index, kind: linear.kind),
-                                         statistics: statistics.statistics(for: linear), intermediate: down,
-                                         method: run.configuration.method, sparsity: sparsity,
-                                         pattern: plan.pattern(block: block.index, kind: linear.kind),
-                                         options: run.configuration.options)
-            if result.mask.isZeroing(of: block.weight(linear), giving: result.weight) {
+        let mine = linears.filter { assignment.rank(of: $0) == run.comm.rank }
+        let solved = try BlockSolve(configuration: run.configuration, threads: run.threads)
+            .prune(mine, of: block, statistics: statistics, plan: plan, checkZeroing: true)
+        for (linear, result) in zip(mine, solved) {
+            let i = linears.firstIndex(of: linear)!
+            if result.zeroing {
                 maskOnly[i] = 1
-                masks[linear] = result.mask
+                masks[linear] = result.pruned.mask
             }
-            block.weights[linear] = result.weight
-            counts[i] = Int64(result.prunedCount)
+            block.weights[linear] = result.pruned.weight
+            counts[i] = Int64(result.pruned.prunedCount)
         }
         run.pipelineTimings.solveSeconds += Communicator.wallTime - solveStart
         if run.comm.size > 1 { try sharePruned(run, &block, assignment: assignment, counts: &counts, maskOnly: &maskOnly, masks: masks) }

@@ -63,13 +63,15 @@ package struct DryRun {
         _ = block.forward(input, rope: rope)
         let forward = Communicator.wallTime - t
         t = Communicator.wallTime
-        let down = stats.statistics(for: BlockLinear.down).wanda
+        // The solve as the run does it: the block's linears over the job's threads (`BlockSolve`).
         let sparsity = c.pattern.fixedSparsity ?? c.sparsity
-        for linear in BlockLinear.allCases where sparsity > 0 {
-            let r = try pruneLinear(weight: block.weight(linear), id: LinearID(block: index, kind: linear.kind),
-                                    statistics: stats.statistics(for: linear), intermediate: down, method: c.method,
-                                    sparsity: sparsity, pattern: c.pattern, options: c.options)
-            block.weights[linear] = r.weight
+        if sparsity > 0 {
+            let plan = try SparsityPlan.make(method: c.method, pattern: c.pattern, target: sparsity, allocation: .uniform,
+                                             blocks: index + 1)
+            for (linear, solved) in zip(BlockLinear.allCases, try BlockSolve(configuration: c, threads: job.threads)
+                .prune(BlockLinear.allCases, of: block, statistics: stats, plan: plan, checkZeroing: true)) {
+                block.weights[linear] = solved.pruned.weight
+            }
         }
         return Measured(observe: observe, forward: forward, solve: Communicator.wallTime - t)
     }

@@ -29,6 +29,12 @@ public struct PrunedLinear: Sendable, Equatable {
     /// `mask.prunedCount`: the planned count for row-wise and N:M methods, at least the
     /// planned `k+1` for the `≤ τ` rules of magnitude and SparseGPT (§4, §6.2).
     public var prunedCount: Int
+
+    public init(weight: Matrix, mask: PruningMask, prunedCount: Int) {
+        self.weight = weight
+        self.mask = mask
+        self.prunedCount = prunedCount
+    }
 }
 
 /// The statistics `pruneLinear` will need for `method` and `options`; collect them for all
