@@ -18,8 +18,11 @@ package struct PruneBench {
     package var methods: [String]
     /// Also gather every rank's `PruneBreakdown`.
     package var breakdown: Bool
+    /// Worker threads per rank (nil: `PruneSetup.workerCount`'s default, as `prune`).
+    package var threads: Int?
 
-    package init(model: String, calib: String, nsamples: Int, seqlen: Int, sparsity: Double, methods: [String], breakdown: Bool) {
+    package init(model: String, calib: String, nsamples: Int, seqlen: Int, sparsity: Double, methods: [String], breakdown: Bool,
+                 threads: Int? = nil) {
         self.model = model
         self.calib = calib
         self.nsamples = nsamples
@@ -27,6 +30,7 @@ package struct PruneBench {
         self.sparsity = sparsity
         self.methods = methods
         self.breakdown = breakdown
+        self.threads = threads
     }
 
     /// One method's run, as rank 0 saw it.
@@ -68,7 +72,7 @@ package struct PruneBench {
             // Journaled as `prune` journals, so that the breakdown's journal is the command's.
             let journal = scratch.appendingPathComponent(method + ".journal")
             let staged = try StagedDirectory(destination: out, force: true, runID: try setup.runID(), lock: setup.comm.rank == 0)
-            let job = try setup.makeJob()
+            let job = try setup.makeJob(threads: threads)
             let output = try PruneOutput(comm: comm, layout: job.layout, input: setup.checkpoint,
                                          staged: staged, arguments: try PruneArguments(
                                             request: RunRequest(model: model, method: methodOptions, calibration: calibration),
