@@ -39,56 +39,27 @@ public struct BlockSolve: Sendable {
                checkZeroing: Bool) throws -> [Solved] {
         let options = configuration.options
         let plain = configuration.method == .sparsegpt && options.dsnot == nil && options.admm == nil
-        return try (plain ? sparseGPTTasks(linears, block, statistics, plan)
-                    : linearTasks(linears, block, statistics, plan, checkZeroing: checkZeroing))
+        return try (plain ? sparseGPTTasks(linears, block, statistics, plan) : linearTasks(linears, block, statistics, plan))
             .run(workers: threads, checkZeroing: checkZeroing, weights: linears.map { block.weight($0) })
     }
 
-    /// One `pruneLinear` per linear, largest (`rows·cols`) first; plain Wanda's large linears in
-    /// row parts (`rowParts`).
+    /// One `pruneLinear` per linear, largest (`rows·cols`) first.
     private func linearTasks(_ linears: [BlockLinear], _ block: DecoderBlock, _ statistics: BlockStatistics,
-                             _ plan: SparsityPlan, checkZeroing: Bool) -> Tasks {
+                             _ plan: SparsityPlan) -> Tasks {
         let method = configuration.method, options = configuration.options
         let down = statistics.statistics(for: .down).wanda
-        let rowwise = method == .wanda && options.dsnot == nil && options.dass == nil && options.admm == nil
         var tasks = Tasks(linearCount: linears.count)
         for (i, linear) in linears.enumerated() {
             let weight = block.weight(linear), kind = linear.kind
             let linearStatistics = statistics.statistics(for: linear)
             let sparsity = plan.sparsity(block: block.index, kind: kind), pattern = plan.pattern(block: block.index, kind: kind)
             let id = LinearID(block: block.index, kind: kind)
-            let parts = rowwise ? Self.rowParts(rows: weight.rows, cols: weight.cols, threads: threads) : [0..<weight.rows]
-            if parts.count == 1 {
-                tasks.add(.linear(i, part: 0), cost: LinearAssignment.cost(rows: weight.rows, cols: weight.cols, method: method)) { _ in
-                    .pruned(try pruneLinear(weight: weight, id: id, statistics: linearStatistics, intermediate: down,
-                                            method: method, sparsity: sparsity, pattern: pattern, options: options))
-                }
-                continue
-            }
-            // A part copies its rows on its own thread and checks its own zeroing there.
-            for (part, rows) in parts.enumerated() {
-                tasks.add(.linear(i, part: part), cost: LinearAssignment.cost(rows: rows.count, cols: weight.cols, method: method),
-                          checked: true) { _ in
-                    let piece = weight.rows(rows)
-                    let pruned = try pruneLinear(weight: piece, id: id, statistics: linearStatistics, intermediate: down,
-                                                 method: method, sparsity: sparsity, pattern: pattern, options: options)
-                    return .pruned(pruned, zeroing: checkZeroing && pruned.mask.isZeroing(of: piece, giving: pruned.weight))
-                }
+            tasks.add(.linear(i), cost: LinearAssignment.cost(rows: weight.rows, cols: weight.cols, method: method)) { _ in
+                .pruned(try pruneLinear(weight: weight, id: id, statistics: linearStatistics, intermediate: down,
+                                        method: method, sparsity: sparsity, pattern: pattern, options: options))
             }
         }
         return tasks
-    }
-
-    /// Row ranges of one Wanda linear as separate tasks. Wanda chooses each row's weights from that
-    /// row alone (`Selection.smallestPerRow`, N:M groups per row), so parts give the whole linear's
-    /// bits. Why: a llama-7b block has three 4096 × 11008 linears and four of 4096², so whole linears
-    /// left one of two threads idle for a third of the selection (5.4 s of a 32.5 s prune), and
-    /// each task's metric, mask and result arrays reached 180 MB. Up to two parts per thread, none
-    /// under 2²⁰ weights (SmolLM2's linears stay whole).
-    static func rowParts(rows: Int, cols: Int, threads: Int) -> [Range<Int>] {
-        guard threads > 1, rows > 1 else { return [0..<rows] }
-        let count = max(1, min(2 * threads, rows, rows * cols / (1 << 20)))
-        return (0..<count).map { p in (p * rows / count)..<((p + 1) * rows / count) }
     }
 
     /// Plain SparseGPT: `pruneLinear`'s checks per linear, one factorization per input that some
@@ -122,17 +93,17 @@ public struct BlockSolve: Sendable {
             switch hessian {
             case .success(let found): h = found
             case .failure(let error):
-                tasks.add(.linear(i, part: 0), cost: 0) { _ in throw error }
+                tasks.add(.linear(i), cost: 0) { _ in throw error }
                 continue
             }
             guard h != nil, let factor = factorTask[linear.input] else {
                 // Sparsity 0: `pruneLinear` returns the weight unchanged.
-                tasks.add(.linear(i, part: 0), cost: 0) { _ in
+                tasks.add(.linear(i), cost: 0) { _ in
                     .pruned(PrunedLinear(weight: weight, mask: PruningMask(rows: weight.rows, cols: weight.cols), prunedCount: 0))
                 }
                 continue
             }
-            tasks.add(.linear(i, part: 0), cost: FactorAssignment.sweepCost(rows: weight.rows, cols: weight.cols), after: [factor]) { done in
+            tasks.add(.linear(i), cost: FactorAssignment.sweepCost(rows: weight.rows, cols: weight.cols), after: [factor]) { done in
                 guard case .factor(let u) = try done(factor).get() else { fatalError("schedule: a sweep's dependency is its factor") }
                 let result = try SparseGPTSweep.sweep(weight: weight, factor: u, sparsity: sparsity, pattern: pattern,
                                                       blocksize: options.blocksize, layer: layer) {
@@ -154,8 +125,7 @@ extension BlockSolve {
 
     enum Role: Sendable, Equatable {
         case factor
-        /// Rows `part` of linear `index` (part 0 of 1 when the linear is one task; parts in row order).
-        case linear(Int, part: Int)
+        case linear(Int)
     }
 
     /// The block's tasks before they run: role, cost and dependencies of each, in the order added.
@@ -165,73 +135,45 @@ extension BlockSolve {
         private var costs: [Double] = []
         private var after: [[Int]] = []
         private var bodies: [Body] = []
-        /// Tasks that check their own zeroing (row parts: only they hold their dense rows).
-        private var checked: [Bool] = []
         let linearCount: Int
 
         init(linearCount: Int) { self.linearCount = linearCount }
 
         @discardableResult
-        mutating func add(_ role: Role, cost: Double, after dependencies: [Int] = [], checked: Bool = false,
-                          _ body: @escaping Body) -> Int {
+        mutating func add(_ role: Role, cost: Double, after dependencies: [Int] = [], _ body: @escaping Body) -> Int {
             roles.append(role)
-            self.checked.append(checked)
             costs.append(cost)
             after.append(dependencies)
             bodies.append(body)
             return roles.count - 1
         }
 
-        /// Runs every task longest first over `workers` threads; returns each linear's result (its
-        /// row parts joined in order), or throws the error of the first linear (in block order) that
-        /// failed or whose factor did. A linear's task also checks, on its own thread, whether its
-        /// rows only zero the dense weight's.
+        /// Runs every task longest first over `workers` threads; returns each linear's result, or
+        /// throws the error of the first linear (in block order) that failed or whose factor did.
+        /// A linear's task also checks, on its own thread, whether it only zeroes `weights[i]`.
         func run(workers: Int, checkZeroing: Bool, weights: [Matrix]) throws -> [BlockSolve.Solved] {
             // Longest first, ties in the order added, then renumbered into that order.
             let order = costs.indices.sorted { costs[$0] > costs[$1] || (costs[$0] == costs[$1] && $0 < $1) }
             var renumbered = [Int](repeating: 0, count: order.count)
             for (p, t) in order.enumerated() { renumbered[t] = p }
             let position = renumbered
-            let bodies = order.map { self.bodies[$0] }, roles = order.map { self.roles[$0] }, checked = order.map { self.checked[$0] }
+            let bodies = order.map { self.bodies[$0] }, roles = order.map { self.roles[$0] }
             let dependencies = order.map { after[$0].map { position[$0] } }
             let results = Parallel.schedule(order.count, workers: workers, dependencies: dependencies) { p, done in
                 Result<Value, any Error> {
                     let value = try bodies[p]({ done(position[$0]) })
-                    guard case .linear(let i, _) = roles[p], case .pruned(let pruned, _) = value, checkZeroing, !checked[p] else {
-                        return value
-                    }
+                    guard case .linear(let i) = roles[p], case .pruned(let pruned, _) = value, checkZeroing else { return value }
                     return .pruned(pruned, zeroing: pruned.mask.isZeroing(of: weights[i], giving: pruned.weight))
                 }
             }
-            var byLinear = [[(part: Int, result: Result<Value, any Error>)]](repeating: [], count: linearCount)
-            for (p, role) in roles.enumerated() { if case .linear(let i, let part) = role { byLinear[i].append((part, results[p])) } }
-            return try byLinear.map { parts in
-                var pieces: [(PrunedLinear, Bool)] = []
-                for (_, result) in parts.sorted(by: { $0.part < $1.part }) {
-                    guard case .pruned(let pruned, let zeroing) = try result.get() else {
-                        fatalError("schedule: a linear's task returns its pruned weight")
-                    }
-                    pieces.append((pruned, zeroing))
+            var byLinear = [Result<Value, any Error>?](repeating: nil, count: linearCount)
+            for (p, role) in roles.enumerated() { if case .linear(let i) = role { byLinear[i] = results[p] } }
+            return try byLinear.map { result in
+                guard case .pruned(let pruned, let zeroing) = try result!.get() else {
+                    fatalError("schedule: a linear's task returns its pruned weight")
                 }
-                return Self.joined(pieces)
+                return BlockSolve.Solved(pruned: pruned, zeroing: zeroing)
             }
-        }
-
-        /// A linear's row parts as one result (a single part as it is).
-        private static func joined(_ pieces: [(PrunedLinear, Bool)]) -> BlockSolve.Solved {
-            if pieces.count == 1 { return BlockSolve.Solved(pruned: pieces[0].0, zeroing: pieces[0].1) }
-            let cols = pieces[0].0.weight.cols, rows = pieces.reduce(0) { $0 + $1.0.weight.rows }
-            var elements: [Float] = [], flags: [Bool] = []
-            elements.reserveCapacity(rows * cols)
-            flags.reserveCapacity(rows * cols)
-            for (p, _) in pieces {
-                elements += p.weight.elements
-                flags += p.mask.pruned
-            }
-            let pruned = PrunedLinear(weight: Matrix(rows: rows, cols: cols, elements: elements),
-                                      mask: PruningMask(rows: rows, cols: cols, pruned: flags),
-                                      prunedCount: pieces.reduce(0) { $0 + $1.0.prunedCount })
-            return BlockSolve.Solved(pruned: pruned, zeroing: pieces.allSatisfy(\.1))
         }
     }
 }

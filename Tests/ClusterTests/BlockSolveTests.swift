@@ -1,4 +1,4 @@
-@testable import Cluster
+import Cluster
 import Foundation
 import Model
 import Pruning
@@ -121,47 +121,5 @@ import Testing
         // Control: with only down_proj's input poisoned the error names down_proj.
         let down = message([.down], threads: 2)
         #expect(down.contains("down_proj") && down == message([.down], threads: nil), "\(down)")
-    }
-
-    /// Plain Wanda's large linears run as row parts (`BlockSolve.rowParts`); the joined result is
-    /// the whole linear's, bit for bit, mask, count and zeroing flag included.
-    @Test(arguments: [SparsityPattern.unstructured, .nOfM(n: 2, m: 4)])
-    func wandaRowPartsGiveTheWholeLinearsBits(pattern: SparsityPattern) throws {
-        let wide = BlockShape(hiddenSize: 256, intermediateSize: 8192, heads: 4, kvHeads: 2, headDim: 64, rmsNormEpsilon: 1e-5)
-        let next = generator(3)
-        var weights: [BlockLinear: Matrix] = [:]
-        for l in BlockLinear.allCases {
-            let s = wide.weightShape(l)
-            weights[l] = Matrix(rows: s.rows, cols: s.cols, elements: (0..<(s.rows * s.cols)).map { _ in next() })
-        }
-        let b = DecoderBlock(index: 2, shape: wide, weights: weights, inputNorm: Array(repeating: 1, count: 256),
-                             postAttentionNorm: Array(repeating: 1, count: 256))
-        var stats = BlockStatistics(shape: wide, collecting: [])
-        for input in BlockStatistics.inputOrder {
-            let cols = wide.weightShape(BlockLinear.allCases.first { $0.input == input }!).cols
-            stats.add(input, window: Matrix(rows: 8, cols: cols, elements: (0..<(8 * cols)).map { _ in next() }))
-        }
-        let c = configuration(.wanda, pattern, sparsity: 0.5)
-        // The MLP linears (2²¹ weights) are split at 2 and 4 threads; one thread keeps them whole.
-        #expect(BlockSolve.rowParts(rows: 8192, cols: 256, threads: 2).count == 2)
-        #expect(BlockSolve.rowParts(rows: 256, cols: 8192, threads: 4).count == 2)
-        #expect(BlockSolve.rowParts(rows: 8192, cols: 256, threads: 1).count == 1)
-        let whole = try BlockSolve(configuration: c, threads: 1)
-            .prune(BlockLinear.allCases, of: b, statistics: stats, plan: plan(c), checkZeroing: true)
-        let reference = try serial(c, b, stats)
-        for threads in [2, 4] {
-            let parts = try BlockSolve(configuration: c, threads: threads)
-                .prune(BlockLinear.allCases, of: b, statistics: stats, plan: plan(c), checkZeroing: true)
-            for (i, l) in BlockLinear.allCases.enumerated() {
-                #expect(bits(parts[i].pruned.weight) == bits(reference[i].weight), "\(l) at \(threads) threads")
-                #expect(parts[i].pruned.mask == reference[i].mask && parts[i].pruned.prunedCount == reference[i].prunedCount)
-                #expect(parts[i].zeroing == whole[i].zeroing && parts[i].zeroing)
-            }
-        }
-        // Control: the comparison sees a change in any row — another sparsity gives other bits in down_proj.
-        if pattern == .unstructured {
-            let other = try serial(configuration(.wanda, sparsity: 0.6), b, stats)
-            #expect(bits(other[6].weight) != bits(reference[6].weight))
-        }
     }
 }
