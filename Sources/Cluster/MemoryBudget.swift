@@ -15,7 +15,8 @@ import Pruning
 ///   q, k, v, attention output, residual, gate, up, intermediate, and one head's scores, counted
 ///   as L × L although `Attention.causal` holds at most 128 × L);
 /// - `statisticsBytes`: the per-linear statistics of one block (Wanda norms; the SparseGPT
-///   Hessians cols × cols; DSnoT's mean and variance), which live while that block is pruned.
+///   Hessians cols × cols; DSnoT's mean and variance), which live while that block is pruned,
+///   and SparseGPT's solver workspace (its factors and the float64 factorizations in flight).
 /// Dense propagation keeps every own block resident in float32 and is not held to this bound.
 public struct MemoryBudget: Sendable, Equatable {
     public var blockBytes: Int
@@ -67,6 +68,16 @@ public struct MemoryBudget: Sendable, Equatable {
             if statistics.contains(.hessian) { stats += cols * cols * (1 + heldTermWindows) }
             if statistics.contains(.dsnot) { stats += 2 * cols }
         }
-        self.init(blockBytes: bytes, activationBytes: activations, statisticsBytes: 4 * stats, baselineBytes: baselineBytes)
+        var solver = 0
+        if statistics.contains(.hessian) {
+            // SparseGPT's solve (`BlockSolve`): the four float32 factors live until their sweeps, and
+            // each factorization running at once holds two float64 copies of its matrix (LAPACK's
+            // in-place factor and the inverse), the largest ones first. Without this term a
+            // llama-7b-shaped prune warned "peak 3.8 GiB exceeded its estimated bound 2.7 GiB":
+            // down_proj's 11008² float64 copy alone is 0.97 GB.
+            solver = inputs.reduce(0) { $0 + 4 * $1 * $1 }
+            solver += inputs.sorted(by: >).prefix(max(1, threads)).reduce(0) { $0 + 16 * $1 * $1 }
+        }
+        self.init(blockBytes: bytes, activationBytes: activations, statisticsBytes: 4 * stats + solver, baselineBytes: baselineBytes)
     }
 }
