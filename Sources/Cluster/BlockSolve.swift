@@ -10,7 +10,9 @@ import Tensor
 /// tasks are its four factorizations (one per input: q/k/v and gate/up share theirs, as
 /// `RowSplitSparseGPT` shares them across ranks, instead of factoring the same Hessian three
 /// times) and seven sweeps, each after its input's factor. `Parallel.schedule` starts the longest
-/// first (down_proj's factorization) and fills the other threads with the rest.
+/// first (down_proj's factorization) and fills the other threads with the rest; a sweep hands
+/// its row panels, tile by tile, to the threads that have nothing else left (`Parallel.Helpers`),
+/// so down_proj's sweep, which ends the block after its long factorization, runs on all of them.
 ///
 /// Every task is the code one thread ran before — `pruneLinear`, or for plain SparseGPT exactly
 /// its two halves, `inverseHessianFactor` and `SparseGPTSweep.sweep` with the same threshold — on
@@ -54,7 +56,7 @@ public struct BlockSolve: Sendable {
             let linearStatistics = statistics.statistics(for: linear)
             let sparsity = plan.sparsity(block: block.index, kind: kind), pattern = plan.pattern(block: block.index, kind: kind)
             let id = LinearID(block: block.index, kind: kind)
-            tasks.add(.linear(i), cost: LinearAssignment.cost(rows: weight.rows, cols: weight.cols, method: method)) { _ in
+            tasks.add(.linear(i), cost: LinearAssignment.cost(rows: weight.rows, cols: weight.cols, method: method)) { _, _ in
                 .pruned(try pruneLinear(weight: weight, id: id, statistics: linearStatistics, intermediate: down,
                                         method: method, sparsity: sparsity, pattern: pattern, options: options))
             }
@@ -81,7 +83,7 @@ public struct BlockSolve: Sendable {
             // The first linear of an input that passes its checks supplies (and names) the factor.
             guard case .success(let h?) = hessian, factorTask[linear.input] == nil else { continue }
             let layer = LinearID(block: block.index, kind: linear.kind).description
-            factorTask[linear.input] = tasks.add(.factor, cost: FactorAssignment.factorCost(cols: h.cols) * 2) { _ in
+            factorTask[linear.input] = tasks.add(.factor, cost: FactorAssignment.factorCost(cols: h.cols) * 2) { _, _ in
                 .factor(try inverseHessianFactor(hessian: h, percdamp: options.percdamp, layer: layer))
             }
         }
@@ -93,20 +95,20 @@ public struct BlockSolve: Sendable {
             switch hessian {
             case .success(let found): h = found
             case .failure(let error):
-                tasks.add(.linear(i), cost: 0) { _ in throw error }
+                tasks.add(.linear(i), cost: 0) { _, _ in throw error }
                 continue
             }
             guard h != nil, let factor = factorTask[linear.input] else {
                 // Sparsity 0: `pruneLinear` returns the weight unchanged.
-                tasks.add(.linear(i), cost: 0) { _ in
+                tasks.add(.linear(i), cost: 0) { _, _ in
                     .pruned(PrunedLinear(weight: weight, mask: PruningMask(rows: weight.rows, cols: weight.cols), prunedCount: 0))
                 }
                 continue
             }
-            tasks.add(.linear(i), cost: FactorAssignment.sweepCost(rows: weight.rows, cols: weight.cols), after: [factor]) { done in
+            tasks.add(.linear(i), cost: FactorAssignment.sweepCost(rows: weight.rows, cols: weight.cols), after: [factor]) { done, helpers in
                 guard case .factor(let u) = try done(factor).get() else { fatalError("schedule: a sweep's dependency is its factor") }
                 let result = try SparseGPTSweep.sweep(weight: weight, factor: u, sparsity: sparsity, pattern: pattern,
-                                                      blocksize: options.blocksize, layer: layer) {
+                                                      blocksize: options.blocksize, layer: layer, helpers: helpers) {
                     SparseGPTSweep.threshold(ofAllScores: $0, sparsity: sparsity)
                 }
                 return .pruned(PrunedLinear(weight: result.weight, mask: result.mask, prunedCount: result.mask.prunedCount))
@@ -130,7 +132,7 @@ extension BlockSolve {
 
     /// The block's tasks before they run: role, cost and dependencies of each, in the order added.
     struct Tasks {
-        typealias Body = @Sendable (_ done: (Int) -> Result<Value, any Error>) throws -> Value
+        typealias Body = @Sendable (_ done: (Int) -> Result<Value, any Error>, _ helpers: Parallel.Helpers) throws -> Value
         private var roles: [Role] = []
         private var costs: [Double] = []
         private var after: [[Int]] = []
@@ -159,9 +161,9 @@ extension BlockSolve {
             let position = renumbered
             let bodies = order.map { self.bodies[$0] }, roles = order.map { self.roles[$0] }
             let dependencies = order.map { after[$0].map { position[$0] } }
-            let results = Parallel.schedule(order.count, workers: workers, dependencies: dependencies) { p, done in
+            let results = Parallel.schedule(order.count, workers: workers, dependencies: dependencies) { p, done, helpers in
                 Result<Value, any Error> {
-                    let value = try bodies[p]({ done(position[$0]) })
+                    let value = try bodies[p]({ done(position[$0]) }, helpers)
                     guard case .linear(let i) = roles[p], case .pruned(let pruned, _) = value, checkZeroing else { return value }
                     return .pruned(pruned, zeroing: pruned.mask.isZeroing(of: weights[i], giving: pruned.weight))
                 }

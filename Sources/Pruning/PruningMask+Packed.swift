@@ -63,9 +63,14 @@ extension PruningMask {
         return pruned.withUnsafeBufferPointer { flags in
             dense.withUnsafeElements { d in
                 result.withUnsafeElements { r in
-                    for i in 0..<flags.count {
-                        let want = flags[i] ? 0 : d[i].bitPattern
-                        if r[i].bitPattern != want { return false }
+                    // Differences OR-ed over chunks, so the inner loop has no exit and vectorises.
+                    var start = 0
+                    while start < flags.count {
+                        let end = min(start + 4096, flags.count)
+                        var difference: UInt32 = 0
+                        for i in start..<end { difference |= r[i].bitPattern ^ (flags[i] ? 0 : d[i].bitPattern) }
+                        if difference != 0 { return false }
+                        start = end
                     }
                     return true
                 }

@@ -25,7 +25,15 @@ public struct PruningMask: Sendable, Equatable {
     }
 
     /// Number of pruned positions (already-zero weights that are not in the mask do not count).
-    public var prunedCount: Int { pruned.reduce(0) { $0 + ($1 ? 1 : 0) } }
+    public var prunedCount: Int {
+        // Summed as bytes (a Bool is stored as 0 or 1), a loop without a branch that vectorises;
+        // the branch on each flag was a coin flip at 50% sparsity.
+        pruned.withUnsafeBytes { bytes in
+            var n = 0
+            for b in bytes { n &+= Int(b) }
+            return n
+        }
+    }
 
     /// Pruned columns of one row, ascending.
     public func prunedColumns(row: Int) -> [Int] {
@@ -36,7 +44,13 @@ public struct PruningMask: Sendable, Equatable {
     public func apply(to weight: Matrix) -> Matrix {
         precondition(weight.rows == rows && weight.cols == cols, "PruningMask.apply: shape mismatch")
         var out = weight
-        for i in pruned.indices where pruned[i] { out.elements[i] = 0 }
+        // One select per element over raw buffers (an indexed store per pruned entry re-checked
+        // the array's uniqueness each time: 8% of a llama-7b-shaped Wanda prune's samples).
+        pruned.withUnsafeBufferPointer { flags in
+            out.withUnsafeMutableElements { w in
+                for i in 0..<flags.count { w[i] = flags[i] ? 0 : w[i] }
+            }
+        }
         return out
     }
 

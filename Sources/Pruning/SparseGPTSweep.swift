@@ -50,8 +50,13 @@ public enum SparseGPTSweep {
     /// - Parameter tileThreshold: given this share's scores of one tile (row-major, `rows × B`),
     ///   the tile's `τ` over all rows of the weight. Called once per tile, for unstructured
     ///   patterns only, on every share (also an empty one) in the same order.
+    ///
+    /// - Parameter helpers: idle workers of the block's schedule; each tile's panels are independent
+    ///   items (the tile's threshold is taken before them), so they run on any thread with the
+    ///   same bits.
     public static func sweep(weight: Matrix, factor: InverseHessianFactor, sparsity: Double, pattern: SparsityPattern,
-                             blocksize: Int, layer: String, tileThreshold: ([Float]) throws -> Float) throws -> (weight: Matrix, mask: PruningMask) {
+                             blocksize: Int, layer: String, helpers: Parallel.Helpers = .serial,
+                             tileThreshold: ([Float]) throws -> Float) throws -> (weight: Matrix, mask: PruningMask) {
         let rows = weight.rows, cols = weight.cols, u = factor.upper
         guard u.rows == cols, u.cols == cols, factor.dead.count == cols else {
             throw PruningError.shapeMismatch(layer: layer, detail: "factor is \(u.rows)x\(u.cols), weight has \(cols) columns")
@@ -67,51 +72,87 @@ public enum SparseGPTSweep {
             }
             group = (n, m)
         }
-        var w = weight
-        for j in 0..<cols where factor.dead[j] {
-            for r in 0..<rows { w[r, j] = 0 }
+        // The rows as panels of their own, each with its rows of the mask, for the whole sweep:
+        // a tile's panel step changes only its panel, so the panels can be dealt to threads.
+        var panels = stride(from: 0, to: rows, by: panelRows).map { p0 in
+            var panel = Panel(weight: weight.rows(p0..<min(p0 + panelRows, rows)))
+            for j in 0..<cols where factor.dead[j] {
+                for r in 0..<panel.weight.rows { panel.weight[r, j] = 0 }
+            }
+            return panel
         }
-        var mask = PruningMask(rows: rows, cols: cols)
-        var keys = [UInt64](repeating: 0, count: group.size)
-
+        let nOfM = group
         for i1 in stride(from: 0, to: cols, by: blocksize) {
             let i2 = min(i1 + blocksize, cols), count = i2 - i1
             let diagonal = (0..<count).map { u[i1 + $0, i1 + $0] }
-            if group.size == 0 {
+            var scores: [Float] = [], threshold: Float = 0
+            if nOfM.size == 0 {
                 // r_ij = W1_ij² / (U1_jj)² at the tile's start, one threshold for the whole tile.
-                let scores = w.obsScores(cols: i1..<i2, diagonal: diagonal)
-                let t = try tileThreshold(scores)
-                for r in 0..<rows {
-                    for c in 0..<count where scores[r * count + c] <= t { mask[r, i1 + c] = true }
-                }
+                scores.reserveCapacity(rows * count)
+                for panel in panels { scores += panel.weight.obsScores(cols: i1..<i2, diagonal: diagonal) }
+                threshold = try tileThreshold(scores)
             }
-            for p0 in stride(from: 0, to: rows, by: panelRows) {
-                let p1 = min(p0 + panelRows, rows), n = p1 - p0
-                var tile = w.transposedBlock(rows: p0..<p1, cols: i1..<i2)
-                var errors = Matrix(rows: count, cols: n)
-                var pruned = [Bool](repeating: false, count: n)
-                for c in 0..<count {
-                    if group.size > 0 && c % group.size == 0 {
-                        for r in 0..<n {
-                            for t in 0..<group.size {
-                                let x = tile[c + t, r], d = diagonal[c + t]
-                                keys[t] = UInt64(Selection.orderedBits((x * x) / (d * d))) << 32 | UInt64(t)
-                            }
-                            keys.sort()
-                            for k in keys.prefix(group.pruned) { mask[p0 + r, i1 + c + Int(k & 0xFFFF_FFFF)] = true }
-                        }
+            let tileScores = scores, t = threshold
+            helpers.forEach(&panels) { p, panel in
+                if nOfM.size == 0 {
+                    let base = p * panelRows * count
+                    for r in 0..<panel.weight.rows {
+                        for c in 0..<count where tileScores[base + r * count + c] <= t { panel.mask[r, i1 + c] = true }
                     }
-                    for r in 0..<n { pruned[r] = mask[p0 + r, i1 + c] }
-                    let at = (i1 + c) * cols + i1
-                    tile.eliminateColumn(c, pruned: pruned, divisor: diagonal[c], coefficients: u.elements[(at + c + 1)..<(at + count)],
-                                         errors: &errors)
                 }
-                w.setTransposedBlock(tile, rowStart: p0, colStart: i1)
-                if i2 < cols {
-                    w.subtractTransposedProduct(errors, u, bRows: i1..<i2, bCols: i2..<cols, rows: p0..<p1, startingAtColumn: i2)
-                }
+                panel.sweepTile(i1..<i2, diagonal: diagonal, factor: u, group: nOfM)
             }
         }
-        return (w, mask)
+        var elements: [Float] = [], flags: [Bool] = []
+        elements.reserveCapacity(rows * cols)
+        flags.reserveCapacity(rows * cols)
+        for panel in panels {
+            elements += panel.weight.elements
+            flags += panel.mask.pruned
+        }
+        return (Matrix(rows: rows, cols: cols, elements: elements), PruningMask(rows: rows, cols: cols, pruned: flags))
+    }
+
+    /// One panel of rows and its mask, swept tile by tile.
+    struct Panel: Sendable {
+        var weight: Matrix
+        var mask: PruningMask
+
+        init(weight: Matrix) {
+            self.weight = weight
+            mask = PruningMask(rows: weight.rows, cols: weight.cols)
+        }
+
+        /// The panel's step of one tile: N:M groups chosen per row (unstructured: the mask is
+        /// already set), the OBS elimination column by column, then the lazy update of the later
+        /// columns, one `sgemm` of the panel's row count.
+        mutating func sweepTile(_ columns: Range<Int>, diagonal: [Float], factor u: Matrix, group: (pruned: Int, size: Int)) {
+            let i1 = columns.lowerBound, i2 = columns.upperBound, count = columns.count
+            let n = weight.rows, cols = weight.cols
+            var tile = weight.transposedBlock(rows: 0..<n, cols: columns)
+            var errors = Matrix(rows: count, cols: n)
+            var pruned = [Bool](repeating: false, count: n)
+            var keys = [UInt64](repeating: 0, count: group.size)
+            for c in 0..<count {
+                if group.size > 0 && c % group.size == 0 {
+                    for r in 0..<n {
+                        for t in 0..<group.size {
+                            let x = tile[c + t, r], d = diagonal[c + t]
+                            keys[t] = UInt64(Selection.orderedBits((x * x) / (d * d))) << 32 | UInt64(t)
+                        }
+                        keys.sort()
+                        for k in keys.prefix(group.pruned) { mask[r, i1 + c + Int(k & 0xFFFF_FFFF)] = true }
+                    }
+                }
+                for r in 0..<n { pruned[r] = mask[r, i1 + c] }
+                let at = (i1 + c) * cols + i1
+                tile.eliminateColumn(c, pruned: pruned, divisor: diagonal[c], coefficients: u.elements[(at + c + 1)..<(at + count)],
+                                     errors: &errors)
+            }
+            weight.setTransposedBlock(tile, rowStart: 0, colStart: i1)
+            if i2 < cols {
+                weight.subtractTransposedProduct(errors, u, bRows: columns, bCols: i2..<cols, rows: 0..<n, startingAtColumn: i2)
+            }
+        }
     }
 }

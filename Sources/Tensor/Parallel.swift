@@ -37,26 +37,48 @@ extension Parallel {
     /// depend on `workers`. `dependencies[i]` must name tasks other than `i` and be acyclic.
     public static func schedule<T: Sendable>(_ count: Int, workers: Int, dependencies: [[Int]],
                                              _ body: @Sendable (Int, (Int) -> T) -> T) -> [T] {
+        schedule(count, workers: workers, dependencies: dependencies) { i, done, _ in withoutActuallyEscaping(done) { body(i, $0) } }
+    }
+
+    /// `schedule`, where a task may also hand a loop of independent items to the workers that
+    /// have no ready task (`Helpers.forEach`): the last long task of a block — down_proj's sweep,
+    /// after its factorization — then runs on every thread instead of one while the others idle.
+    public static func schedule<T: Sendable>(_ count: Int, workers: Int, dependencies: [[Int]],
+                                             _ body: @Sendable (Int, (Int) -> T, Helpers) -> T) -> [T] {
         precondition(dependencies.count == count, "schedule: \(dependencies.count) dependency lists for \(count) tasks")
         let board = TaskBoard<T>(dependencies: dependencies)
         if workers <= 1 || count <= 1 {
-            while let task = board.next() { board.finish(task, body(task) { board.result($0) }) }
+            while case .task(let task)? = board.next() { board.finish(task, body(task, { board.result($0) }, .serial)) }
         } else {
-            DispatchQueue.concurrentPerform(iterations: min(workers, count)) { _ in
-                while let task = board.next() { board.finish(task, body(task) { board.result($0) }) }
+            let helpers = Helpers(desk: board)
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while let work = board.next() {
+                    switch work {
+                    case .task(let task): board.finish(task, body(task, { board.result($0) }, helpers))
+                    case .item(let loop, let item): board.run(item, of: loop)
+                    }
+                }
             }
         }
         return board.results()
     }
 }
 
-/// The shared state of `Parallel.schedule`: which tasks are taken and finished, and their results,
-/// all behind one lock (tasks are whole linears' solves, milliseconds each, so the lock is cold).
-private final class TaskBoard<T: Sendable>: @unchecked Sendable {
+/// The shared state of `Parallel.schedule`: which tasks are taken and finished, their results,
+/// and the loops running tasks have handed out, all behind one lock (tasks are whole linears'
+/// solves, items a panel's tile — a millisecond or more — so the lock is cold).
+private final class TaskBoard<T: Sendable>: HelpDesk, @unchecked Sendable {
+    enum Work {
+        case task(Int)
+        case item(HelpLoop, Int)
+    }
+
     private let condition = NSCondition()
     private let dependencies: [[Int]]
     private var taken: [Bool]
     private var finished: [T?]
+    private var finishedCount = 0
+    private var loops: [HelpLoop] = []
 
     init(dependencies: [[Int]]) {
         self.dependencies = dependencies
@@ -64,21 +86,23 @@ private final class TaskBoard<T: Sendable>: @unchecked Sendable {
         finished = [T?](repeating: nil, count: dependencies.count)
     }
 
-    /// The first untaken task whose dependencies are finished; waits while none is ready but some
-    /// are still running; nil when every task is taken.
-    func next() -> Int? {
+    /// The first untaken task whose dependencies are finished, else an unclaimed item of a handed
+    /// out loop; waits while there is neither but some task still runs (it may hand out a loop);
+    /// nil when every task has finished.
+    func next() -> Work? {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            var untaken = false
-            for i in taken.indices where !taken[i] {
-                untaken = true
-                if dependencies[i].allSatisfy({ finished[$0] != nil }) {
-                    taken[i] = true
-                    return i
-                }
+            for i in taken.indices where !taken[i] && dependencies[i].allSatisfy({ finished[$0] != nil }) {
+                taken[i] = true
+                return .task(i)
             }
-            if !untaken { return nil }
+            if let loop = loops.first(where: { $0.claimed < $0.count }) {
+                loop.claimed += 1
+                loop.running += 1
+                return .item(loop, loop.claimed - 1)
+            }
+            if finishedCount == finished.count { return nil }
             condition.wait()
         }
     }
@@ -93,7 +117,35 @@ private final class TaskBoard<T: Sendable>: @unchecked Sendable {
     func finish(_ i: Int, _ value: T) {
         condition.lock()
         finished[i] = value
+        finishedCount += 1
         condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Runs a claimed item outside the lock and counts it done.
+    func run(_ item: Int, of loop: HelpLoop) {
+        loop.body(item)
+        condition.lock()
+        loop.running -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Hands `loop` out, runs its items on this thread too, and returns when every item is done.
+    func perform(_ loop: HelpLoop) {
+        condition.lock()
+        loops.append(loop)
+        condition.broadcast()
+        while loop.claimed < loop.count {
+            loop.claimed += 1
+            loop.running += 1
+            let item = loop.claimed - 1
+            condition.unlock()
+            run(item, of: loop)
+            condition.lock()
+        }
+        loops.removeAll { $0 === loop }
+        while loop.running > 0 { condition.wait() }
         condition.unlock()
     }
 

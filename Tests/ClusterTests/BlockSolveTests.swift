@@ -8,7 +8,7 @@ import Testing
 /// Issue 29 item 2: a block's solve over the job's threads (`BlockSolve`) gives the bits of the
 /// serial `pruneLinear` loop it replaced, for any thread count, and reports the error that loop met first.
 @Suite struct BlockSolveTests {
-    let shape = BlockShape(hiddenSize: 16, intermediateSize: 40, heads: 4, kvHeads: 2, headDim: 4, rmsNormEpsilon: 1e-5)
+    let shape = BlockShape(hiddenSize: 16, intermediateSize: 72, heads: 4, kvHeads: 2, headDim: 4, rmsNormEpsilon: 1e-5)
 
     func generator(_ seed: UInt64) -> () -> Float {
         var state = seed

@@ -132,4 +132,41 @@ import Tensor
             }
         }
     }
+
+    /// The radix pass and the tie rule on what Wanda metrics look like and on what breaks
+    /// bucketing: long rows of one exponent, rows crowded with equal values (the rank falls among
+    /// them), a constant row, both zeros and negatives. Control: taking equal keys from the
+    /// highest index instead would give another mask.
+    @Test func smallestPerRowEqualsSortedPrefixOnTiesAndLongRows() {
+        for (seed, cols) in [(UInt64(1), 4_096), (2, 11_008), (3, 1_536), (4, 577)] {
+            var m = Matrix(rows: 6, cols: cols)
+            let v = data(seed, count: cols * 6)
+            for r in 0..<6 {
+                for j in 0..<cols {
+                    let x = v[r * cols + j]
+                    switch r {
+                    case 0: m[r, j] = abs(x) * 0.01 + 1            // one exponent: one crowded bucket
+                    case 1: m[r, j] = Float(Int(abs(x) * 3) % 3)   // three values, many ties
+                    case 2: m[r, j] = 0.5                           // constant
+                    case 3: m[r, j] = j % 5 == 0 ? (j % 2 == 0 ? 0 : -0.0) : x
+                    case 4: m[r, j] = -abs(x)
+                    default: m[r, j] = abs(x)
+                    }
+                }
+            }
+            for count in [1, cols / 3, cols / 2, (cols * 7) / 10, cols - 1] {
+                var want = PruningMask(rows: 6, cols: cols), reversed = PruningMask(rows: 6, cols: cols)
+                for r in 0..<6 {
+                    let order = Selection.ascendingOrder(m.row(r))
+                    for j in order.prefix(count) { want[r, j] = true }
+                    // Equal values in descending index order: the rule the control breaks.
+                    let keyed = order.map { (m[r, $0] == 0 ? 0 : m[r, $0], -$0) }.sorted { $0 < $1 }
+                    for (_, j) in keyed.prefix(count) { reversed[r, -j] = true }
+                }
+                let got = Selection.smallestPerRow(m, count: count)
+                #expect(got == want, "cols \(cols), count \(count)")
+                #expect(got != reversed, "cols \(cols), count \(count): the control must differ")
+            }
+        }
+    }
 }

@@ -49,6 +49,50 @@ import Testing
         }
         #expect(log.events == ["1", "2", "0", "3", "4", "5", "6", "7"])
     }
+
+    /// A task's loop runs on an idle worker too (`Helpers.forEach`), and every item runs once
+    /// with the serial loop's result. Item 0 waits (up to 20 s) for an item on another thread:
+    /// with helping that happens at once; without it, item 0 would time out alone. (Dispatch runs
+    /// the workers on as many threads as the process may use: under `taskset -c 0` they take
+    /// turns on one, and the loop is the owner's alone — checked as such.)
+    @Test func aTasksLoopIsHelpedByAnIdleWorker() {
+        let width = dispatchWidth()
+        for workers in [1, 2, 3] {
+            let threads = EventLog(), started = EventLog()
+            let results = Parallel.schedule(2, workers: workers, dependencies: [[], []]) { task, _, helpers in
+                guard task == 0 else { return [task] }
+                var items = [Int](repeating: 0, count: 6)
+                helpers.forEach(&items) { i, item in
+                    let me = "\(pthread_self())"
+                    threads.append(me)
+                    started.append("\(i)")
+                    if i == 0 && workers > 1 && width > 1 {
+                        let deadline = Date().addingTimeInterval(20)
+                        while Date() < deadline && !threads.events.contains(where: { $0 != me }) { usleep(1000) }
+                    }
+                    item = i * i + 1
+                }
+                return items
+            }
+            #expect(results == [[1, 2, 5, 10, 17, 26], [1]], "\(workers) workers")
+            #expect(started.events.sorted() == ["0", "1", "2", "3", "4", "5"], "\(workers) workers: every item once")
+            // Control: one worker runs every item on its own thread.
+            let distinct = Set(threads.events).count
+            #expect(workers > 1 && width > 1 ? distinct > 1 : distinct == 1,
+                    "\(workers) workers, dispatch width \(width): items ran on \(distinct) threads")
+        }
+    }
+}
+
+/// How many threads `concurrentPerform` gives two iterations that each wait (up to 2 s) for the other.
+private func dispatchWidth() -> Int {
+    let arrived = EventLog()
+    DispatchQueue.concurrentPerform(iterations: 2) { _ in
+        arrived.append("\(pthread_self())")
+        let deadline = Date().addingTimeInterval(2)
+        while Date() < deadline && Set(arrived.events).count < 2 { usleep(1000) }
+    }
+    return Set(arrived.events).count
 }
 
 private final class EventLog: @unchecked Sendable {
