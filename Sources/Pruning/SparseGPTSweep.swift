@@ -106,9 +106,11 @@ public enum SparseGPTSweep {
         var elements: [Float] = [], flags: [Bool] = []
         elements.reserveCapacity(rows * cols)
         flags.reserveCapacity(rows * cols)
-        for panel in panels {
-            elements += panel.weight.elements
-            flags += panel.mask.pruned
+        // Each panel is released once copied, so the weight is held about once, not twice.
+        for p in panels.indices {
+            elements += panels[p].weight.elements
+            flags += panels[p].mask.pruned
+            panels[p] = Panel(weight: Matrix(rows: 0, cols: cols))
         }
         return (Matrix(rows: rows, cols: cols, elements: elements), PruningMask(rows: rows, cols: cols, pruned: flags))
     }
