@@ -14,12 +14,19 @@ import Pruning
 ///   float32), plus, per window thread, the forward pass's buffers of one window (normed input,
 ///   q, k, v, attention output, residual, gate, up, intermediate, and one head's scores, counted
 ///   as L × L although `Attention.causal` holds at most 128 × L);
+/// - `workingBytes`: the working set of the rank's largest block while it is solved: its seven
+///   linears in float32, their pruned float32 copies and their masks (a byte per entry), which
+///   all live until the block's last linear is done. A rank with many blocks holds this inside
+///   `blockBytes × 1.3`; a rank with one or two blocks of a wide model does not (a llama-7b-shaped
+///   bf16 prune of 2 blocks warned "peak 4.9 GiB exceeded its estimated bound 4.6 GiB": the block
+///   term allowed 0.98 GiB for a 1.70 GiB working set), so the bound counts the larger of the two.
 /// - `statisticsBytes`: the per-linear statistics of one block (Wanda norms; the SparseGPT
 ///   Hessians cols × cols; DSnoT's mean and variance), which live while that block is pruned,
 ///   and SparseGPT's solver workspace (its factors and the float64 factorizations in flight).
 /// Dense propagation keeps every own block resident in float32 and is not held to this bound.
 public struct MemoryBudget: Sendable, Equatable {
     public var blockBytes: Int
+    public var workingBytes: Int
     public var activationBytes: Int
     public var statisticsBytes: Int
     /// What the rank held before the job's work began, measured (`currentResidentBytes`): the
@@ -32,12 +39,21 @@ public struct MemoryBudget: Sendable, Equatable {
     /// The factor on `blockBytes` that the issue allows.
     public static let blockFactor = 1.3
 
-    public var boundBytes: Int {
-        Int((Double(blockBytes) * Self.blockFactor).rounded(.up)) + activationBytes + statisticsBytes + baselineBytes
+    /// Bytes per weight entry of a block being solved: float32 in, float32 pruned copy, mask byte.
+    public static let workingBytesPerEntry = 4 + 4 + 1
+
+    /// The blocks' allowance: issue 5's `blockBytes × 1.3`, or one block's working set if larger.
+    public var blockAllowanceBytes: Int {
+        max(Int((Double(blockBytes) * Self.blockFactor).rounded(.up)), workingBytes)
     }
 
-    public init(blockBytes: Int, activationBytes: Int, statisticsBytes: Int, baselineBytes: Int = 0) {
+    public var boundBytes: Int {
+        blockAllowanceBytes + activationBytes + statisticsBytes + baselineBytes
+    }
+
+    public init(blockBytes: Int, workingBytes: Int = 0, activationBytes: Int, statisticsBytes: Int, baselineBytes: Int = 0) {
         self.blockBytes = blockBytes
+        self.workingBytes = workingBytes
         self.activationBytes = activationBytes
         self.statisticsBytes = statisticsBytes
         self.baselineBytes = baselineBytes
@@ -51,11 +67,18 @@ public struct MemoryBudget: Sendable, Equatable {
     ///     statistics chain reaches it (windows split, ranks past the first).
     public init(blocks: Range<Int>, checkpoint: CheckpointDirectory, shape: BlockShape, windows: Int, length: Int,
                 threads: Int, statistics: StatisticKinds, heldTermWindows: Int = 0, baselineBytes: Int = 0) throws {
-        var bytes = 0
+        var bytes = 0, largestBlockEntries = 0
         for b in blocks {
-            let names = BlockLinear.allCases.map { $0.weightName(block: b) }
-                + [ModelTensorName.inputNorm(block: b), ModelTensorName.postAttentionNorm(block: b)]
-            for name in names { bytes += try checkpoint.info(name).byteCount }
+            var entries = 0
+            for linear in BlockLinear.allCases {
+                let info = try checkpoint.info(linear.weightName(block: b))
+                bytes += info.byteCount
+                entries += info.elementCount
+            }
+            for name in [ModelTensorName.inputNorm(block: b), ModelTensorName.postAttentionNorm(block: b)] {
+                bytes += try checkpoint.info(name).byteCount
+            }
+            largestBlockEntries = max(largestBlockEntries, entries)
         }
         let d = shape.hiddenSize, attention = shape.heads * shape.headDim, kv = shape.kvHeads * shape.headDim
         let i = shape.intermediateSize
@@ -78,6 +101,6 @@ public struct MemoryBudget: Sendable, Equatable {
             solver = inputs.reduce(0) { $0 + 4 * $1 * $1 }
             solver += inputs.sorted(by: >).prefix(max(1, threads)).reduce(0) { $0 + 16 * $1 * $1 }
         }
-        self.init(blockBytes: bytes, activationBytes: activations, statisticsBytes: 4 * stats + solver, baselineBytes: baselineBytes)
+        self.init(blockBytes: bytes, workingBytes: Self.workingBytesPerEntry * largestBlockEntries, activationBytes: activations, statisticsBytes: 4 * stats + solver, baselineBytes: baselineBytes)
     }
 }

@@ -185,7 +185,7 @@ public final class PruneOutput {
         let rank = RankReport(
             rank: comm.rank, host: comm.processorName, blocks: [job.blockRange.lowerBound, job.blockRange.upperBound],
             windows: [windows.lowerBound, windows.upperBound], peakRssBytes: peak,
-            memoryBudget: .init(blockBytes: budget.blockBytes, activationBytes: budget.activationBytes,
+            memoryBudget: .init(blockBytes: budget.blockBytes, workingBytes: budget.workingBytes, activationBytes: budget.activationBytes,
                                 statisticsBytes: budget.statisticsBytes, blockFactor: MemoryBudget.blockFactor,
                                 baselineBytes: budget.baselineBytes, boundBytes: budget.boundBytes, peakWithinBound: peak <= budget.boundBytes),
             busySeconds: t.busySeconds, idleSeconds: t.idleSeconds, commSeconds: t.commSeconds, solveSeconds: t.solveSeconds,

@@ -189,6 +189,9 @@ public struct RankReport: Codable, Sendable {
 
     public struct Budget: Codable, Sendable {
         public var blockBytes: Int
+        /// One block's working set while it is solved (`MemoryBudget.workingBytes`); the bound
+        /// counts the larger of it and `blockBytes × blockFactor` (nil in reports from before).
+        public var workingBytes: Int?
         public var activationBytes: Int
         public var statisticsBytes: Int
         public var blockFactor: Double

@@ -59,7 +59,7 @@ package enum MemoryCheck {
         let needed = perRank * Double(ranksHere)
         let limit: (bytes: Int, source: String)? = maxMemory.map { ($0, "--max-memory") } ?? available()
         guard let limit, needed > Double(limit.bytes) else { return }
-        let blocks = Double(budget.blockBytes) * MemoryBudget.blockFactor
+        let blocks = Double(budget.blockAllowanceBytes)
         let activations = Double(budget.activationBytes) + ids
         let statisticsBytes = Double(budget.statisticsBytes)
         let remedy: String
