@@ -94,9 +94,9 @@ import Testing
             let peak = rank["peak_rss_bytes"] as! Int
             let budget = rank["memory_budget"] as! [String: Any]
             let bound = budget["bound_bytes"] as! Int, blocks = budget["block_bytes"] as! Int
-            let working = budget["working_bytes"] as! Int
+            let working = budget["working_bytes"] as! Int, factor = budget["block_factor"] as! Double
             #expect(peak > 0 && peak <= bound && budget["peak_within_bound"] as! Bool, "\(method): peak \(peak) above bound \(bound)")
-            let withoutWorkingSet = bound - working + Int((Double(blocks) * 1.3).rounded(.up))
+            let withoutWorkingSet = bound - working + Int((Double(blocks) * factor).rounded(.up))
             #expect(working > blocks * 2 && peak > withoutWorkingSet,
                     "control, \(method): peak \(peak) fits the bound without the working set, \(withoutWorkingSet)")
         }
