@@ -38,6 +38,7 @@ let package = Package(
         // MARK: - C system libraries
         .systemLibrary(name: "CMPI", pkgConfig: "mpich", providers: [.apt(["libmpich-dev", "mpich"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLinux"),
 
         // MARK: - Shared by every module: one-line, escaped error text
         .target(name: "Diagnostics", swiftSettings: swiftSettings),
@@ -45,7 +46,7 @@ let package = Package(
         // MARK: - Modules that own memory and handles
         .target(name: "MPIKit", dependencies: ["CMPI", "Diagnostics"], swiftSettings: swiftSettings),
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
-        .target(name: "Checkpoint", dependencies: ["Tensor", "Diagnostics"], swiftSettings: swiftSettings),
+        .target(name: "Checkpoint", dependencies: ["Tensor", "Diagnostics", "CLinux"], swiftSettings: swiftSettings),
 
         // MARK: - Pure algorithms
         .target(name: "Tokenizer", dependencies: ["Diagnostics"], swiftSettings: swiftSettings),

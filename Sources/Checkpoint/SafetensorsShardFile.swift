@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Tensor
 #if canImport(Glibc)
@@ -66,6 +67,15 @@ public final class SafetensorsShardFile {
         }
         try FileDescriptorWrite.all(fd, rawBuffer, at: place.offset, path: url.path)
         written.insert(name)
+    }
+
+    /// Asks the kernel to start writing the file's dirty pages to disk now, without waiting for
+    /// them, so the `fsync` in `finish` has little left to wait for (a llama-7b-shaped prune spent
+    /// 0.8 s in that final `fsync`, every thread idle). Advisory: on failure, or where the call
+    /// does not exist, `finish`'s `fsync` still makes the file durable.
+    public func startWriteback() {
+        guard fd >= 0 else { return }
+        _ = owlprune_start_writeback(fd)
     }
 
     /// Flushes and closes. `expected` are the tensors this process owns in this file; one never

@@ -173,6 +173,7 @@ public struct ShardedOutput: Sendable {
                     try copy(name)
                 }
             }
+            for file in files.values { file.startWriteback() }
         }
 
         /// Every tensor of `block` written from its float32 values (`DecoderBlock.parameterNames`:

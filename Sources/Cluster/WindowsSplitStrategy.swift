@@ -72,11 +72,19 @@ struct WindowsSplitStrategy: PruneStrategy {
         let kinds: StatisticKinds = plan == nil ? [] : run.configuration.statisticKinds
         let densePropagation = plan == nil || run.configuration.propagation == .dense
         let mayResume = try plan != nil && run.journalMayHaveBlocks()
+        var prefetched: DecoderBlock? = nil
         for index in 0..<blocks {
             let owner = run.layout.owner(ofBlock: index)
-            var block = try blockOnEveryRank(run, index, owner: owner)
+            var block: DecoderBlock
+            if let ready = prefetched {
+                block = ready
+                prefetched = nil
+            } else {
+                block = try blockOnEveryRank(run, index, owner: owner)
+            }
             let needOutputs = index < blocks - 1
             var next: [Matrix]? = nil
+            var pruned: PrunedRecord? = nil
             var resumed = [UInt8(0)]
             if mayResume {
                 if run.comm.rank == owner, run.journaled(index, dense: block) != nil { resumed[0] = 1 }
@@ -96,10 +104,26 @@ struct WindowsSplitStrategy: PruneStrategy {
                     ratios.append(scorer.score(of: block, statistics: stats))
                     run.pipelineTimings.scoreSeconds += Communicator.wallTime - t
                 }
-                if let plan { try pruneSpread(run, &block, statistics: stats, plan: plan, owner: owner) }
+                if let plan { pruned = try pruneSpread(run, &block, statistics: stats, plan: plan) }
             }
-            if plan != nil && (run.layout.spreadsBlockWrites || run.comm.rank == owner) { try sink(block) }
-            if needOutputs { inputs = next ?? forward(run, block, inputs) }
+            // What this thread does with the finished block that the next forward does not need:
+            // journal it, write it, and read the next block's weights. It runs alongside the
+            // pruned block's forward when there is one (`forwardAlongside`): the forward is on
+            // other threads, and MPI (the journal's all-reduce) stays on this one.
+            let writes = plan != nil && (run.layout.spreadsBlockWrites || run.comm.rank == owner)
+            let prefetch = index + 1 < blocks && Self.prefetches(run)
+            let finished = block
+            func sideWork() throws {
+                if let pruned { try recordPruned(run, finished, pruned, owner: owner) }
+                if writes { try sink(finished) }
+                if prefetch { prefetched = try run.load(index + 1) }
+            }
+            if needOutputs, next == nil {
+                inputs = try forwardAlongside(run, block, inputs, sideWork)
+            } else {
+                try sideWork()
+                if needOutputs { inputs = next! }
+            }
             // The fault suite's phase points, as in the blocks split (`ProgressRelay.finished`).
             FaultInjection.point("\(meter.phase): \(meter.unit) \(index + 1)", rank: run.comm.rank)
             meter.finished(index)
@@ -180,10 +204,32 @@ struct WindowsSplitStrategy: PruneStrategy {
         return Parallel.map(inputs.count, workers: run.threads) { block.forward(inputs[$0], rope: rope) }
     }
 
+    /// The block's outputs over this rank's windows, computed on `run.threads` other threads while
+    /// this thread runs `sideWork`; bit for bit `forward`'s (the same map, only started elsewhere).
+    /// The forward is timed as compute and the side work by its own phases; the seconds both ran
+    /// at once are counted in `overlapSeconds`, so the breakdown still sums to the wall.
+    private func forwardAlongside(_ run: PruneRun, _ block: DecoderBlock, _ inputs: [Matrix],
+                                  _ sideWork: () throws -> Void) throws -> [Matrix] {
+        let rope = run.rope, threads = run.threads
+        let overlap = try Parallel.alongside({ Parallel.map(inputs.count, workers: threads) { block.forward(inputs[$0], rope: rope) } },
+                                             sideWork)
+        run.pipelineTimings.computeSeconds += overlap.backgroundSeconds
+        run.pipelineTimings.overlapSeconds += overlap.hiddenSeconds
+        return overlap.value
+    }
+
+    /// Whether the next block's weights may be read during this block's forward: only when each
+    /// rank reads its own copy (a broadcast is an MPI collective, which stays in block order on the
+    /// main thread). Holding the next block while this one's forward runs adds one block's float32
+    /// weights, which the budget's working set (9 bytes a weight, for the solve) already covers.
+    private static func prefetches(_ run: PruneRun) -> Bool {
+        weightTransport == .read || run.comm.size == 1
+    }
+
     /// Prunes the block's linears with the work spread over the ranks — plain SparseGPT by rows
     /// (`RowSplitSparseGPT`), everything else by whole linears — so that every rank ends with the
     /// pruned block; the owner records the outcomes (in linear order, as one rank would) and journals.
-    private func pruneSpread(_ run: PruneRun, _ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan, owner: Int) throws {
+    private func pruneSpread(_ run: PruneRun, _ block: inout DecoderBlock, statistics: BlockStatistics, plan: SparsityPlan) throws -> PrunedRecord {
         let linears = BlockLinear.allCases
         var counts: [Int64]
         var zeroing: Set<BlockLinear> = []
@@ -198,9 +244,23 @@ struct WindowsSplitStrategy: PruneStrategy {
                                  plannedSparsity: plan.sparsity(block: block.index, kind: linear.kind),
                                  prunedCount: Int(counts[i]), rows: w.rows, cols: w.cols)
         }
-        if let journal = run.journal { try journalSpread(run, journal, block, zeroing: zeroing, outcomes: outcomes, owner: owner) }
+        return PrunedRecord(outcomes: outcomes, zeroing: zeroing)
+    }
+
+    /// What `pruneSpread` leaves for the block's owner to record: the outcomes in linear order and
+    /// the linears that only zero entries (journaled as bits).
+    private struct PrunedRecord {
+        var outcomes: [LinearOutcome]
+        var zeroing: Set<BlockLinear>
+    }
+
+    /// Journals the pruned block (every rank its part) and records its outcomes on the owner.
+    private func recordPruned(_ run: PruneRun, _ block: DecoderBlock, _ record: PrunedRecord, owner: Int) throws {
+        if let journal = run.journal {
+            try journalSpread(run, journal, block, zeroing: record.zeroing, outcomes: record.outcomes, owner: owner)
+        }
         guard run.comm.rank == owner else { return }
-        run.outcomes += outcomes
+        run.outcomes += record.outcomes
         if run.journal != nil { FaultInjection.point("journaled block \(block.index)", rank: run.comm.rank) }
     }
 

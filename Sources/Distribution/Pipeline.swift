@@ -17,6 +17,10 @@ public struct PipelineTimings: Sendable, Codable {
     public var scoreSeconds: Double = 0
     /// Time writing the resume journal, waits for other ranks' parts excluded (they are idle).
     public var journalSeconds: Double = 0
+    /// Seconds of loads, journal records and output writes that ran alongside a forward
+    /// (`Parallel.alongside`) and so are inside `computeSeconds` too: the phases minus this sum
+    /// to the wall (`bench prune --breakdown` prints it as `overlapped`).
+    public var overlapSeconds: Double = 0
     public var bytesSent: Int = 0
     public init() {}
 }

@@ -16,7 +16,9 @@ import MPIKit
 ///   the windows' broadcast, the output's start barrier);
 /// - journal: the resume journal's records (waits for other ranks' parts are `share`);
 /// - write: output shards, index and auxiliary files;
-/// - finish: the report's gather, the closing barriers and the rename.
+/// - finish: the report's gather, the closing barriers and the rename;
+/// - overlapped: seconds of read, journal and write that ran alongside a block's forward
+///   (`Parallel.alongside`): counted in their phases and in `compute`, so subtracted once.
 package struct PruneBreakdown {
     package static let phases = ["startup", "read", "tokenize", "compute", "select", "share", "journal", "write", "finish"]
     package static let labels = ["start-up", "read + dequantize", "tokenize", "forwards + terms", "selection + solver",
@@ -26,13 +28,16 @@ package struct PruneBreakdown {
     package var seconds: [Double]
     /// The rank's wall time of the whole command, measured on its own.
     package var wall: Double
+    /// Seconds counted in two phases at once because they ran at the same time.
+    package var overlapped: Double
 
-    package var accounted: Double { seconds.reduce(0, +) }
+    package var accounted: Double { seconds.reduce(0, +) - overlapped }
     package var unaccounted: Double { wall - accounted }
 
-    package init(seconds: [Double], wall: Double) {
+    package init(seconds: [Double], overlapped: Double, wall: Double) {
         precondition(seconds.count == Self.phases.count, "PruneBreakdown: \(seconds.count) phases")
         self.seconds = seconds
+        self.overlapped = overlapped
         self.wall = wall
     }
 
@@ -52,21 +57,22 @@ package struct PruneBreakdown {
             t.journalSeconds,
             output.writeInBegin + output.writeInRun + output.writeInFinish,
             output.finish - output.writeInFinish,
-        ], wall: wall)
+        ], overlapped: t.overlapSeconds, wall: wall)
     }
 
     /// Every rank's breakdown on rank 0 (nil elsewhere), in rank order.
     package func gathered(_ comm: Communicator) throws -> [PruneBreakdown]? {
-        let all = try comm.gather(seconds + [wall], root: 0)
+        let all = try comm.gather(seconds + [overlapped, wall], root: 0)
         guard comm.rank == 0 else { return nil }
-        return all.map { PruneBreakdown(seconds: Array($0.dropLast()), wall: $0.last!) }
+        return all.map { PruneBreakdown(seconds: Array($0.dropLast(2)), overlapped: $0[$0.count - 2], wall: $0.last!) }
     }
 
     package static func json(_ ranks: [PruneBreakdown], floorSeconds: Double) -> [[String: Any]] {
         ranks.enumerated().map { r, b in
             var byPhase: [String: Any] = [:]
             for (name, s) in zip(phases, b.seconds) { byPhase[name] = ["seconds": s, "share": s / b.wall] }
-            return ["rank": r, "wall_seconds": b.wall, "phases": byPhase, "unaccounted_seconds": b.unaccounted,
+            return ["rank": r, "wall_seconds": b.wall, "phases": byPhase, "overlapped_seconds": b.overlapped,
+                    "unaccounted_seconds": b.unaccounted,
                     "floor_seconds": floorSeconds, "floor_share": floorSeconds / b.wall]
         }
     }
@@ -83,6 +89,7 @@ package struct PruneBreakdown {
             }.joined())
         }
         for (i, label) in labels.enumerated() { row(label, { $0.seconds[i] }) }
+        row("overlapped (−)", { $0.overlapped })
         row("unaccounted", { $0.unaccounted })
         row("wall", { $0.wall })
         row("FLOP floor", { _ in floorSeconds })
