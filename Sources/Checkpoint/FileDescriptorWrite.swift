@@ -49,14 +49,16 @@ enum FileDescriptorWrite {
 extension SafetensorsWriter {
     /// A float32 matrix in `dtype`'s little-endian bytes, handed to `body` 64 Ki elements at a
     /// time so a large tensor is never converted whole (bf16 rounds to nearest even).
-    static func encodeChunks(_ matrix: Matrix, as dtype: SafetensorsDType,
+    /// `elements` limits it to a range of the matrix's elements (a piece of a parallel write).
+    static func encodeChunks(_ matrix: Matrix, as dtype: SafetensorsDType, elements: Range<Int>? = nil,
                              _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let chunk = 1 << 16
         var buffer = [UInt8](repeating: 0, count: chunk * dtype.byteSize)
         try matrix.withUnsafeElements { all in
-            var start = 0
-            while start < all.count {
-                let part = UnsafeBufferPointer(rebasing: all[start..<min(start + chunk, all.count)])
+            let range = elements ?? 0..<all.count
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let part = UnsafeBufferPointer(rebasing: all[start..<min(start + chunk, range.upperBound)])
                 let bytes = part.count * dtype.byteSize
                 try buffer.withUnsafeMutableBytes { raw in
                     let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<bytes])

@@ -50,7 +50,8 @@ public final class SafetensorsFile: Sendable {
         }
         let cols = info.shape.last ?? 1
         let rows = info.shape.count <= 1 ? 1 : info.shape.dropLast().reduce(1, *)
-        var result = Matrix(rows: rows, cols: cols)
+        // `widen` writes every element, so the buffer is not zero-filled first.
+        var result = Matrix(uninitializedRows: rows, cols: cols)
         try withRawBytes(name) { bytes in
             result.withUnsafeMutableElements { out in Self.widen(info.dtype, bytes, into: out) }
         }

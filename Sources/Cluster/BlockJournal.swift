@@ -121,8 +121,15 @@ public struct BlockJournal: Sendable {
     /// Writes `linears` of `block` as part `part` — those in `zeroing` as their +0 positions
     /// (each must be the dense weight with entries set to +0) — and returns their checksums, in
     /// `linears` order.
-    public func recordPart(_ block: DecoderBlock, linears: [BlockLinear], part: Int, zeroing: Set<BlockLinear>) throws -> [UInt64] {
+    public func recordPart(_ block: DecoderBlock, linears: [BlockLinear], part: Int, zeroing: Set<BlockLinear>,
+                           threads: Int = 1) throws -> [UInt64] {
         guard !linears.isEmpty else { return [] }
+        // The checksums and the zeroing linears' packed positions, one linear per task on up to
+        // `threads` threads (a serial FNV chain over every weight: 0.3 s a llama-7b-shaped block).
+        let weights = linears.map { block.weight($0) }, packs = linears.map { zeroing.contains($0) }
+        let digests = Parallel.map(linears.count, workers: threads) { i in
+            (Self.checksum(weights[i]), packs[i] ? PruningMask.packedZeros(of: weights[i]) : [])
+        }
         let entries = linears.map { l in
             let w = block.weight(l), name = l.weightName(block: block.index)
             if zeroing.contains(l) { return SafetensorsWriter.Entry(name: name, dtype: .u8, shape: [(w.count + 7) / 8]) }
@@ -130,17 +137,16 @@ public struct BlockJournal: Sendable {
         }
         let writer = try SafetensorsWriter(url: directory.appendingPathComponent(partFileName(block: block.index, part: part)),
                                            entries: entries, durable: false)
-        for l in linears {
+        for (i, l) in linears.enumerated() {
             let name = l.weightName(block: block.index)
-            if zeroing.contains(l) {
-                let bits = PruningMask.packedZeros(of: block.weight(l))
-                try bits.withUnsafeBytes { try writer.write(name, rawBuffer: $0) }
+            if packs[i] {
+                try digests[i].1.withUnsafeBytes { try writer.write(name, rawBuffer: $0) }
             } else {
-                try writer.write(name, block.weight(l))
+                try writer.write(name, weights[i])
             }
         }
         try writer.finish()
-        return linears.map { Self.checksum(block.weight($0)) }
+        return digests.map(\.0)
     }
 
     /// Marks `block` finished: `parts[l]` is the part holding linear l, `checksums[l]` its
@@ -158,9 +164,9 @@ public struct BlockJournal: Sendable {
     }
 
     /// One process holding the whole block: one part, then the marker.
-    public func record(_ block: DecoderBlock, zeroing: Set<BlockLinear>, outcomes: [LinearOutcome]) throws {
+    public func record(_ block: DecoderBlock, zeroing: Set<BlockLinear>, outcomes: [LinearOutcome], threads: Int = 1) throws {
         let linears = BlockLinear.allCases
-        let sums = try recordPart(block, linears: linears, part: 0, zeroing: zeroing)
+        let sums = try recordPart(block, linears: linears, part: 0, zeroing: zeroing, threads: threads)
         try commit(block: block.index, parts: Dictionary(uniqueKeysWithValues: linears.map { ($0, 0) }),
                    checksums: Dictionary(uniqueKeysWithValues: zip(linears, sums)), zeroing: zeroing, outcomes: outcomes)
     }

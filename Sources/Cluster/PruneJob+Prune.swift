@@ -56,7 +56,7 @@ extension PruneRun {
         if let journal {
             let j = Communicator.wallTime
             defer { pipelineTimings.journalSeconds += Communicator.wallTime - j }
-            try journal.record(block, zeroing: zeroing, outcomes: Array(outcomes[first...]))
+            try journal.record(block, zeroing: zeroing, outcomes: Array(outcomes[first...]), threads: threads)
             FaultInjection.point("journaled block \(block.index)", rank: comm.rank)
         }
     }

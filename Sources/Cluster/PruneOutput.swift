@@ -69,6 +69,7 @@ public final class PruneOutput {
     public func write(_ job: PruneJob, journalDirectory: URL? = nil, resume: Bool = false)
         throws -> (result: PruneResult, report: PruneReport?) {
         if stream == nil { try begin() }
+        writeThreads = job.threads
         var t = Communicator.wallTime
         let result = try job.prune(journalDirectory: journalDirectory, resume: resume, sink: write(block:))
         times.run = Communicator.wallTime - t
@@ -95,9 +96,13 @@ public final class PruneOutput {
         times.writeInBegin = writeSeconds
     }
 
+    /// Threads converting a block's tensors (the job's; while a forward runs alongside, the
+    /// thread pool is busy and the conversion stays mostly on the calling thread).
+    private var writeThreads = 1
+
     public func write(block: DecoderBlock) throws {
         FaultInjection.point("write block \(block.index)", rank: comm.rank)
-        try timed { try stream!.write(block: block) }
+        try timed { try stream!.write(block: block, threads: writeThreads) }
     }
 
     /// Returns the merged report on rank 0 (nil elsewhere).

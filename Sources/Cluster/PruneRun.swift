@@ -45,7 +45,7 @@ final class PruneRun {
     func load(_ index: Int) throws -> DecoderBlock {
         let t = Communicator.wallTime
         defer { times.load += Communicator.wallTime - t }
-        return try DecoderBlock.load(index: index, shape: architecture.shape, from: job.source)
+        return try DecoderBlock.load(index: index, shape: architecture.shape, from: job.source, threads: threads)
     }
 
     func embed(_ w: Int) throws -> Matrix {

@@ -161,17 +161,26 @@ public struct ShardedOutput: Sendable {
             position += 1
         }
 
-        public func write(block: DecoderBlock) throws {
+        /// The block's tensors: the pruned linears converted on up to `threads` threads (grouped by
+        /// the shard file they go to), the rest copied.
+        public func write(block: DecoderBlock, threads: Int = 1) throws {
             var replaced: [String: Matrix] = [:]
             for linear in BlockLinear.allCases { replaced[linear.weightName(block: block.index)] = block.weight(linear) }
+            var converted: [Int: [(name: String, matrix: Matrix)]] = [:]
             while position < names.count, ShardedOutput.block(of: names[position]) == block.index {
                 let name = names[position]
                 if let m = replaced[name] {
-                    try file(for: name).write(name, m)
+                    guard let place = output.plan.placement(of: name) else {
+                        throw ClusterError.peerFailed("tensor \(name) has no place in the output shards")
+                    }
+                    converted[place.file, default: []].append((name, m))
                     position += 1
                 } else {
                     try copy(name)
                 }
+            }
+            for (_, tensors) in converted.sorted(by: { $0.key < $1.key }) {
+                try file(for: tensors[0].name).write(tensors, threads: threads)
             }
             for file in files.values { file.startWriteback() }
         }

@@ -275,7 +275,8 @@ struct WindowsSplitStrategy: PruneStrategy {
         let writes = WriteAssignment(shape: block.shape, ranks: run.comm.size)
         let mine = writes.linears(of: run.comm.rank)
         var slots = [UInt64](repeating: 0, count: linears.count)
-        for (linear, sum) in zip(mine, try journal.recordPart(block, linears: mine, part: run.comm.rank, zeroing: zeroing)) {
+        for (linear, sum) in zip(mine, try journal.recordPart(block, linears: mine, part: run.comm.rank, zeroing: zeroing,
+                                                                   threads: run.threads)) {
             slots[linears.firstIndex(of: linear)!] = sum
         }
         let wait = Communicator.wallTime

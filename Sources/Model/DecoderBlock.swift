@@ -85,22 +85,18 @@ public struct DecoderBlock: Sendable {
         self.keyNorm = keyNorm
     }
 
-    public static func load(index: Int, shape: BlockShape, from source: some WeightSource) throws -> DecoderBlock {
-        var weights: [BlockLinear: Matrix] = [:]
-        for linear in BlockLinear.allCases {
-            let name = linear.weightName(block: index)
-            let want = shape.weightShape(linear)
-            // A 3-D tensor whose leading dimensions multiply out to the right row count would
-            // otherwise be read as the projection.
-            if let stored = try source.storedShape(name), stored.count != 2 {
-                throw ModelError.shapeMismatch(tensor: name, expected: [want.rows, want.cols], found: stored)
-            }
-            let m = try source.matrix(name)
-            guard m.rows == want.rows && m.cols == want.cols else {
-                throw ModelError.shapeMismatch(tensor: name, expected: [want.rows, want.cols], found: [m.rows, m.cols])
-            }
-            weights[linear] = m
+    /// Reads and converts the block's weights; the seven linears on up to `threads` threads (each
+    /// a whole tensor, converted by the same code on any thread). An error is the first linear's
+    /// in block order, as a serial read would report it.
+    public static func load(index: Int, shape: BlockShape, from source: some WeightSource, threads: Int = 1) throws -> DecoderBlock {
+        let linears = BlockLinear.allCases
+        // Sources are read-only once opened (CheckpointDirectory opens shards under a lock).
+        nonisolated(unsafe) let reader = source
+        let loaded = Parallel.map(linears.count, workers: threads) { i in
+            Result { try loadLinear(linears[i], index: index, shape: shape, from: reader) }
         }
+        var weights: [BlockLinear: Matrix] = [:]
+        for (linear, result) in zip(linears, loaded) { weights[linear] = try result.get() }
         func vector(_ name: String, count: Int) throws -> [Float] {
             if let stored = try source.storedShape(name), stored.count != 1 {
                 throw ModelError.shapeMismatch(tensor: name, expected: [count], found: stored)
@@ -135,6 +131,21 @@ public struct DecoderBlock: Sendable {
                             inputNorm: try vector(ModelTensorName.inputNorm(block: index), count: shape.hiddenSize),
                             postAttentionNorm: try vector(ModelTensorName.postAttentionNorm(block: index), count: shape.hiddenSize),
                             biases: biases, queryNorm: norms[0], keyNorm: norms[1])
+    }
+
+    private static func loadLinear(_ linear: BlockLinear, index: Int, shape: BlockShape, from source: some WeightSource) throws -> Matrix {
+        let name = linear.weightName(block: index)
+        let want = shape.weightShape(linear)
+        // A 3-D tensor whose leading dimensions multiply out to the right row count would
+        // otherwise be read as the projection.
+        if let stored = try source.storedShape(name), stored.count != 2 {
+            throw ModelError.shapeMismatch(tensor: name, expected: [want.rows, want.cols], found: stored)
+        }
+        let m = try source.matrix(name)
+        guard m.rows == want.rows && m.cols == want.cols else {
+            throw ModelError.shapeMismatch(tensor: name, expected: [want.rows, want.cols], found: [m.rows, m.cols])
+        }
+        return m
     }
 
     public func weight(_ linear: BlockLinear) -> Matrix {

@@ -23,8 +23,9 @@ public struct Matrix: Sendable, Equatable {
     }
 
     /// A matrix whose elements are about to be overwritten whole (an sgemm output with β = 0,
-    /// which OpenBLAS clears itself before accumulating): skips zero-filling the buffer.
-    init(uninitializedRows rows: Int, cols: Int) {
+    /// which OpenBLAS clears itself before accumulating; a tensor converted from its file's
+    /// bytes): skips zero-filling the buffer. The caller must write every element before reading.
+    public init(uninitializedRows rows: Int, cols: Int) {
         precondition(rows >= 0 && cols >= 0, "Matrix: negative shape \(rows)x\(cols)")
         self.rows = rows
         self.cols = cols

@@ -57,6 +57,27 @@ import Testing
         return dir
     }
 
+    /// The part's checksums and packed positions are computed one linear per task: any thread
+    /// count writes the same part file and returns the same checksums.
+    @Test func aPartIsTheSameForAnyThreadCount() throws {
+        let (block, zeroing) = pruned(dense(seed: 11))
+        let linears = BlockLinear.allCases
+        var files: [Data] = [], sums: [[UInt64]] = []
+        for threads in [1, 2, 3] {
+            let journal = BlockJournal(directory: try scratch(), planHash: 0xABC)
+            sums.append(try journal.recordPart(block, linears: linears, part: 0, zeroing: zeroing, threads: threads))
+            files.append(try Data(contentsOf: journal.directory.appendingPathComponent(journal.partFileName(block: 3, part: 0))))
+        }
+        #expect(Set(files).count == 1 && sums.allSatisfy { $0 == sums[0] })
+        #expect(sums[0] == linears.map { BlockJournal.checksum(block.weight($0)) })
+        // Control: one changed weight changes that linear's checksum.
+        var other = block
+        other.weights[.up]!.elements[5] += 1
+        let journal = BlockJournal(directory: try scratch(), planHash: 0xABC)
+        let changed = try journal.recordPart(other, linears: linears, part: 0, zeroing: zeroing, threads: 2)
+        #expect(changed[linears.firstIndex(of: .up)!] != sums[0][linears.firstIndex(of: .up)!])
+    }
+
     /// Writes block 3 as three ranks of the windows split do: each its dealt linears, then the marker.
     func writeSpread(_ journal: BlockJournal, _ block: DecoderBlock, zeroing: Set<BlockLinear>) throws {
         let deal = WriteAssignment(shape: shape, ranks: 3)
