@@ -64,27 +64,28 @@ public final class SafetensorsShardFile {
     /// (A block's last write has no forward to hide behind: at the llama-7b shape it was a second
     /// of one thread converting bf16 while the others waited.)
     public func write(_ tensors: [(name: String, matrix: Matrix)], threads: Int, pieceElements: Int = 1 << 22) throws {
-        guard Set(tensors.map(\.name)).count == tensors.count else {
-            throw CheckpointError.writerMismatch(file: url.lastPathComponent, tensor: tensors.map(\.name).sorted().first ?? "",
-                                                 reason: "written twice")
+        var seen = Set<String>()
+        if let repeated = tensors.first(where: { !seen.insert($0.name).inserted }) {
+            throw CheckpointError.writerMismatch(file: url.lastPathComponent, tensor: repeated.name, reason: "written twice")
         }
         var pieces: [(tensor: Int, elements: Range<Int>, offset: Int)] = []
+        var dtypes: [SafetensorsDType] = []
         for (i, t) in tensors.enumerated() {
             let place = try placement(t.name)
             try SafetensorsWriter.checkWritable(t.matrix, as: place.entry, file: url.lastPathComponent)
+            dtypes.append(place.entry.dtype)
             let size = place.entry.dtype.byteSize
             for start in stride(from: 0, to: t.matrix.count, by: pieceElements) {
                 pieces.append((i, start..<min(start + pieceElements, t.matrix.count), place.offset + start * size))
             }
         }
-        let fd = self.fd, path = url.path
-        let dtypes = try tensors.map { try placement($0.name).entry.dtype }
+        let fd = self.fd, path = url.path, kinds = dtypes
         let work = pieces
         let results = Parallel.map(work.count, workers: threads) { p in
             Result {
                 let piece = work[p]
                 var offset = piece.offset
-                try SafetensorsWriter.encodeChunks(tensors[piece.tensor].matrix, as: dtypes[piece.tensor], elements: piece.elements) { bytes in
+                try SafetensorsWriter.encodeChunks(tensors[piece.tensor].matrix, as: kinds[piece.tensor], elements: piece.elements) { bytes in
                     try FileDescriptorWrite.all(fd, bytes, at: offset, path: path)
                     offset += bytes.count
                 }
